@@ -1,0 +1,39 @@
+# Two commands matter: `make run` and `make test`. Each builds or refreshes the
+# virtual environment it needs (.venv) from pyproject.toml first.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DB     ?= all
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+## run: migrate the default SQLite database (./instance) and show the app's version
+run: $(STAMP)
+	$(BIN)/alchemy-patterns --version
+	$(BIN)/alchemy-patterns db upgrade
+
+## test: the whole suite on SQLite, PostgreSQL and MariaDB (DB=sqlite|postgresql|mariadb for one)
+test: $(STAMP)
+	$(BIN)/pytest --db $(DB)
+
+## lint: ruff (check and format) and mypy --strict
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict src
+
+## bench: the benchmarks (ratios to a baseline measured in the same run)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bulk_insert.py
+	$(BIN)/python benchmarks/stream.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

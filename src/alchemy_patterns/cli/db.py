@@ -1,0 +1,67 @@
+"""``alchemy-patterns db``: migrate the schema with the Alembic scripts the package ships."""
+
+from __future__ import annotations
+
+import click
+
+from alchemy_patterns import migrations
+
+
+def _url(ctx: click.Context) -> str:
+    url: str = ctx.obj.settings.resolved_database_url
+    return url
+
+
+@click.group()
+def db() -> None:
+    """Manage the database schema (Alembic migrations)."""
+
+
+@db.command()
+@click.argument("revision", default="head")
+@click.pass_context
+def upgrade(ctx: click.Context, revision: str) -> None:
+    """Upgrade the schema to REVISION (default: the newest)."""
+    migrations.upgrade(_url(ctx), revision)
+    click.echo(f"database at {migrations.current(_url(ctx))}")
+
+
+@db.command()
+@click.argument("revision")
+@click.pass_context
+def downgrade(ctx: click.Context, revision: str) -> None:
+    """Downgrade the schema to REVISION ("-1" for one step, "base" for empty)."""
+    migrations.downgrade(_url(ctx), revision)
+    click.echo(f"database at {migrations.current(_url(ctx)) or 'base'}")
+
+
+@db.command()
+@click.pass_context
+def current(ctx: click.Context) -> None:
+    """Print the revision the database is at."""
+    click.echo(migrations.current(_url(ctx)) or "base (no migration applied)")
+
+
+@db.command()
+@click.pass_context
+def check(ctx: click.Context) -> None:
+    """Fail if the models differ from the migrated schema (a migration is missing)."""
+    differences = migrations.drift(_url(ctx))
+    if differences:
+        for difference in differences:
+            click.echo(f"drift: {difference}", err=True)
+        raise click.ClickException(f"{len(differences)} difference(s): write a migration")
+    click.echo("models and migrations agree")
+
+
+@db.command()
+@click.option("-m", "--message", required=True, help="What the migration does.")
+@click.option("--autogenerate/--empty", default=True, help="Compare models with the database.")
+@click.pass_context
+def revision(ctx: click.Context, message: str, autogenerate: bool) -> None:
+    """Write a new migration script (for developers, from a source checkout)."""
+    from alembic import command
+
+    command.revision(
+        migrations.alembic_config(_url(ctx)), message=message, autogenerate=autogenerate
+    )

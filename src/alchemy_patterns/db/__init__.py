@@ -1,0 +1,94 @@
+"""``alchemy_patterns.db``: a typed, reusable data layer for SQLAlchemy 2.x applications.
+
+It imports SQLAlchemy and the standard library only, never the application
+built on it. Everything an application needs is importable from here.
+"""
+
+from alchemy_patterns.db.base import (
+    NAMING_CONVENTION,
+    Base,
+    Money,
+    TimestampMixin,
+    UTCDateTime,
+    utcnow,
+)
+from alchemy_patterns.db.bulk import bulk_insert, bulk_update, copy_insert, update_where, upsert
+from alchemy_patterns.db.database import Database
+from alchemy_patterns.db.engine import Backend, EngineOptions, backend_of, make_engine
+from alchemy_patterns.db.errors import (
+    AppError,
+    Conflict,
+    InvalidReference,
+    NotFound,
+    Unavailable,
+    ValidationFailed,
+    is_retryable,
+    translate_error,
+    translating_errors,
+)
+from alchemy_patterns.db.pagination import (
+    KeysetPage,
+    Page,
+    count,
+    exists,
+    get_or_raise,
+    keyset_paginate,
+    paginate,
+    stream,
+)
+from alchemy_patterns.db.profiling import (
+    NPlusOneError,
+    NPlusOneWarning,
+    QueryCounter,
+    assert_max_queries,
+    count_queries,
+    detect_n_plus_one,
+)
+from alchemy_patterns.db.retry import RetryPolicy, run_transaction
+from alchemy_patterns.db.session import savepoint, session_scope
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "AppError",
+    "Backend",
+    "Base",
+    "Conflict",
+    "Database",
+    "EngineOptions",
+    "InvalidReference",
+    "KeysetPage",
+    "Money",
+    "NPlusOneError",
+    "NPlusOneWarning",
+    "NotFound",
+    "Page",
+    "QueryCounter",
+    "RetryPolicy",
+    "TimestampMixin",
+    "UTCDateTime",
+    "Unavailable",
+    "ValidationFailed",
+    "assert_max_queries",
+    "backend_of",
+    "bulk_insert",
+    "bulk_update",
+    "copy_insert",
+    "count",
+    "count_queries",
+    "detect_n_plus_one",
+    "exists",
+    "get_or_raise",
+    "is_retryable",
+    "keyset_paginate",
+    "make_engine",
+    "paginate",
+    "run_transaction",
+    "savepoint",
+    "session_scope",
+    "stream",
+    "translate_error",
+    "translating_errors",
+    "update_where",
+    "upsert",
+    "utcnow",
+]

@@ -1,0 +1,161 @@
+"""Declarative base, constraint naming convention, UTC timestamps.
+
+The naming convention gives every constraint and index a deterministic name.
+Alembic needs that to drop or alter them, and error translation needs it to
+tell which field a violated constraint is about (``uq_users_email`` -> email).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import DateTime, MetaData, Numeric, String
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "Base",
+    "Money",
+    "TimestampMixin",
+    "UTCDateTime",
+    "utcnow",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC timestamp on every backend.
+
+    PostgreSQL stores ``timestamptz``. MariaDB's DATETIME and SQLite's text keep
+    no zone, so the value is stored as naive UTC and comes back tagged UTC.
+    A naive datetime is refused on the way in: its meaning is a guess.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name in ("mysql", "mariadb"):
+            from sqlalchemy.dialects.mysql import DATETIME
+
+            return dialect.type_descriptor(DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: give a timezone-aware value")
+        value = value.astimezone(dt.UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Money(TypeDecorator[Decimal]):
+    """Exact money: ``NUMERIC(12, 2)`` everywhere, ``Decimal`` in Python.
+
+    SQLite has no decimal storage; it would keep a binary float. There the
+    amount is stored as integer cents, so sums in SQL stay exact too.
+    """
+
+    impl = Numeric(12, 2)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            from sqlalchemy import BigInteger
+
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(12, 2, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise TypeError("money must be a Decimal or int, never a float")
+        value = Decimal(value)
+        if dialect.name == "sqlite":
+            cents = value * 100
+            if cents != cents.to_integral_value():
+                raise ValueError(f"{value} has more than two decimal places")
+            return int(cents)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return (Decimal(int(value)) / 100).quantize(Decimal("0.01"))
+        return Decimal(value).quantize(Decimal("0.01"))
+
+
+class utcnow(FunctionElement[dt.datetime]):  # noqa: N801 - reads like the SQL function it is
+    """The current UTC time, computed by the database (for server defaults)."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+
+@compiles(utcnow, "postgresql")
+def _utcnow_postgresql(element: utcnow, compiler: SQLCompiler, **kw: Any) -> str:
+    return "now()"
+
+
+@compiles(utcnow, "mysql")
+@compiles(utcnow, "mariadb")
+def _utcnow_mariadb(element: utcnow, compiler: SQLCompiler, **kw: Any) -> str:
+    return "utc_timestamp(6)"
+
+
+@compiles(utcnow, "sqlite")
+def _utcnow_sqlite(element: utcnow, compiler: SQLCompiler, **kw: Any) -> str:
+    return "strftime('%Y-%m-%d %H:%M:%f', 'now')"
+
+
+@compiles(utcnow)
+def _utcnow_default(element: utcnow, compiler: SQLCompiler, **kw: Any) -> str:
+    return "CURRENT_TIMESTAMP"
+
+
+class Base(DeclarativeBase):
+    """Declarative base whose metadata names every constraint by convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dt.datetime: UTCDateTime(),
+        Decimal: Money(),
+        str: String(255),
+    }
+
+
+class TimestampMixin:
+    """``created_at`` / ``updated_at``, set by the database in UTC."""
+
+    created_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime(), server_default=utcnow(), nullable=False
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime(), server_default=utcnow(), onupdate=utcnow(), nullable=False
+    )

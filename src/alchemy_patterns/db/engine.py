@@ -1,0 +1,143 @@
+"""Engines with per-backend defaults: the guide's ``DatabaseManager`` settings, made right.
+
+One ``QueuePool`` setting does not fit every backend:
+
+* **SQLite file**: WAL (readers never block the writer), foreign keys ON
+  (SQLite ignores them otherwise), a busy timeout, and a transaction that takes
+  the write lock when it *begins* (``BEGIN IMMEDIATE``). With pysqlite's default
+  deferred BEGIN, two transactions that both read and then write deadlock on the
+  lock upgrade and one fails at once with "database is locked", whatever the
+  timeout; taking the lock up front makes the second writer wait its turn.
+* **SQLite ``:memory:``**: every connection would get its own empty database,
+  so the engine keeps exactly one (``StaticPool``).
+* **PostgreSQL / MariaDB**: ``QueuePool`` with size, overflow and timeout;
+  ``pool_pre_ping`` so a connection the server dropped is replaced at checkout;
+  ``pool_recycle`` below MariaDB's ``wait_timeout``; UTC and strict SQL mode on
+  MariaDB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.pool import StaticPool
+
+__all__ = ["Backend", "EngineOptions", "backend_of", "make_engine"]
+
+Backend = Literal["sqlite", "postgresql", "mariadb"]
+
+#: The execution option a read-only unit of work sets so SQLite begins DEFERRED.
+SQLITE_BEGIN = "alchemy_patterns_sqlite_begin"
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Pool and logging options; each backend uses the ones that apply to it."""
+
+    echo: bool = False
+    pool_size: int = 5
+    max_overflow: int = 10
+    pool_timeout: float = 30.0
+    pool_recycle: int = 1800  # below MariaDB's default wait_timeout of 8 hours
+    sqlite_busy_timeout_ms: int = 5000
+    application_name: str = "alchemy-patterns"
+
+
+def backend_of(url: str | URL) -> Backend:
+    """The backend family of a URL: ``sqlite``, ``postgresql`` or ``mariadb``."""
+    backend = make_url(url).get_backend_name()
+    if backend in ("mysql", "mariadb"):
+        return "mariadb"
+    if backend in ("sqlite", "postgresql"):
+        return backend  # type: ignore[return-value]
+    raise ValueError(f"unsupported database backend {backend!r}: use sqlite, postgresql or mariadb")
+
+
+def make_engine(url: str | URL, options: EngineOptions | None = None, **extra: Any) -> Engine:
+    """Create an engine for ``url`` with the defaults its backend needs.
+
+    ``extra`` is passed to :func:`sqlalchemy.create_engine` last, so any default
+    can still be overridden.
+    """
+    options = options or EngineOptions()
+    url = make_url(url)
+    backend = backend_of(url)
+    if backend == "sqlite":
+        return _sqlite_engine(url, options, extra)
+    if backend == "postgresql":
+        return _server_engine(
+            url.set(drivername="postgresql+psycopg") if url.drivername == "postgresql" else url,
+            options,
+            {"connect_args": {"application_name": options.application_name}} | extra,
+        )
+    if url.drivername in ("mysql", "mariadb"):
+        url = url.set(drivername="mysql+pymysql")
+    if "charset" not in url.query:
+        url = url.update_query_dict({"charset": "utf8mb4"})
+    init = "SET SESSION time_zone = '+00:00', sql_mode = 'TRADITIONAL,NO_ENGINE_SUBSTITUTION'"
+    return _server_engine(url, options, {"connect_args": {"init_command": init}} | extra)
+
+
+def _server_engine(url: URL, options: EngineOptions, extra: dict[str, Any]) -> Engine:
+    return create_engine(
+        url,
+        echo=options.echo,
+        pool_size=options.pool_size,
+        max_overflow=options.max_overflow,
+        pool_timeout=options.pool_timeout,
+        pool_recycle=options.pool_recycle,
+        pool_pre_ping=True,
+        **extra,
+    )
+
+
+def _is_memory(url: URL) -> bool:
+    return url.database in (None, "", ":memory:") or "mode=memory" in str(url)
+
+
+def _sqlite_engine(url: URL, options: EngineOptions, extra: dict[str, Any]) -> Engine:
+    memory = _is_memory(url)
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+    if memory:
+        kwargs["poolclass"] = StaticPool
+    else:
+        assert url.database is not None
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        kwargs |= {
+            "pool_size": options.pool_size,
+            "max_overflow": options.max_overflow,
+            "pool_timeout": options.pool_timeout,
+        }
+    engine = create_engine(url, echo=options.echo, **(kwargs | extra))
+    _install_sqlite_transactions(engine, wal=not memory, busy_ms=options.sqlite_busy_timeout_ms)
+    return engine
+
+
+def _install_sqlite_transactions(engine: Engine, *, wal: bool, busy_ms: int) -> None:
+    """The pysqlite recipe from SQLAlchemy's docs: we emit BEGIN, not the driver.
+
+    pysqlite's own transaction handling begins late (at the first write) and
+    commits on its own before DDL, which breaks SAVEPOINT and SERIALIZABLE
+    reads. Turning it off and emitting BEGIN ourselves fixes both, and lets us
+    choose IMMEDIATE for units of work that will write.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+        if wal:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")

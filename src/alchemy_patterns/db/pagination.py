@@ -1,0 +1,252 @@
+"""Reading in pages: offset pages with a total, keyset pages with a cursor.
+
+Offset pagination (``LIMIT/OFFSET``) suits numbered pages of a stable list; its
+total is one ``COUNT(*)`` over the statement without its ORDER BY (sorting rows
+only to count them is wasted work). Keyset pagination suits feeds: it costs the
+same on page 1000 as on page 1, and rows inserted while a client pages through
+neither repeat nor shift the pages it has not read yet.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import math
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
+
+from alchemy_patterns.db.errors import NotFound, ValidationFailed
+
+__all__ = [
+    "KeysetPage",
+    "Page",
+    "count",
+    "exists",
+    "get_or_raise",
+    "keyset_paginate",
+    "paginate",
+    "stream",
+]
+
+T = TypeVar("T")
+M = TypeVar("M")
+
+DEFAULT_PER_PAGE = 20
+MAX_PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One numbered page and enough to link to the others."""
+
+    items: list[T]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+
+@dataclass(frozen=True)
+class KeysetPage(Generic[T]):
+    """One page of a keyset-paginated read; ``next_cursor`` is None on the last."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+def _check_page_size(per_page: int, max_per_page: int) -> None:
+    if not 1 <= per_page <= max_per_page:
+        raise ValidationFailed(
+            f"per_page must be between 1 and {max_per_page}, not {per_page}",
+            columns=("per_page",),
+        )
+
+
+def _rows(session: Session, stmt: Select[Any]) -> list[Any]:
+    """Entities or single values as themselves; several columns as rows."""
+    if len(stmt.selected_columns) == 1:
+        return list(session.scalars(stmt))
+    return list(session.execute(stmt))
+
+
+def count(session: Session, stmt: Select[Any]) -> int:
+    """Rows ``stmt`` would return: ``COUNT(*)`` over it without ORDER BY, LIMIT or OFFSET."""
+    inner = stmt.order_by(None).limit(None).offset(None).subquery()
+    return session.scalar(select(func.count()).select_from(inner)) or 0
+
+
+def paginate(
+    session: Session,
+    stmt: Select[T],
+    *,
+    page: int = 1,
+    per_page: int = DEFAULT_PER_PAGE,
+    max_per_page: int = MAX_PER_PAGE,
+) -> Page[T]:
+    """Page number ``page`` (1-based) of ``stmt``, and the total.
+
+    A ``per_page`` beyond ``max_per_page`` or a page below 1 is refused with
+    :class:`ValidationFailed` rather than silently capped: a client asking for
+    10,000 rows should learn it gets 100. The count is skipped when the page
+    itself shows where the list ends (a short page, not past the end).
+    """
+    _check_page_size(per_page, max_per_page)
+    if page < 1:
+        raise ValidationFailed(f"page must be 1 or more, not {page}", columns=("page",))
+    offset = (page - 1) * per_page
+    items = _rows(session, stmt.limit(per_page).offset(offset))
+    if 0 < len(items) < per_page or (page == 1 and not items):
+        total = offset + len(items)
+    else:
+        total = count(session, stmt)
+    return Page(items, page, per_page, total)
+
+
+# --- keyset ------------------------------------------------------------------
+
+
+def _order_parts(order_by: Sequence[ColumnElement[Any]]) -> list[tuple[ColumnElement[Any], bool]]:
+    """(column, descending) for each ORDER BY term."""
+    parts = []
+    for term in order_by:
+        if isinstance(term, UnaryExpression) and term.modifier in (
+            operators.desc_op,
+            operators.asc_op,
+        ):
+            parts.append((term.element, term.modifier is operators.desc_op))
+        else:
+            parts.append((term, False))
+    return parts  # type: ignore[return-value]
+
+
+def _after(parts: list[tuple[ColumnElement[Any], bool]], values: list[Any]) -> ColumnElement[bool]:
+    """Rows strictly after ``values`` in the given order (a OR-chain, any mix of directions)."""
+    alternatives = []
+    for i, (column, descending) in enumerate(parts):
+        equal = [parts[j][0] == values[j] for j in range(i)]
+        beyond = column < values[i] if descending else column > values[i]
+        alternatives.append(and_(*equal, beyond))
+    return or_(*alternatives)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return {"dt": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"d": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"dec": str(value)}
+    if isinstance(value, uuid.UUID):
+        return {"uuid": str(value)}
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    (tag, text), *_ = value.items()
+    decoders = {
+        "dt": dt.datetime.fromisoformat,
+        "d": dt.date.fromisoformat,
+        "dec": Decimal,
+        "uuid": uuid.UUID,
+    }
+    return decoders[tag](text)
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    """An opaque, URL-safe token for a position in a keyset order."""
+    raw = json.dumps([_encode(v) for v in values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, width: int) -> list[Any]:
+    """The position a cursor stands for; a damaged cursor is a ``ValidationFailed``."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = [_decode(v) for v in json.loads(raw)]
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValidationFailed("cursor is not valid", columns=("cursor",)) from error
+    if len(values) != width:
+        raise ValidationFailed("cursor is not valid", columns=("cursor",))
+    return values
+
+
+def keyset_paginate(
+    session: Session,
+    stmt: Select[T],
+    order_by: Sequence[ColumnElement[Any]],
+    *,
+    cursor: str | None = None,
+    per_page: int = DEFAULT_PER_PAGE,
+    max_per_page: int = MAX_PER_PAGE,
+) -> KeysetPage[T]:
+    """The page of ``stmt`` after ``cursor`` in ``order_by`` order.
+
+    ``order_by`` must end in a unique column (``Post.created_at.desc(),
+    Post.id.desc()``) so that every row has one place. The key columns are
+    selected alongside ``stmt``'s own, so the next cursor is read from the
+    last row whatever the statement returns. One statement per page.
+    """
+    _check_page_size(per_page, max_per_page)
+    parts = _order_parts(order_by)
+    keyed = stmt.add_columns(*(column for column, _ in parts)).order_by(None).order_by(*order_by)
+    if cursor is not None:
+        keyed = keyed.where(_after(parts, decode_cursor(cursor, len(parts))))
+    rows = list(session.execute(keyed.limit(per_page + 1)))
+    width = len(stmt.selected_columns)
+    page = rows[:per_page]
+    items = [row[0] if width == 1 else row[:width] for row in page]
+    next_cursor = encode_cursor(list(page[-1][width:])) if len(rows) > per_page else None
+    return KeysetPage(items, next_cursor)
+
+
+# --- small reads -----------------------------------------------------------
+
+
+def exists(session: Session, stmt: Select[Any]) -> bool:
+    """Whether ``stmt`` returns any row: ``SELECT EXISTS (...)``, no rows fetched."""
+    return bool(session.scalar(select(stmt.exists())))
+
+
+def get_or_raise(session: Session, model: type[M], ident: Any, **options: Any) -> M:
+    """``session.get(model, ident)``, or :class:`NotFound` naming the model and key."""
+    instance = session.get(model, ident, **options)
+    if instance is None:
+        raise NotFound(model.__name__, ident)
+    return instance
+
+
+def stream(session: Session, stmt: Select[T], *, batch_size: int = 1000) -> Iterator[T]:
+    """Iterate over a large result in bounded memory.
+
+    ``yield_per`` fetches ``batch_size`` rows at a time and, on PostgreSQL and
+    MariaDB, turns on a server-side cursor, so neither the driver nor the ORM
+    holds the whole result. Keep the session to this one read while iterating
+    (MariaDB cannot run another statement on the connection meanwhile).
+    """
+    result = session.execute(stmt.execution_options(yield_per=batch_size))
+    if len(stmt.selected_columns) == 1:
+        yield from result.scalars()
+    else:
+        yield from result  # type: ignore[misc]

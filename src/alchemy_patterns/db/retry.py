@@ -1,0 +1,138 @@
+"""Run a unit of work in its own transaction, retrying it whole when the database asks.
+
+Under SERIALIZABLE (PostgreSQL), or with row locks in different orders
+(MariaDB deadlocks), the database may abort a perfectly good transaction and
+expect the client to run it again. Only the owner of the transaction can do
+that: a retry must repeat *every* read the failed attempt made, since the
+decisions it took were based on them. So :func:`run_transaction` retries only
+when it began the transaction; a call nested inside another unit joins that
+unit's session and lets the error reach the owner.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import MetaData
+from sqlalchemy.orm import Session, sessionmaker
+
+from alchemy_patterns.db.errors import Unavailable, is_retryable, translate_error
+from alchemy_patterns.db.session import rollback_quietly
+
+__all__ = ["RetryPolicy", "run_transaction", "transactional"]
+
+T = TypeVar("T")
+
+logger = logging.getLogger("alchemy_patterns.db.retry")
+
+_current: ContextVar[Session | None] = ContextVar("current_unit_of_work", default=None)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently to retry: bounded exponential backoff with full jitter."""
+
+    max_attempts: int = 5
+    base_delay: float = 0.02
+    max_delay: float = 1.0
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return random.uniform(0, ceiling)  # jitter, not cryptography
+
+
+OnRetry = Callable[[int, BaseException], None]
+
+
+@contextmanager
+def _joined(session: Session) -> Iterator[Session]:
+    token = _current.set(session)
+    try:
+        yield session
+    finally:
+        _current.reset(token)
+
+
+def run_transaction(
+    factory: sessionmaker[Session],
+    work: Callable[[Session], T],
+    *,
+    policy: RetryPolicy | None = None,
+    isolation_level: str | None = None,
+    on_retry: OnRetry | None = None,
+    metadata: MetaData | None = None,
+    watch: Callable[[], AbstractContextManager[object]] = nullcontext,
+) -> T:
+    """Run ``work(session)`` in a new transaction and commit; retry it whole if retryable.
+
+    Returns what ``work`` returns. Each retry is logged (``alchemy_patterns.db.retry``)
+    and reported to ``on_retry(attempt, error)``. When the attempts run out the
+    last error is raised as :class:`Unavailable`. Other errors are raised at
+    once, translated. ``watch`` wraps each attempt (the N+1 detector). Nested
+    inside another ``run_transaction`` on the same thread, ``work`` runs in the
+    outer session with no retry of its own.
+    """
+    outer = _current.get()
+    if outer is not None:
+        return work(outer)
+    policy = policy or RetryPolicy()
+    for attempt in range(1, policy.max_attempts + 1):
+        session = factory()
+        try:
+            if isolation_level is not None:
+                session.connection(execution_options={"isolation_level": isolation_level})
+            with _joined(session), watch():
+                result = work(session)
+            session.commit()
+            return result
+        except BaseException as error:
+            rollback_quietly(session)
+            if not is_retryable(error):
+                translated = translate_error(error, metadata)
+                if translated is error:
+                    raise
+                raise translated from error
+            if attempt == policy.max_attempts:
+                raise Unavailable(
+                    f"gave up after {attempt} attempts: {getattr(error, 'orig', error)}"
+                ) from error
+            _note_retry(attempt, error, on_retry)
+            time.sleep(policy.delay(attempt))
+        finally:
+            session.close()
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _note_retry(attempt: int, error: BaseException, on_retry: OnRetry | None) -> None:
+    logger.warning(
+        "transaction attempt %d failed with a retryable error, retrying: %s",
+        attempt,
+        getattr(error, "orig", error),
+        extra={"attempt": attempt},
+    )
+    if on_retry is not None:
+        on_retry(attempt, error)
+
+
+def transactional(
+    factory: sessionmaker[Session], **options: Any
+) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Decorator form: ``fn(session, *args)`` becomes ``fn(*args)`` run in a retried transaction."""
+
+    def decorate(fn: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> T:
+            return run_transaction(factory, lambda s: fn(s, *args, **kwargs), **options)
+
+        return wrapper
+
+    return decorate

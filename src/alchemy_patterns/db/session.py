@@ -1,0 +1,80 @@
+"""Units of work: ``session_scope()`` and savepoints.
+
+The caller that opens a scope owns the transaction: a CLI command, a web
+request, a test. Services take the ``Session`` and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import MetaData
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session, sessionmaker
+
+from alchemy_patterns.db.errors import translate_error
+
+__all__ = ["rollback_quietly", "savepoint", "session_scope"]
+
+
+@contextmanager
+def session_scope(
+    factory: sessionmaker[Session], metadata: MetaData | None = None
+) -> Iterator[Session]:
+    """One transaction: commit on success, roll back and re-raise on error, always close.
+
+    Driver errors leave as application errors (:mod:`alchemy_patterns.db.errors`),
+    chained to the original. Objects loaded inside stay readable after the scope
+    ends because the factory is made with ``expire_on_commit=False``.
+    """
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException as error:
+        rollback_quietly(session)
+        translated = translate_error(error, metadata)
+        if translated is error:
+            raise
+        raise translated from error
+    finally:
+        session.close()
+
+
+def rollback_quietly(session: Session) -> None:
+    # The connection may already be gone (that may be why we are here); the
+    # original error is the one worth raising, and close() releases the rest.
+    try:
+        session.rollback()
+    except sa_exc.DBAPIError:
+        session.invalidate()
+
+
+@contextmanager
+def savepoint(session: Session, metadata: MetaData | None = None) -> Iterator[Session]:
+    """Run the block in a SAVEPOINT and flush before leaving it.
+
+    The guide's savepoint never rolls back: ``session.add()`` sends nothing to
+    the database, so the failure only surfaces at commit, outside the savepoint,
+    and takes the whole transaction with it. Flushing *inside* makes the
+    failure happen here; the savepoint is rolled back, the outer transaction
+    stays usable, and the error is re-raised translated (e.g. ``Conflict``) for
+    the caller to handle::
+
+        session.add(user)
+        try:
+            with savepoint(session):
+                session.add(Profile(user=user, bio=bio))
+        except Conflict:
+            log.info("profile skipped; the user is kept")
+    """
+    try:
+        with session.begin_nested():
+            yield session
+            session.flush()
+    except (sa_exc.DBAPIError, sa_exc.TimeoutError) as error:
+        translated = translate_error(error, metadata)
+        if translated is error:
+            raise
+        raise translated from error

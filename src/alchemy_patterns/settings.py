@@ -1,0 +1,62 @@
+"""Settings, read once from the environment (prefix ``ALCHEMY_PATTERNS_``) or given by a test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from alchemy_patterns.db import Database, EngineOptions
+
+__all__ = ["Settings", "make_database"]
+
+
+class Settings(BaseSettings):
+    """Everything the application reads from its environment.
+
+    ``ALCHEMY_PATTERNS_DATABASE_URL=postgresql+psycopg://user@host/db`` points the
+    app at PostgreSQL; without it the app uses an SQLite file in ``data_dir``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ALCHEMY_PATTERNS_", extra="ignore")
+
+    data_dir: Path = Field(Path("instance"), description="where the default SQLite file lives")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite file")
+    echo: bool = Field(False, description="log every SQL statement")
+    pool_size: int = Field(5, ge=1)
+    max_overflow: int = Field(10, ge=0)
+    pool_timeout: float = Field(30.0, gt=0, description="seconds to wait for a free connection")
+    pool_recycle: int = Field(1800, gt=0, description="seconds before a connection is replaced")
+    slow_query_ms: float | None = Field(200.0, ge=0, description="log slower statements")
+    n_plus_one: Literal["off", "warn", "raise"] = "warn"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'alchemy_patterns.sqlite3').resolve()}"
+
+    def engine_options(self) -> EngineOptions:
+        return EngineOptions(
+            echo=self.echo,
+            pool_size=self.pool_size,
+            max_overflow=self.max_overflow,
+            pool_timeout=self.pool_timeout,
+            pool_recycle=self.pool_recycle,
+        )
+
+
+def make_database(settings: Settings | None = None) -> Database:
+    """The application's ``Database``, configured from ``settings``."""
+    from alchemy_patterns.domains import metadata
+
+    settings = settings or Settings()
+    return Database(
+        settings.resolved_database_url,
+        metadata=metadata,
+        slow_query_ms=settings.slow_query_ms,
+        n_plus_one=settings.n_plus_one,
+        engine_options=settings.engine_options(),
+    )

@@ -1,0 +1,86 @@
+"""A small schema for testing the data layer on its own, apart from the application."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, MetaData, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from alchemy_patterns.db import NAMING_CONVENTION, Base, TimestampMixin, UTCDateTime, utcnow
+
+
+class Model(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = Base.type_annotation_map
+
+
+class Author(Model):
+    __tablename__ = "authors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    email: Mapped[str | None]
+
+    books: Mapped[list[Book]] = relationship(back_populates="author")
+    profile: Mapped[AuthorProfile | None] = relationship(back_populates="author")
+
+
+class AuthorProfile(Model):
+    __tablename__ = "author_profiles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("authors.id"), unique=True)
+    bio: Mapped[str] = mapped_column(String(200))
+
+    author: Mapped[Author] = relationship(back_populates="profile")
+
+
+class Book(Model):
+    __tablename__ = "books"
+    __table_args__ = (CheckConstraint("price >= 0", name="price_nonnegative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("authors.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    price: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
+    published_at: Mapped[dt.datetime | None]
+
+    author: Mapped[Author] = relationship(back_populates="books")
+
+
+class Counter(Model):
+    __tablename__ = "counters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)
+
+
+class Event(TimestampMixin, Model):
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    happened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), server_default=utcnow())
+
+
+class Item(Model):
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(String(32), unique=True)
+    quantity: Mapped[int] = mapped_column(default=0)
+    price: Mapped[Decimal] = mapped_column(default=Decimal("0.00"))
+
+
+class Measurement(Model):
+    __tablename__ = "measurements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sensor: Mapped[str] = mapped_column(String(50))
+    reading: Mapped[int]
+    note: Mapped[str | None] = mapped_column(String(100))
+
+
+metadata = Model.metadata
