@@ -263,7 +263,9 @@ def _constraint_columns(metadata: MetaData, name: str) -> tuple[str | None, tupl
             if constraint.name == name:
                 columns: Iterable[Column[Any]] = getattr(constraint, "columns", ())
                 if isinstance(constraint, CheckConstraint):
-                    columns = _columns_in(constraint.sqltext)
+                    columns = _columns_in(constraint.sqltext) or _named_in(
+                        str(constraint.sqltext), table.columns
+                    )
                 return table.name, tuple(column.name for column in columns)
         for index in table.indexes:
             if index.name == name:
@@ -275,6 +277,13 @@ def _columns_in(clause: Any) -> list[Column[Any]]:
     from sqlalchemy.sql.visitors import iterate
 
     return [element for element in iterate(clause) if isinstance(element, Column)]
+
+
+def _named_in(sql: str, columns: Iterable[Column[Any]]) -> list[Column[Any]]:
+    """Columns named in a textual CHECK such as ``"price >= 0"``, in order of appearance."""
+    by_name = {column.name: column for column in columns}
+    words = dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", sql))
+    return [by_name[word] for word in words if word in by_name]
 
 
 def _index_columns(index: Index) -> list[Column[Any]]:
