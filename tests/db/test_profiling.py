@@ -132,9 +132,11 @@ def test_assert_max_queries_passes_within_budget_and_fails_above(db: Database) -
 
     with assert_max_queries(2):
         eager_read(db)
-    with pytest.raises(AssertionError, match="expected at most 2 statements, ran 11"):
-        with assert_max_queries(2):
-            lazy_read(db)
+    with (
+        pytest.raises(AssertionError, match="expected at most 2 statements, ran 11"),
+        assert_max_queries(2),
+    ):
+        lazy_read(db)
 
 
 def test_the_same_budget_holds_for_1_and_for_50_parents(db: Database) -> None:

@@ -16,7 +16,9 @@ def server_pids(db: Database, sessions: int) -> list[int]:
     """Open ``sessions`` connections at once (so the pool holds that many) and return their ids."""
     opened = [db.sessionmaker() for _ in range(sessions)]
     try:
-        pid_sql = "SELECT pg_backend_pid()" if db.backend == "postgresql" else "SELECT CONNECTION_ID()"
+        pid_sql = (
+            "SELECT pg_backend_pid()" if db.backend == "postgresql" else "SELECT CONNECTION_ID()"
+        )
         return [int(s.execute(text(pid_sql)).scalar_one()) for s in opened]
     finally:
         for session in opened:
@@ -59,9 +61,10 @@ def test_an_exhausted_pool_raises_unavailable_after_its_timeout(
     held = [db.engine.connect(), db.engine.connect()]
     try:
         started = time.monotonic()
-        with pytest.raises(Unavailable, match="no database connection free"), db.session_scope(
-            read_only=True
-        ) as session:
+        with (
+            pytest.raises(Unavailable, match="no database connection free"),
+            db.session_scope(read_only=True) as session,
+        ):
             session.execute(text("SELECT 1"))
         waited = time.monotonic() - started
     finally:

@@ -160,9 +160,7 @@ def test_sqlite_busy_is_retried_until_the_lock_is_free(make_db: Callable[..., Da
         holder.rollback()
         holder.close()
 
-    impatient.transaction(
-        lambda s: s.execute(update(Counter).values(value=5)), on_retry=release
-    )
+    impatient.transaction(lambda s: s.execute(update(Counter).values(value=5)), on_retry=release)
 
     assert attempts == [1]
     assert read_counter(impatient, counter_id) == 5

@@ -108,7 +108,7 @@ def test_the_guides_savepoint_loses_the_user(db: Database) -> None:
             session.add(AuthorProfile(author=author, bio=None))
         except Exception:  # never raised: add() does not talk to the database
             nested.rollback()
-        with pytest.raises(Exception, match="(?i)null"):
+        with pytest.raises(Exception, match=r"(?i)null"):
             session.commit()
         session.rollback()
     finally:

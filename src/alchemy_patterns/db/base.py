@@ -131,7 +131,9 @@ def _utcnow_mariadb(element: utcnow, compiler: SQLCompiler, **kw: Any) -> str:
 
 @compiles(utcnow, "sqlite")
 def _utcnow_sqlite(element: utcnow, compiler: SQLCompiler, **kw: Any) -> str:
-    return "strftime('%Y-%m-%d %H:%M:%f', 'now')"
+    # SQLite's %f has milliseconds; pad to the six digits SQLAlchemy stores, so
+    # server-set and client-set values compare as equal text.
+    return "strftime('%Y-%m-%d %H:%M:%f000', 'now')"
 
 
 @compiles(utcnow)

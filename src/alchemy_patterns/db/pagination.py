@@ -14,12 +14,13 @@ import datetime as dt
 import json
 import math
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
@@ -82,9 +83,18 @@ def _check_page_size(per_page: int, max_per_page: int) -> None:
         )
 
 
+def _width(stmt: Select[Any]) -> int:
+    """How many values each result row of ``stmt`` holds.
+
+    ``selected_columns`` is no guide: ``select(User)`` has one entity per row
+    but lists every column of the table there.
+    """
+    return len(stmt.column_descriptions)
+
+
 def _rows(session: Session, stmt: Select[Any]) -> list[Any]:
     """Entities or single values as themselves; several columns as rows."""
-    if len(stmt.selected_columns) == 1:
+    if _width(stmt) == 1:
         return list(session.scalars(stmt))
     return list(session.execute(stmt))
 
@@ -127,7 +137,7 @@ def paginate(
 
 def _order_parts(order_by: Sequence[ColumnElement[Any]]) -> list[tuple[ColumnElement[Any], bool]]:
     """(column, descending) for each ORDER BY term."""
-    parts = []
+    parts: list[tuple[ColumnElement[Any], bool]] = []
     for term in order_by:
         if isinstance(term, UnaryExpression) and term.modifier in (
             operators.desc_op,
@@ -136,17 +146,23 @@ def _order_parts(order_by: Sequence[ColumnElement[Any]]) -> list[tuple[ColumnEle
             parts.append((term.element, term.modifier is operators.desc_op))
         else:
             parts.append((term, False))
-    return parts  # type: ignore[return-value]
+    return parts
 
 
 def _after(parts: list[tuple[ColumnElement[Any], bool]], values: list[Any]) -> ColumnElement[bool]:
-    """Rows strictly after ``values`` in the given order (a OR-chain, any mix of directions)."""
+    """Rows strictly after ``values`` in the given order (a OR-chain, any mix of directions).
+
+    The chain is led by an inclusive bound on the first column, which it implies,
+    so that an index on that column can serve the read as a range scan.
+    """
     alternatives = []
     for i, (column, descending) in enumerate(parts):
         equal = [parts[j][0] == values[j] for j in range(i)]
         beyond = column < values[i] if descending else column > values[i]
         alternatives.append(and_(*equal, beyond))
-    return or_(*alternatives)
+    first, descending = parts[0]
+    bound = first <= values[0] if descending else first >= values[0]
+    return and_(bound, or_(*alternatives))
 
 
 def _encode(value: Any) -> Any:
@@ -165,7 +181,7 @@ def _decode(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
     (tag, text), *_ = value.items()
-    decoders = {
+    decoders: dict[str, Callable[[str], Any]] = {
         "dt": dt.datetime.fromisoformat,
         "d": dt.date.fromisoformat,
         "dec": Decimal,
@@ -185,11 +201,53 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = [_decode(v) for v in json.loads(raw)]
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, ArithmeticError) as error:
+        # ArithmeticError: decimal.InvalidOperation, from Decimal("not a number")
         raise ValidationFailed("cursor is not valid", columns=("cursor",)) from error
     if len(values) != width:
         raise ValidationFailed("cursor is not valid", columns=("cursor",))
     return values
+
+
+def _python_type(column: ColumnElement[Any]) -> type | None:
+    try:
+        python_type: type = column.type.python_type
+    except (AttributeError, NotImplementedError):
+        return None
+    return python_type
+
+
+def _fits(value: Any, expected: type) -> bool:
+    if isinstance(value, bool) and expected is not bool:
+        return False
+    if expected is float:
+        return isinstance(value, int | float)
+    return isinstance(value, expected)
+
+
+def _check_cursor_values(
+    parts: list[tuple[ColumnElement[Any], bool]], values: list[Any], dialect: Dialect
+) -> None:
+    """Refuse a cursor whose values the key columns could not take.
+
+    A hand-edited cursor decodes to well-formed JSON of the wrong kind (a string
+    where the id goes, a naive datetime): it must be the client's
+    ``ValidationFailed``, not a driver error or an ``AttributeError`` deep in a
+    bind processor.
+    """
+    for (column, _), value in zip(parts, values, strict=True):
+        if value is None:
+            continue
+        expected = _python_type(column)
+        if expected is not None and not _fits(value, expected):
+            raise ValidationFailed("cursor is not valid", columns=("cursor",))
+        processor = column.type.bind_processor(dialect)
+        if processor is None:
+            continue
+        try:
+            processor(value)
+        except (ValueError, TypeError, AttributeError, ArithmeticError) as error:
+            raise ValidationFailed("cursor is not valid", columns=("cursor",)) from error
 
 
 def keyset_paginate(
@@ -212,12 +270,17 @@ def keyset_paginate(
     parts = _order_parts(order_by)
     keyed = stmt.add_columns(*(column for column, _ in parts)).order_by(None).order_by(*order_by)
     if cursor is not None:
-        keyed = keyed.where(_after(parts, decode_cursor(cursor, len(parts))))
-    rows = list(session.execute(keyed.limit(per_page + 1)))
-    width = len(stmt.selected_columns)
-    page = rows[:per_page]
-    items = [row[0] if width == 1 else row[:width] for row in page]
-    next_cursor = encode_cursor(list(page[-1][width:])) if len(rows) > per_page else None
+        values = decode_cursor(cursor, len(parts))
+        _check_cursor_values(parts, values, session.get_bind(clause=keyed).dialect)
+        keyed = keyed.where(_after(parts, values))
+    # Read once, then split each row into the caller's columns (as Rows, or
+    # scalars for one entity or column) and the key values behind the cursor.
+    fetched = session.execute(keyed.limit(per_page + 1)).freeze()
+    width = _width(stmt)
+    mine = fetched().columns(*range(width))
+    items = list(mine.scalars() if width == 1 else mine)[:per_page]
+    keys = fetched().columns(*range(width, width + len(parts))).all()
+    next_cursor = encode_cursor(list(keys[per_page - 1])) if len(keys) > per_page else None
     return KeysetPage(items, next_cursor)
 
 
@@ -243,10 +306,14 @@ def stream(session: Session, stmt: Select[T], *, batch_size: int = 1000) -> Iter
     ``yield_per`` fetches ``batch_size`` rows at a time and, on PostgreSQL and
     MariaDB, turns on a server-side cursor, so neither the driver nor the ORM
     holds the whole result. Keep the session to this one read while iterating
-    (MariaDB cannot run another statement on the connection meanwhile).
+    (MariaDB cannot run another statement on the connection meanwhile). A loop
+    left early closes the cursor when the generator is closed or collected.
     """
     result = session.execute(stmt.execution_options(yield_per=batch_size))
-    if len(stmt.selected_columns) == 1:
-        yield from result.scalars()
-    else:
-        yield from result  # type: ignore[misc]
+    try:
+        if _width(stmt) == 1:
+            yield from result.scalars()
+        else:
+            yield from result  # type: ignore[misc]
+    finally:
+        result.close()
