@@ -3,15 +3,20 @@
 The guide's ``bulk_save_objects`` is legacy and slow. SQLAlchemy 2's ORM bulk
 ``insert()`` with a list of dicts is the modern path, and it is what
 :func:`bulk_insert` uses whenever it must hand ids back (``RETURNING``, batched
-by *insertmanyvalues*). When it need not, most of the remaining cost is
-SQLAlchemy building a parameter set per row (defaults, bind processing,
-per-row dict work) that plain values do not need; profiled on SQLite it is
-the larger part of the time. The fast path compiles the INSERT once, applies
-each column's bind processor (so ``Decimal``, UTC datetimes and the like are
-stored exactly as the ORM would store them), and passes plain tuples to the
-driver's ``executemany`` through ``Connection.exec_driver_sql``, so the
-statement still runs in the session's transaction and is seen by the
-profiling listeners.
+by *insertmanyvalues*) or the rows need its full machinery. When they do not,
+most of the remaining cost is SQLAlchemy building a parameter set per row
+(defaults, bind processing, per-row dict work) that plain values do not need;
+profiled on SQLite it is the larger part of the time (ORM bulk ``insert()`` is
+4-5x raw ``executemany``, Core 2x). The fast path compiles the INSERT once per
+call, turns each batch of dicts into tuples column by column (Python-side
+defaults filled in, each column's bind processor applied, so ``Decimal``, UTC
+datetimes and the like are stored exactly as the ORM would store them), and
+passes them to the driver's ``executemany`` through
+``Connection.exec_driver_sql``, so the statement still runs in the session's
+transaction and is seen by the profiling listeners. A batch the fast path
+cannot reproduce exactly (SQL expressions as values, rows with different
+keys, ``None`` where the ORM would apply a default instead) goes through
+SQLAlchemy for that batch.
 """
 
 from __future__ import annotations
@@ -19,14 +24,16 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from operator import itemgetter
-from typing import Any
+from contextlib import ExitStack
+from operator import is_, itemgetter
+from typing import Any, overload
 
-from sqlalchemy import ColumnElement, Table, insert, inspect, update
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Table, insert, inspect, literal, update
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.sql import ClauseElement
-from sqlalchemy.sql.schema import Column
+from sqlalchemy.sql.schema import Column, ColumnDefault
 
 from alchemy_patterns.db.profiling import record_statement
 
@@ -37,27 +44,43 @@ Row = Mapping[str, Any]
 UpdateRule = Callable[[ColumnElement[Any], ColumnElement[Any]], ColumnElement[Any]]
 
 DEFAULT_BATCH_SIZE = 1000
+#: Paramstyles whose placeholders the fast path writes itself.
+_PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
 
-def _table(target: Target) -> Table:
+def _mapper(target: Target) -> Mapper[Any] | None:
+    return None if isinstance(target, Table) else inspect(target)
+
+
+def _table(target: Target) -> Table | None:
+    """The table rows of ``target`` go to, or None if it is not mapped to a single table."""
     if isinstance(target, Table):
         return target
     table = inspect(target).local_table
-    assert isinstance(table, Table)
-    return table
+    return table if isinstance(table, Table) else None
+
+
+def _bind_arguments(target: Target) -> dict[str, Any]:
+    """So a session with several binds picks the engine that holds ``target``."""
+    return {"clause": target} if isinstance(target, Table) else {"mapper": target}
 
 
 def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    if size < 1:
+        raise ValueError(f"batch_size must be 1 or more, not {size}")
     iterator = iter(rows)
     while batch := list(itertools.islice(iterator, size)):
         yield batch
 
 
-def _key_columns(target: Target, keys: Sequence[str]) -> list[Column[Any]] | None:
+def _key_columns(target: Target, keys: Iterable[str]) -> list[Column[Any]] | None:
     """The columns behind ``keys`` (attribute names on a mapped class), or None if unmapped."""
     table = _table(target)
+    if table is None:
+        return None
     if isinstance(target, Table):
-        return [table.c[key] for key in keys] if all(k in table.c for k in keys) else None
+        keys = list(keys)
+        return [table.c[key] for key in keys] if all(key in table.c for key in keys) else None
     attrs = inspect(target).column_attrs
     columns = []
     for key in keys:
@@ -70,69 +93,218 @@ def _key_columns(target: Target, keys: Sequence[str]) -> list[Column[Any]] | Non
     return columns
 
 
-class _FastInsert:
-    """A compiled positional INSERT and the per-column work to turn dicts into tuples."""
+def _columns(target: Target, keys: Iterable[str]) -> list[Column[Any]]:
+    """Like :func:`_key_columns`, but a key that names no column is a ``KeyError``."""
+    keys = list(keys)
+    columns = _key_columns(target, keys)
+    if columns is None:
+        raise KeyError(f"not all of {keys} are columns of {target}")
+    return columns
 
-    def __init__(self, dialect: Dialect, table: Table, keys: Sequence[str], columns: list[Any]):
-        self.keys = tuple(keys)
-        self.fill = self._python_defaults(table, columns)
-        all_columns = columns + [column for column, _ in self.fill]
-        placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
-        preparer = dialect.identifier_preparer
-        self.sql = "INSERT INTO {} ({}) VALUES ({})".format(
-            preparer.format_table(table),
-            ", ".join(preparer.format_column(column) for column in all_columns),
-            ", ".join([placeholder] * len(all_columns)),
-        )
-        self.processors = [
-            column.type.dialect_impl(dialect).bind_processor(dialect) for column in all_columns
-        ]
-        self.getter = itemgetter(*keys)
 
-    @staticmethod
-    def _python_defaults(table: Table, given: list[Any]) -> list[tuple[Column[Any], Any]]:
-        fill = []
-        given_names = {column.name for column in given}
-        for column in table.columns:
-            default = column.default
-            if column.name in given_names or default is None:
-                continue
-            if not (default.is_scalar or default.is_callable):
-                raise _NeedsGenericPath
-            fill.append((column, default))
-        return fill
+def _context_free(default: ColumnDefault) -> Callable[[], Any] | None:
+    """A callable default as a zero-argument function, or None if it wants the context.
 
-    def tuples(self, batch: list[Row]) -> list[tuple[Any, ...]]:
-        width = len(self.keys)
-        for row in batch:
-            if len(row) != width:
-                raise _NeedsGenericPath  # heterogeneous keys: let SQLAlchemy group them
-        getter = self.getter
-        try:
-            values = [getter(r) for r in batch] if width > 1 else [(getter(r),) for r in batch]
-        except KeyError as missing:
-            raise _NeedsGenericPath from missing
-        if self.fill:
-            values = [(*v, *self._defaults()) for v in values]
-        if any(self.processors):
-            values = [self._process(v) for v in values]
-        for value in values[0] if values else ():
-            if isinstance(value, ClauseElement):
-                raise _NeedsGenericPath
-        return values
-
-    def _defaults(self) -> tuple[Any, ...]:
-        return tuple(d.arg(None) if d.is_callable else d.arg for _, d in self.fill)  # type: ignore[attr-defined]
-
-    def _process(self, value: tuple[Any, ...]) -> tuple[Any, ...]:
-        return tuple(
-            p(v) if p is not None and v is not None else v
-            for p, v in zip(self.processors, value, strict=True)
-        )
+    SQLAlchemy wraps a zero-argument default in ``lambda ctx: fn()``; a default
+    that takes the execution context needs SQLAlchemy's own insert path.
+    """
+    fn = default.arg
+    code = getattr(fn, "__code__", None)
+    if code is not None and code.co_qualname.endswith("_maybe_wrap_callable.<locals>.<lambda>"):
+        return lambda: fn(None)
+    return None
 
 
 class _NeedsGenericPath(Exception):
     """The rows need SQLAlchemy's full INSERT machinery (SQL expressions, sequences…)."""
+
+
+class _FastInsert:
+    """A compiled positional INSERT and the per-column work to turn dicts into tuples."""
+
+    def __init__(
+        self, dialect: Dialect, table: Table, keys: Sequence[str], columns: list[Column[Any]]
+    ) -> None:
+        self.keys = tuple(keys)
+        self.width = len(keys)
+        self.getter = itemgetter(*keys)
+        self.fill = self._python_defaults(table, columns)
+        self.columns = columns + [column for column, _, _ in self.fill]
+        processors = [
+            column.type.dialect_impl(dialect).bind_processor(dialect) for column in self.columns
+        ]
+        # (position, processor) of the given columns; defaults are processed when filled.
+        self.processors = [(i, p) for i, p in enumerate(processors[: self.width]) if p]
+        self.fill_processors = processors[self.width :]
+        self.safe_types: set[type[Any]] = set()
+        placeholder = _PLACEHOLDERS[dialect.paramstyle]
+        preparer = dialect.identifier_preparer  # escapes % in names for format paramstyles
+        self.column_list = ", ".join(preparer.format_column(column) for column in self.columns)
+        self.sql = "INSERT INTO {} ({}) VALUES ({})".format(
+            preparer.format_table(table),
+            self.column_list,
+            ", ".join([placeholder] * len(self.columns)),
+        )
+
+    @staticmethod
+    def _python_defaults(
+        table: Table, given: list[Column[Any]]
+    ) -> list[tuple[Column[Any], Any, Callable[[], Any] | None]]:
+        """(column, scalar, zero-argument function) for each missing column with a default."""
+        fill: list[tuple[Column[Any], Any, Callable[[], Any] | None]] = []
+        given_columns = set(given)
+        for column in table.columns:
+            default = column.default
+            if column in given_columns or default is None:
+                continue
+            if default.is_scalar:
+                fill.append((column, default.arg, None))  # type: ignore[attr-defined]
+            elif default.is_callable and (fn := _context_free(default)):  # type: ignore[arg-type]
+                fill.append((column, None, fn))
+            else:  # a SQL expression, a sequence, a function of the context
+                raise _NeedsGenericPath
+        return fill
+
+    def none_means_default(self, mapped: bool) -> list[int]:
+        """Positions where the ORM reads ``None`` as "not given" and applies the default.
+
+        ORM bulk INSERT leaves a ``None`` out of the row (unless the type
+        stores ``None`` as a value, like JSON ``null``), so a Python default,
+        a server default or the autoincrement key applies instead of NULL. A
+        Core insert into a ``Table`` sends NULL.
+        """
+        if not mapped:
+            return []
+        return [
+            i
+            for i, column in enumerate(self.columns[: self.width])
+            if not column.type.should_evaluate_none
+            and (
+                column.primary_key
+                or column.default is not None
+                or column.server_default is not None
+                or column.identity is not None
+            )
+        ]
+
+    def tuples(self, batch: list[Row], none_means_default: Sequence[int] = ()) -> list[Any]:
+        """The batch as tuples in column order, or :class:`_NeedsGenericPath`."""
+        if set(map(len, batch)) != {self.width}:
+            raise _NeedsGenericPath  # heterogeneous keys: let SQLAlchemy group them
+        try:
+            values = list(map(self.getter, batch))
+        except KeyError as missing:
+            raise _NeedsGenericPath from missing
+        if self.width == 1:
+            values = [(value,) for value in values]
+        types = set(map(type, itertools.chain.from_iterable(values))) - self.safe_types
+        if any(map(_is_expression, types)):
+            raise _NeedsGenericPath  # a SQL expression as a value
+        self.safe_types |= types
+        if not (self.processors or self.fill or none_means_default):
+            return values
+        columns: list[Sequence[Any]] = list(zip(*values, strict=True))
+        for i in none_means_default:
+            if any(map(is_, columns[i], itertools.repeat(None))):
+                raise _NeedsGenericPath
+        for i, processor in self.processors:
+            columns[i] = list(map(processor, columns[i]))
+        count = len(values)
+        for (_, scalar, fn), process in zip(self.fill, self.fill_processors, strict=True):
+            if fn is None:  # a constant: processed once
+                columns.append([process(scalar) if process else scalar] * count)
+            else:
+                filled = [fn() for _ in range(count)]
+                columns.append(list(map(process, filled)) if process else filled)
+        return list(zip(*columns, strict=True))
+
+
+def _is_expression(kind: type[Any]) -> bool:
+    return issubclass(kind, ClauseElement) or hasattr(kind, "__clause_element__")
+
+
+#: Bound parameters one multi-row VALUES statement may carry (SQLite's limit, the lowest).
+_MAX_PARAMETERS = 32_000
+
+
+def _insert_generic(session: Session, target: Target, batch: list[Row]) -> None:
+    """Insert one batch through SQLAlchemy.
+
+    Plain values go as an ORM (or Core) bulk executemany, which also groups
+    rows by their keys. SQL expressions cannot be executemany parameters;
+    rows holding them are sent as multi-row ``INSERT ... VALUES`` statements
+    with the expressions inline, rows with the same keys together, in order.
+    """
+    values = itertools.chain.from_iterable(row.values() for row in batch)
+    if not any(map(_is_expression, set(map(type, values)))):
+        session.execute(insert(target), batch)
+        return
+    for _, same_keys in itertools.groupby(batch, key=lambda row: frozenset(row)):
+        group = list(same_keys)
+        size = max(1, _MAX_PARAMETERS // max(1, len(group[0])))
+        for start in range(0, len(group), size):
+            session.execute(insert(target).values(group[start : start + size]))
+
+
+def _tuples(fast: _FastInsert, batch: list[Row], none_means_default: Sequence[int]) -> list[Any]:
+    """:meth:`_FastInsert.tuples`, a failing bind processor reported as SQLAlchemy reports it."""
+    try:
+        return fast.tuples(batch, none_means_default)
+    except _NeedsGenericPath:
+        raise
+    except Exception as error:  # e.g. a naive datetime refused by UTCDateTime
+        name = f"{type(error).__module__}.{type(error).__name__}"
+        raise sa_exc.StatementError(f"({name}) {error}", fast.sql, None, error) from error
+
+
+def _prepare_fast(session: Session, target: Target, first: Row) -> _FastInsert | None:
+    """The fast path for rows shaped like ``first``, or None if SQLAlchemy must do it all."""
+    dialect = session.get_bind(**_bind_arguments(target)).dialect
+    mapper, table = _mapper(target), _table(target)
+    if table is None or dialect.paramstyle not in _PLACEHOLDERS:
+        return None
+    if mapper is not None and (
+        mapper.inherits is not None  # joined/single inheritance: several tables or a discriminator
+        or mapper.polymorphic_on is not None
+        or mapper.version_id_col is not None
+    ):
+        return None
+    keys = list(first)
+    columns = _key_columns(target, keys)
+    if not keys or columns is None:
+        return None
+    try:
+        return _FastInsert(dialect, table, keys, columns)
+    except _NeedsGenericPath:
+        return None
+
+
+def _flush_pending(session: Session) -> None:
+    """Flush pending objects first, as ``session.execute()`` does before an ORM insert."""
+    if session.autoflush:
+        session.flush()
+
+
+@overload
+def bulk_insert(
+    session: Session,
+    target: Target,
+    rows: Iterable[Row],
+    *,
+    batch_size: int = ...,
+    returning: None = None,
+) -> int: ...
+
+
+@overload
+def bulk_insert(
+    session: Session,
+    target: Target,
+    rows: Iterable[Row],
+    *,
+    batch_size: int = ...,
+    returning: Sequence[Any],
+) -> list[Any]: ...
 
 
 def bulk_insert(
@@ -142,45 +314,46 @@ def bulk_insert(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     returning: Sequence[Any] | None = None,
-) -> Any:
+) -> int | list[Any]:
     """Insert ``rows`` (dicts keyed by attribute name) in batches of ``batch_size``.
 
     Without ``returning``: the fast executemany path, one statement per batch;
     returns the number of rows inserted. With ``returning`` (columns, e.g.
     ``[User.id]``): ORM bulk ``insert().returning(...)``, rows back in input
-    order; returns the list (scalars for one column). Runs in the session's
-    transaction; nothing is committed.
+    order; returns the list (scalars for one column). Either way the rows are
+    stored as ``session.execute(insert(target), rows)`` would store them:
+    Python-side defaults for missing keys, bind processing, and (for a mapped
+    class) ``None`` in a column with a default meaning "use the default".
+    SQL expressions as values (``func.lower(...)``) work without
+    ``returning``: their rows go as multi-row ``INSERT ... VALUES``. Pending
+    objects are flushed first. Runs in the session's transaction; nothing is
+    committed.
     """
     if returning is not None:
         return _insert_returning(session, target, rows, batch_size, returning)
     total = 0
-    fast: _FastInsert | bool | None = None  # None: not decided yet; False: generic path
+    fast: _FastInsert | None = None
+    decided = False
+    connection: Connection | None = None
+    none_means_default: list[int] = []
     for batch in _chunks(rows, batch_size):
-        if fast is None:
-            fast = _prepare_fast(session, target, batch[0])
-        if fast:
-            try:
-                assert isinstance(fast, _FastInsert)
-                values = fast.tuples(batch)
-            except _NeedsGenericPath:
-                session.execute(insert(target), batch)
-            else:
-                session.connection().exec_driver_sql(fast.sql, values)  # type: ignore[arg-type]
+        if not decided:
+            decided, fast = True, _prepare_fast(session, target, batch[0])
+            if fast is not None:
+                _flush_pending(session)
+                connection = session.connection(bind_arguments=_bind_arguments(target))
+                none_means_default = fast.none_means_default(_mapper(target) is not None)
+        try:
+            if fast is None:
+                raise _NeedsGenericPath
+            values = _tuples(fast, batch, none_means_default)
+        except _NeedsGenericPath:
+            _insert_generic(session, target, batch)
         else:
-            session.execute(insert(target), batch)
+            assert connection is not None
+            connection.exec_driver_sql(fast.sql, values)
         total += len(batch)
     return total
-
-
-def _prepare_fast(session: Session, target: Target, first: Row) -> _FastInsert | bool:
-    keys = list(first)
-    columns = _key_columns(target, keys)
-    if not keys or columns is None:
-        return False
-    try:
-        return _FastInsert(session.get_bind().dialect, _table(target), keys, columns)
-    except _NeedsGenericPath:
-        return False
 
 
 def _insert_returning(
@@ -196,7 +369,7 @@ def _insert_returning(
         result = session.execute(
             stmt, batch, execution_options={"insertmanyvalues_page_size": batch_size}
         )
-        out.extend(result.scalars() if len(returning) == 1 else result.tuples())
+        out.extend(result.scalars() if len(returning) == 1 else result)
     return out
 
 
@@ -209,43 +382,63 @@ def copy_insert(
 ) -> int:
     """Load rows with PostgreSQL ``COPY ... FROM STDIN``: the fastest bulk path there is.
 
-    Elsewhere it is :func:`bulk_insert`. Rows are dicts with the same keys;
-    values go through the columns' bind processors like any insert. Runs on
-    the session's connection, inside its transaction.
+    Elsewhere (and on a PostgreSQL driver other than psycopg 3) it is
+    :func:`bulk_insert`. Rows are dicts with the same keys; values go through
+    the columns' bind processors and Python-side defaults like any insert. A
+    batch that COPY cannot carry as given (SQL expressions, different keys) is
+    inserted by :func:`bulk_insert` between two COPYs. Runs on the session's
+    connection, inside its transaction; the COPY is counted by
+    :func:`~alchemy_patterns.db.count_queries`. Returns the number of rows.
     """
-    dialect = session.get_bind().dialect
+    dialect = session.get_bind(**_bind_arguments(target)).dialect
     iterator = iter(rows)
     first = next(iterator, None)
     if first is None:
         return 0
     rows = itertools.chain([first], iterator)
-    if dialect.name != "postgresql":
-        return int(bulk_insert(session, target, rows, batch_size=batch_size))
-    fast = _prepare_fast(session, target, first)
-    if not isinstance(fast, _FastInsert):
-        return int(bulk_insert(session, target, rows, batch_size=batch_size))
-    table, preparer = _table(target), dialect.identifier_preparer
-    columns = [table.c[name] for name in _column_names(target, list(first))]
-    columns += [column for column, _ in fast.fill]
-    sql = "COPY {} ({}) FROM STDIN".format(
-        preparer.format_table(table), ", ".join(preparer.format_column(c) for c in columns)
-    )
-    driver = session.connection().connection.driver_connection
+    fast = None
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        fast = _prepare_fast(session, target, first)
+    if fast is None:
+        return bulk_insert(session, target, rows, batch_size=batch_size)
+    _flush_pending(session)
+    none_means_default = fast.none_means_default(_mapper(target) is not None)
+    table = _table(target)
+    assert table is not None
+    sql = f"COPY {dialect.identifier_preparer.format_table(table)} ({fast.column_list}) FROM STDIN"
+    if dialect.paramstyle in ("format", "pyformat"):
+        sql = sql.replace("%%", "%")  # the preparer doubled it, but COPY is not %-formatted
+    connection = session.connection(bind_arguments=_bind_arguments(target))
+    driver = connection.connection.driver_connection
     assert driver is not None
-    started, total = time.perf_counter(), 0
-    with driver.cursor() as cursor, cursor.copy(sql) as copy:
+    total, started = 0, 0.0
+    write_row: Callable[[Sequence[Any]], None] | None = None
+    open_copy = ExitStack()  # the COPY in progress, if any
+
+    def finish_copy() -> None:
+        nonlocal started
+        if started:
+            open_copy.close()  # ends the COPY: the rows so far are in
+            record_statement(sql, time.perf_counter() - started)
+            started = 0.0
+
+    with driver.cursor() as cursor, open_copy:
         for batch in _chunks(rows, batch_size):
-            for values in fast.tuples(batch):
-                copy.write_row(values)
+            try:
+                values = _tuples(fast, batch, none_means_default)
+            except _NeedsGenericPath:
+                finish_copy()
+                _insert_generic(session, target, batch)
+            else:
+                if not started:
+                    started = time.perf_counter()
+                    write_row = open_copy.enter_context(cursor.copy(sql)).write_row
+                assert write_row is not None
+                for value in values:
+                    write_row(value)
             total += len(batch)
-    record_statement(sql, time.perf_counter() - started)
+        finish_copy()
     return total
-
-
-def _column_names(target: Target, keys: Sequence[str]) -> list[str]:
-    columns = _key_columns(target, keys)
-    assert columns is not None
-    return [column.name for column in columns]
 
 
 def upsert(
@@ -264,11 +457,16 @@ def upsert(
     ``(current, incoming) -> expression`` evaluated by the database, e.g.
     ``{"quantity": lambda current, new: current + new}`` to add to what is
     stored without a read-modify-write race. An empty ``update`` only inserts
-    what is missing. PostgreSQL and SQLite use ``ON CONFLICT (conflict) DO
-    UPDATE``; MariaDB ``ON DUPLICATE KEY UPDATE``, which reacts to *any* unique
-    key of the table. Returns the number of input rows.
+    what is missing. Columns with an ``onupdate`` (``updated_at``) are set as
+    an UPDATE would set them when a row is updated. PostgreSQL and SQLite use
+    ``ON CONFLICT (conflict) DO UPDATE``; MariaDB ``ON DUPLICATE KEY UPDATE``,
+    which reacts to *any* unique key of the table. Rows are applied in order,
+    so a key repeated in the input updates the row the earlier one wrote.
+    Returns the number of input rows.
     """
-    dialect = session.get_bind().dialect.name
+    dialect = session.get_bind(**_bind_arguments(target)).dialect.name
+    if isinstance(update, str):
+        update = [update]
     total = 0
     for batch in _chunks(rows, batch_size):
         rules = _update_rules(update, batch[0], conflict)
@@ -287,18 +485,49 @@ def _update_rules(
     return dict.fromkeys(update)
 
 
+def _onupdate_values(table: Table, skip: Iterable[Column[Any]]) -> dict[str, ColumnElement[Any]]:
+    """What an UPDATE would set by itself: each column's ``onupdate`` not already set."""
+    values: dict[str, ColumnElement[Any]] = {}
+    skipped = set(skip)
+    for column in table.columns:
+        default = column.onupdate
+        if column in skipped or not isinstance(default, ColumnDefault):
+            continue
+        if default.is_clause_element:
+            values[column.key] = default.arg
+        elif default.is_scalar:
+            values[column.key] = literal(default.arg, type_=column.type)
+        elif default.is_callable and (fn := _context_free(default)):
+            values[column.key] = literal(fn(), type_=column.type)
+    return values
+
+
 def _upsert_statement(
     dialect: str, target: Target, conflict: Sequence[str], rules: Mapping[str, UpdateRule | None]
 ) -> Any:
     table = _table(target)
+    if table is None:
+        raise NotImplementedError(f"upsert needs a target mapped to one table, not {target}")
+    conflict_columns = _columns(target, conflict)
+    rule_columns = _columns(target, rules)
+
+    def set_values(incoming: Any) -> dict[str, ColumnElement[Any]]:
+        values = {
+            column.key: (rule or _take)(column, incoming[column.key])
+            for column, rule in zip(rule_columns, rules.values(), strict=True)
+        }
+        if values:
+            values |= _onupdate_values(table, [*rule_columns, *conflict_columns])
+        return values
+
     if dialect in ("mysql", "mariadb"):
         from sqlalchemy.dialects.mysql import insert as mysql_insert
 
         my_stmt = mysql_insert(target)
-        incoming = my_stmt.inserted
-        values = {k: (rule or _take)(table.c[k], incoming[k]) for k, rule in rules.items()}
+        values = set_values(my_stmt.inserted)
         # Nothing to update: assign a key column to itself, MariaDB's "do nothing".
-        return my_stmt.on_duplicate_key_update(values or {conflict[0]: table.c[conflict[0]]})
+        key = conflict_columns[0]
+        return my_stmt.on_duplicate_key_update(values or {key.key: key})
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     elif dialect == "sqlite":
@@ -306,11 +535,10 @@ def _upsert_statement(
     else:
         raise NotImplementedError(f"upsert is not implemented for {dialect}")
     stmt = dialect_insert(target)
-    excluded = stmt.excluded
-    if not rules:
-        return stmt.on_conflict_do_nothing(index_elements=list(conflict))
-    values = {k: (rule or _take)(table.c[k], excluded[k]) for k, rule in rules.items()}
-    return stmt.on_conflict_do_update(index_elements=list(conflict), set_=values)
+    values = set_values(stmt.excluded)
+    if not values:
+        return stmt.on_conflict_do_nothing(index_elements=conflict_columns)
+    return stmt.on_conflict_do_update(index_elements=conflict_columns, set_=values)
 
 
 def _take(current: ColumnElement[Any], incoming: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -324,16 +552,28 @@ def update_where(
 
     Unlike the guide's ``synchronize_session=False``, objects already loaded in
     the session are brought up to date (``synchronize_session="auto"``), so
-    nothing reads a stale value afterwards.
+    nothing reads a stale value afterwards. Rows whose values were already the
+    new ones count as matched on every backend.
     """
-    result = session.execute(update(target).where(*criteria).values(dict(values)))
+    result = session.execute(
+        update(target).where(*criteria).values(dict(values)),
+        execution_options={"synchronize_session": "auto"},
+    )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def bulk_update(session: Session, model: type[Any], rows: Iterable[Row]) -> int:
-    """ORM bulk UPDATE by primary key: each dict holds the key and the new values."""
+def bulk_update(
+    session: Session, model: type[Any], rows: Iterable[Row], *, batch_size: int = DEFAULT_BATCH_SIZE
+) -> int:
+    """ORM bulk UPDATE by primary key: each dict holds the key and the new values.
+
+    One executemany per batch; objects already loaded in the session see the
+    new values. A key that matches no row raises
+    :class:`sqlalchemy.orm.exc.StaleDataError` (where the driver reports
+    per-row counts). Returns the number of rows given.
+    """
     total = 0
-    for batch in _chunks(rows, DEFAULT_BATCH_SIZE):
+    for batch in _chunks(rows, batch_size):
         session.execute(update(model), batch)
         total += len(batch)
     return total
