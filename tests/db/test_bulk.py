@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -566,3 +567,16 @@ def test_bulk_update_of_a_missing_key_fails(db: Database) -> None:
         bulk_update(session, Item, [{"id": 10_000, "quantity": 1}])
 
     assert {q for q, _ in stored_items(db).values()} == {1, 2, 3}
+
+
+@pytest.mark.backends("postgresql")
+def test_copy_insert_reaches_the_slow_query_log(
+    make_db: Callable[..., Database], caplog: pytest.LogCaptureFixture
+) -> None:
+    everything_is_slow = make_db(slow_query_ms=0)
+    caplog.set_level(logging.WARNING, logger="alchemy_patterns.db.slow_query")
+
+    with everything_is_slow.session_scope() as session:
+        copy_insert(session, Measurement, [{"sensor": "s", "reading": 1, "note": None}])
+
+    assert any(r.statement.startswith("COPY") for r in caplog.records)  # type: ignore[attr-defined]

@@ -419,7 +419,7 @@ def copy_insert(
         nonlocal started
         if started:
             open_copy.close()  # ends the COPY: the rows so far are in
-            record_statement(sql, time.perf_counter() - started)
+            record_statement(sql, time.perf_counter() - started, dialect=dialect)
             started = 0.0
 
     with driver.cursor() as cursor, open_copy:

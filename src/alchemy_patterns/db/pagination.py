@@ -17,9 +17,9 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import operators
@@ -40,6 +40,10 @@ __all__ = [
 
 T = TypeVar("T")
 M = TypeVar("M")
+
+#: Any SELECT, of one column or entity or of several (``Select`` is variadic in 2.1).
+AnySelect = Select[*tuple[Any, ...]]
+AnyRow = Row[*tuple[Any, ...]]
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
@@ -83,7 +87,7 @@ def _check_page_size(per_page: int, max_per_page: int) -> None:
         )
 
 
-def _width(stmt: Select[Any]) -> int:
+def _width(stmt: AnySelect) -> int:
     """How many values each result row of ``stmt`` holds.
 
     ``selected_columns`` is no guide: ``select(User)`` has one entity per row
@@ -92,27 +96,49 @@ def _width(stmt: Select[Any]) -> int:
     return len(stmt.column_descriptions)
 
 
-def _rows(session: Session, stmt: Select[Any]) -> list[Any]:
+def _rows(session: Session, stmt: AnySelect) -> list[Any]:
     """Entities or single values as themselves; several columns as rows."""
     if _width(stmt) == 1:
         return list(session.scalars(stmt))
     return list(session.execute(stmt))
 
 
-def count(session: Session, stmt: Select[Any]) -> int:
+def count(session: Session, stmt: AnySelect) -> int:
     """Rows ``stmt`` would return: ``COUNT(*)`` over it without ORDER BY, LIMIT or OFFSET."""
     inner = stmt.order_by(None).limit(None).offset(None).subquery()
     return session.scalar(select(func.count()).select_from(inner)) or 0
 
 
+@overload
 def paginate(
     session: Session,
     stmt: Select[T],
     *,
+    page: int = ...,
+    per_page: int = ...,
+    max_per_page: int = ...,
+) -> Page[T]: ...
+
+
+@overload
+def paginate(
+    session: Session,
+    stmt: AnySelect,
+    *,
+    page: int = ...,
+    per_page: int = ...,
+    max_per_page: int = ...,
+) -> Page[AnyRow]: ...
+
+
+def paginate(
+    session: Session,
+    stmt: AnySelect,
+    *,
     page: int = 1,
     per_page: int = DEFAULT_PER_PAGE,
     max_per_page: int = MAX_PER_PAGE,
-) -> Page[T]:
+) -> Page[Any]:
     """Page number ``page`` (1-based) of ``stmt``, and the total.
 
     A ``per_page`` beyond ``max_per_page`` or a page below 1 is refused with
@@ -250,15 +276,39 @@ def _check_cursor_values(
             raise ValidationFailed("cursor is not valid", columns=("cursor",)) from error
 
 
+@overload
 def keyset_paginate(
     session: Session,
     stmt: Select[T],
     order_by: Sequence[ColumnElement[Any]],
     *,
+    cursor: str | None = ...,
+    per_page: int = ...,
+    max_per_page: int = ...,
+) -> KeysetPage[T]: ...
+
+
+@overload
+def keyset_paginate(
+    session: Session,
+    stmt: AnySelect,
+    order_by: Sequence[ColumnElement[Any]],
+    *,
+    cursor: str | None = ...,
+    per_page: int = ...,
+    max_per_page: int = ...,
+) -> KeysetPage[AnyRow]: ...
+
+
+def keyset_paginate(
+    session: Session,
+    stmt: AnySelect,
+    order_by: Sequence[ColumnElement[Any]],
+    *,
     cursor: str | None = None,
     per_page: int = DEFAULT_PER_PAGE,
     max_per_page: int = MAX_PER_PAGE,
-) -> KeysetPage[T]:
+) -> KeysetPage[Any]:
     """The page of ``stmt`` after ``cursor`` in ``order_by`` order.
 
     ``order_by`` must end in a unique column (``Post.created_at.desc(),
@@ -287,7 +337,7 @@ def keyset_paginate(
 # --- small reads -----------------------------------------------------------
 
 
-def exists(session: Session, stmt: Select[Any]) -> bool:
+def exists(session: Session, stmt: AnySelect) -> bool:
     """Whether ``stmt`` returns any row: ``SELECT EXISTS (...)``, no rows fetched."""
     return bool(session.scalar(select(stmt.exists())))
 
@@ -300,7 +350,15 @@ def get_or_raise(session: Session, model: type[M], ident: Any, **options: Any) -
     return instance
 
 
-def stream(session: Session, stmt: Select[T], *, batch_size: int = 1000) -> Iterator[T]:
+@overload
+def stream(session: Session, stmt: Select[T], *, batch_size: int = ...) -> Iterator[T]: ...
+
+
+@overload
+def stream(session: Session, stmt: AnySelect, *, batch_size: int = ...) -> Iterator[AnyRow]: ...
+
+
+def stream(session: Session, stmt: AnySelect, *, batch_size: int = 1000) -> Iterator[Any]:
     """Iterate over a large result in bounded memory.
 
     ``yield_per`` fetches ``batch_size`` rows at a time and, on PostgreSQL and
@@ -314,6 +372,6 @@ def stream(session: Session, stmt: Select[T], *, batch_size: int = 1000) -> Iter
         if _width(stmt) == 1:
             yield from result.scalars()
         else:
-            yield from result  # type: ignore[misc]
+            yield from result
     finally:
         result.close()

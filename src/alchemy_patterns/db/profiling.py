@@ -97,26 +97,29 @@ def _after(
 ) -> None:
     started = conn.info.pop(_START, None)
     seconds = 0.0 if started is None else time.perf_counter() - started
-    if _TRANSACTION_CONTROL.match(statement):
-        return
-    record = Statement(statement, seconds, executemany)
+    if not _TRANSACTION_CONTROL.match(statement):
+        record_statement(statement, seconds, executemany, dialect=conn.dialect)
+
+
+def record_statement(
+    sql: str, seconds: float, many: bool = False, *, dialect: Dialect | None = None
+) -> None:
+    """Feed a statement to the counters of this thread and to its engine's slow-query log.
+
+    The cursor listeners call it; so does code that runs a statement outside
+    SQLAlchemy's cursor events (``COPY``), passing the engine's ``dialect``.
+    """
+    record = Statement(sql, seconds, many)
     for counter in _observers.get():
         counter.statements.append(record)
-    threshold = _slow_thresholds.get(conn.dialect)
+    threshold = None if dialect is None else _slow_thresholds.get(dialect)
     if threshold is not None and seconds >= threshold:
         slow_query_logger.warning(
             "slow query: %.1f ms: %s",
             seconds * 1000,
-            " ".join(statement.split())[:1000],
-            extra={"duration_ms": round(seconds * 1000, 3), "statement": statement},
+            " ".join(sql.split())[:1000],
+            extra={"duration_ms": round(seconds * 1000, 3), "statement": sql},
         )
-
-
-def record_statement(sql: str, seconds: float, many: bool = False) -> None:
-    """Count a statement run outside SQLAlchemy's cursor events (e.g. ``COPY``)."""
-    record = Statement(sql, seconds, many)
-    for counter in _observers.get():
-        counter.statements.append(record)
 
 
 # Keyed by dialect: an engine and the option engines derived from it share one.
