@@ -16,6 +16,7 @@ from alchemy_patterns.db import (
     EngineOptions,
     RetryPolicy,
     Unavailable,
+    translating_errors,
 )
 from tests.db.models import Author, Counter
 
@@ -285,3 +286,41 @@ def test_the_decorator_form_runs_in_a_transaction(db: Database) -> None:
 
     with db.session_scope() as session:
         assert session.get_one(Author, author_id).name == "ada"
+
+
+def test_a_transaction_inside_a_session_scope_joins_it(db: Database) -> None:
+    def add_inner(inner: Session) -> None:
+        inner.add(Author(name="inner"))
+
+    with pytest.raises(RuntimeError), db.session_scope() as session:
+        db.transaction(add_inner)
+        assert session.scalars(select(Author.name)).all() == ["inner"]  # same transaction
+        raise RuntimeError("the scope fails: the joined unit goes with it")
+
+    with db.session_scope() as session:
+        assert session.scalars(select(Author)).all() == []
+
+
+@pytest.mark.backends("sqlite")
+def test_a_retryable_error_translated_by_the_work_is_still_retried(
+    make_db: Callable[..., Database],
+) -> None:
+    impatient = make_db(engine_options=EngineOptions(sqlite_busy_timeout_ms=0))
+    counter_id = make_counter(impatient)
+    holder = impatient.engine.connect()
+    holder.begin()
+    attempts: list[int] = []
+
+    def work(session: Session) -> None:
+        with translating_errors():  # turns "database is locked" into Unavailable
+            session.execute(update(Counter).values(value=9))
+
+    def release(attempt: int, error: BaseException) -> None:
+        attempts.append(attempt)
+        holder.rollback()
+        holder.close()
+
+    impatient.transaction(work, on_retry=release)
+
+    assert attempts == [1]
+    assert read_counter(impatient, counter_id) == 9

@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from alchemy_patterns.db.engine import SQLITE_BEGIN, Backend, EngineOptions, backend_of, make_engine
 from alchemy_patterns.db.profiling import detect_n_plus_one, install_slow_query_log
-from alchemy_patterns.db.retry import OnRetry, RetryPolicy, run_transaction, transactional
+from alchemy_patterns.db.retry import (
+    OnRetry,
+    RetryPolicy,
+    joined,
+    run_transaction,
+    transactional,
+)
 from alchemy_patterns.db.session import session_scope
 
 __all__ = ["Database"]
@@ -94,7 +100,7 @@ class Database:
         """
         factory = self._read_sessionmaker if read_only else self.sessionmaker
         # The detector sits inside the scope, so in "raise" mode the unit rolls back.
-        with session_scope(factory, self.metadata) as session, self._watch():
+        with session_scope(factory, self.metadata) as session, joined(session), self._watch():
             yield session
 
     def transaction(

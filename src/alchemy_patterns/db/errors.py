@@ -251,7 +251,12 @@ def is_retryable(error: BaseException) -> bool:
     (1213/1205/1020), and SQLite's busy/locked. Everything else is a bug or a
     refusal that a retry would only repeat.
     """
-    return isinstance(error, sa_exc.DBAPIError) and _facts(error).retryable
+    seen: BaseException | None = error
+    while seen is not None:  # also through ``raise AppError(...) from driver_error``
+        if isinstance(seen, sa_exc.DBAPIError) and _facts(seen).retryable:
+            return True
+        seen = seen.__cause__
+    return False
 
 
 # --- constraint names back to columns ----------------------------------------

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from alchemy_patterns.db.errors import Unavailable, is_retryable, translate_error
 from alchemy_patterns.db.session import rollback_quietly
 
-__all__ = ["RetryPolicy", "run_transaction", "transactional"]
+__all__ = ["RetryPolicy", "joined", "run_transaction", "transactional"]
 
 T = TypeVar("T")
 
@@ -54,7 +54,8 @@ OnRetry = Callable[[int, BaseException], None]
 
 
 @contextmanager
-def _joined(session: Session) -> Iterator[Session]:
+def joined(session: Session) -> Iterator[Session]:
+    """Mark ``session`` as this thread's unit of work: nested transactions join it."""
     token = _current.set(session)
     try:
         yield session
@@ -78,8 +79,9 @@ def run_transaction(
     and reported to ``on_retry(attempt, error)``. When the attempts run out the
     last error is raised as :class:`Unavailable`. Other errors are raised at
     once, translated. ``watch`` wraps each attempt (the N+1 detector). Nested
-    inside another ``run_transaction`` on the same thread, ``work`` runs in the
-    outer session with no retry of its own.
+    inside another unit of work on the same thread (``run_transaction`` or a
+    ``session_scope``), ``work`` runs in the outer session with no retry and no
+    commit of its own: only the owner of a transaction can re-run it whole.
     """
     outer = _current.get()
     if outer is not None:
@@ -90,7 +92,7 @@ def run_transaction(
         try:
             if isolation_level is not None:
                 session.connection(execution_options={"isolation_level": isolation_level})
-            with _joined(session), watch():
+            with joined(session), watch():
                 result = work(session)
             session.commit()
             return result
