@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 BACKENDS = ("sqlite", "postgresql", "mariadb")
 SERVER_URLS = {
@@ -113,3 +113,33 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     url = SERVER_URLS[backend]
     _ensure_server_database(url)
     return url
+
+
+@pytest.fixture
+def fresh_database_url(backend: str, tmp_path: Path) -> str:
+    """An empty database of its own on ``backend``, apart from the one the test models use.
+
+    For tests of the schema as a whole (migrations), where the test models'
+    tables would count as drift.
+    """
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    url = make_url(SERVER_URLS[backend]).set(database="alchemy_patterns_fresh_test")
+    _drop_server_database(url)
+    rendered = url.render_as_string(hide_password=False)
+    _ensure_server_database(rendered)
+    return rendered
+
+
+def _drop_server_database(url: URL) -> None:
+    backend = url.get_backend_name()
+    admin_url = url.set(database="postgres" if backend == "postgresql" else "")
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            if backend == "postgresql":
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+            else:
+                connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{url.database}`")
+    finally:
+        engine.dispose()

@@ -1,0 +1,79 @@
+"""The ``alchemy-patterns`` command, run as a user runs it: a subprocess in a fresh directory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from alchemy_patterns import __version__
+
+
+def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALCHEMY_PATTERNS_")}
+    return subprocess.run(
+        [sys.executable, "-m", "alchemy_patterns", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_version(tmp_path: Path) -> None:
+    result = run(tmp_path, "--version")
+
+    assert result.returncode == 0
+    assert __version__ in result.stdout
+
+
+def test_db_upgrade_creates_the_default_sqlite_database(tmp_path: Path) -> None:
+    result = run(tmp_path, "db", "upgrade")
+
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "instance" / "alchemy_patterns.sqlite3").is_file()
+    current = run(tmp_path, "db", "current")
+    assert current.stdout.strip() == "0001_baseline"
+    assert run(tmp_path, "db", "check").returncode == 0
+
+
+def test_db_downgrade_to_base(tmp_path: Path) -> None:
+    run(tmp_path, "db", "upgrade")
+
+    result = run(tmp_path, "db", "downgrade", "base")
+
+    assert result.returncode == 0, result.stderr
+    assert run(tmp_path, "db", "current").stdout.startswith("base")
+
+
+def test_db_upgrade_on_the_chosen_backend(tmp_path: Path, fresh_database_url: str) -> None:
+    result = run(tmp_path, "--database-url", fresh_database_url, "db", "upgrade")
+
+    assert result.returncode == 0, result.stderr
+    assert "0001_baseline" in result.stdout
+
+
+def test_an_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+
+    result = run(tmp_path, "--database-url", url, "db", "current")
+
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "127.0.0.1" in lines[0]
+    assert "refused" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [["no-such-command"], ["db", "upgrade", "a", "b"]])
+def test_a_usage_error_exits_2(tmp_path: Path, args: list[str]) -> None:
+    result = run(tmp_path, *args)
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
