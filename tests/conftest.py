@@ -14,10 +14,12 @@ Server URLs come from ``ALCHEMY_PATTERNS_TEST_POSTGRESQL_URL`` and
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import URL, make_url
 
 BACKENDS = ("sqlite", "postgresql", "mariadb")
@@ -69,16 +71,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
+@contextmanager
+def _server(url: URL) -> Iterator[Connection]:
+    """An autocommit connection to the server of ``url``, outside the database it names."""
+    backend = url.get_backend_name()
+    admin_url = url.set(database="postgres" if backend == "postgresql" else "")
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
 def _ensure_server_database(url: str) -> None:
     """Create the test database on its server if it does not exist yet."""
     parsed = make_url(url)
     name = parsed.database
-    backend = parsed.get_backend_name()
-    admin_url = parsed.set(database="postgres" if backend == "postgresql" else "")
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
-        with engine.connect() as connection:
-            if backend == "postgresql":
+        with _server(parsed) as connection:
+            if parsed.get_backend_name() == "postgresql":
                 found = connection.scalar(
                     text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
                 )
@@ -90,12 +102,10 @@ def _ensure_server_database(url: str) -> None:
                 )
     except Exception as error:  # any failure here means "not reachable"
         pytest.fail(
-            f"backend {backend} was asked for but {admin_url.render_as_string()} "
-            f"cannot be used: {error}",
+            f"backend {parsed.get_backend_name()} was asked for but "
+            f"{parsed.render_as_string()} cannot be used: {error}",
             pytrace=False,
         )
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -116,30 +126,28 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
-def fresh_database_url(backend: str, tmp_path: Path) -> str:
+def fresh_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
     """An empty database of its own on ``backend``, apart from the one the test models use.
 
     For tests of the schema as a whole (migrations), where the test models'
-    tables would count as drift.
+    tables would count as drift. On a server the name carries the process id,
+    so two test runs at once do not drop each other's database.
     """
     if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
-    url = make_url(SERVER_URLS[backend]).set(database="alchemy_patterns_fresh_test")
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        return
+    name = f"alchemy_patterns_migrations_test_{os.getpid()}"
+    url = make_url(SERVER_URLS[backend]).set(database=name)
     _drop_server_database(url)
     rendered = url.render_as_string(hide_password=False)
     _ensure_server_database(rendered)
-    return rendered
+    yield rendered
+    _drop_server_database(url)
 
 
 def _drop_server_database(url: URL) -> None:
-    backend = url.get_backend_name()
-    admin_url = url.set(database="postgres" if backend == "postgresql" else "")
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            if backend == "postgresql":
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
-            else:
-                connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{url.database}`")
-    finally:
-        engine.dispose()
+    with _server(url) as connection:
+        if url.get_backend_name() == "postgresql":
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+        else:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS `{url.database}`")

@@ -8,8 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 
-from alchemy_patterns import __version__
+from alchemy_patterns import __version__, migrations
+
+HEAD = ScriptDirectory.from_config(migrations.alembic_config("sqlite://")).get_current_head()
 
 
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -32,30 +35,53 @@ def test_version(tmp_path: Path) -> None:
     assert __version__ in result.stdout
 
 
+def upgraded(cwd: Path) -> Path:
+    """Given: the default SQLite database in ``cwd``, migrated to head."""
+    result = run(cwd, "db", "upgrade")
+    assert result.returncode == 0, result.stderr
+    return cwd
+
+
 def test_db_upgrade_creates_the_default_sqlite_database(tmp_path: Path) -> None:
     result = run(tmp_path, "db", "upgrade")
 
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "instance" / "alchemy_patterns.sqlite3").is_file()
-    current = run(tmp_path, "db", "current")
-    assert current.stdout.strip() == "0001_baseline"
-    assert run(tmp_path, "db", "check").returncode == 0
+    assert f"database at {HEAD}" in result.stdout
+
+
+def test_db_current_prints_the_head_after_an_upgrade(tmp_path: Path) -> None:
+    cwd = upgraded(tmp_path)
+
+    result = run(cwd, "db", "current")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == HEAD
+
+
+def test_db_check_passes_when_models_and_migrations_agree(tmp_path: Path) -> None:
+    cwd = upgraded(tmp_path)
+
+    result = run(cwd, "db", "check")
+
+    assert result.returncode == 0, result.stderr
+    assert "agree" in result.stdout
 
 
 def test_db_downgrade_to_base(tmp_path: Path) -> None:
-    run(tmp_path, "db", "upgrade")
+    cwd = upgraded(tmp_path)
 
-    result = run(tmp_path, "db", "downgrade", "base")
+    result = run(cwd, "db", "downgrade", "base")
 
     assert result.returncode == 0, result.stderr
-    assert run(tmp_path, "db", "current").stdout.startswith("base")
+    assert run(cwd, "db", "current").stdout.startswith("base")
 
 
 def test_db_upgrade_on_the_chosen_backend(tmp_path: Path, fresh_database_url: str) -> None:
     result = run(tmp_path, "--database-url", fresh_database_url, "db", "upgrade")
 
     assert result.returncode == 0, result.stderr
-    assert "0001_baseline" in result.stdout
+    assert migrations.current(fresh_database_url) == HEAD
 
 
 def test_an_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
