@@ -117,13 +117,11 @@ class Database:
         (e.g. ``"SERIALIZABLE"``) applies to this transaction only; SQLite is
         always serializable and ignores it.
         """
-        if self.backend == "sqlite":
-            isolation_level = None
         return run_transaction(
             self.sessionmaker,
             work,
             policy=retry or self.retry_policy,
-            isolation_level=isolation_level,
+            isolation_level=self._isolation(isolation_level),
             on_retry=on_retry,
             metadata=self.metadata,
             watch=self._watch,
@@ -131,12 +129,16 @@ class Database:
 
     def transactional(self, **options: Any) -> Callable[[Callable[..., T]], Callable[..., T]]:
         """Decorator form of :meth:`transaction`: the function's first argument is the session."""
-        if self.backend == "sqlite":
-            options.pop("isolation_level", None)
+        options["isolation_level"] = self._isolation(options.get("isolation_level"))
         options.setdefault("policy", self.retry_policy)
         return transactional(
             self.sessionmaker, metadata=self.metadata, watch=self._watch, **options
         )
+
+    def _isolation(self, level: str | None) -> str | None:
+        # SQLite is always serializable, and setting a level re-enables the
+        # driver's own BEGIN, which our IMMEDIATE/DEFERRED handling replaces.
+        return None if self.backend == "sqlite" else level
 
     def _watch(self) -> AbstractContextManager[object]:
         """The N+1 detector for one unit of work (one attempt, when retried)."""

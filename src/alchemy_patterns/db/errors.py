@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 from sqlalchemy import Index, MetaData, UniqueConstraint
 from sqlalchemy import exc as sa_exc
@@ -33,6 +33,7 @@ __all__ = [
     "Unavailable",
     "ValidationFailed",
     "is_retryable",
+    "raise_translated",
     "translate_error",
     "translating_errors",
 ]
@@ -379,7 +380,12 @@ def translating_errors(metadata: MetaData | None = None) -> Iterator[None]:
     try:
         yield
     except (sa_exc.DBAPIError, sa_exc.TimeoutError) as error:
-        translated = translate_error(error, metadata)
-        if translated is error:
-            raise
-        raise translated from error
+        raise_translated(error, metadata)
+
+
+def raise_translated(error: BaseException, metadata: MetaData | None = None) -> NoReturn:
+    """Raise the application error for ``error`` (chained to it), or ``error`` itself."""
+    translated = translate_error(error, metadata)
+    if translated is error:
+        raise error
+    raise translated from error

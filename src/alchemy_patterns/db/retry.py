@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from sqlalchemy import MetaData
 from sqlalchemy.orm import Session, sessionmaker
 
-from alchemy_patterns.db.errors import Unavailable, is_retryable, translate_error
+from alchemy_patterns.db.errors import Unavailable, is_retryable, raise_translated
 from alchemy_patterns.db.session import rollback_quietly
 
 __all__ = ["RetryPolicy", "joined", "run_transaction", "transactional"]
@@ -99,10 +99,7 @@ def run_transaction(
         except BaseException as error:
             rollback_quietly(session)
             if not is_retryable(error):
-                translated = translate_error(error, metadata)
-                if translated is error:
-                    raise
-                raise translated from error
+                raise_translated(error, metadata)
             if attempt == policy.max_attempts:
                 raise Unavailable(
                     f"gave up after {attempt} attempts: {getattr(error, 'orig', error)}"

@@ -13,7 +13,7 @@ from sqlalchemy import MetaData
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
-from alchemy_patterns.db.errors import translate_error
+from alchemy_patterns.db.errors import translating_errors
 
 __all__ = ["rollback_quietly", "savepoint", "session_scope"]
 
@@ -30,14 +30,13 @@ def session_scope(
     """
     session = factory()
     try:
-        yield session
-        session.commit()
-    except BaseException as error:
-        rollback_quietly(session)
-        translated = translate_error(error, metadata)
-        if translated is error:
-            raise
-        raise translated from error
+        with translating_errors(metadata):
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                rollback_quietly(session)
+                raise
     finally:
         session.close()
 
@@ -69,12 +68,6 @@ def savepoint(session: Session, metadata: MetaData | None = None) -> Iterator[Se
         except Conflict:
             log.info("profile skipped; the user is kept")
     """
-    try:
-        with session.begin_nested():
-            yield session
-            session.flush()
-    except (sa_exc.DBAPIError, sa_exc.TimeoutError) as error:
-        translated = translate_error(error, metadata)
-        if translated is error:
-            raise
-        raise translated from error
+    with translating_errors(metadata), session.begin_nested():
+        yield session
+        session.flush()
