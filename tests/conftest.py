@@ -22,6 +22,8 @@ import pytest
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import URL, make_url
 
+pytest_plugins = ["tests.app_fixtures"]
+
 BACKENDS = ("sqlite", "postgresql", "mariadb")
 SERVER_URLS = {
     "postgresql": os.environ.get(

@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, delete
 
 from alchemy_patterns.db import Database
+from tests.cleanup import empty_tables
 from tests.db.models import metadata
 
 
@@ -26,21 +26,7 @@ def _schema(database_url: str) -> Iterator[Database]:
 def db(_schema: Database) -> Iterator[Database]:
     """The backend's test ``Database``; every table is emptied after the test."""
     yield _schema
-    _schema.remove()
-    with _schema.engine.begin() as connection:
-        _fail_rather_than_hang(connection)
-        for table in reversed(metadata.sorted_tables):
-            connection.execute(delete(table))
-        if _schema.backend == "mariadb":
-            connection.exec_driver_sql("SET SESSION innodb_lock_wait_timeout = DEFAULT")
-
-
-def _fail_rather_than_hang(connection: Connection) -> None:
-    """A test that leaked a transaction holding locks makes clean-up fail, not wait forever."""
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
-    elif connection.dialect.name in ("mysql", "mariadb"):
-        connection.exec_driver_sql("SET SESSION innodb_lock_wait_timeout = 10")
+    empty_tables(_schema, metadata)
 
 
 @pytest.fixture

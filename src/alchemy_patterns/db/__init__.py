@@ -10,6 +10,8 @@ from alchemy_patterns.db.base import (
     Money,
     TimestampMixin,
     UTCDateTime,
+    as_money,
+    scale_money,
     utcnow,
 )
 from alchemy_patterns.db.bulk import bulk_insert, bulk_update, copy_insert, update_where, upsert
@@ -68,6 +70,7 @@ __all__ = [
     "UTCDateTime",
     "Unavailable",
     "ValidationFailed",
+    "as_money",
     "assert_max_queries",
     "backend_of",
     "bulk_insert",
@@ -84,6 +87,7 @@ __all__ = [
     "paginate",
     "run_transaction",
     "savepoint",
+    "scale_money",
     "session_scope",
     "stream",
     "translate_error",

@@ -11,7 +11,17 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, MetaData, Numeric, String
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    DateTime,
+    MetaData,
+    Numeric,
+    SQLColumnExpression,
+    String,
+    literal,
+    type_coerce,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -25,6 +35,8 @@ __all__ = [
     "Money",
     "TimestampMixin",
     "UTCDateTime",
+    "as_money",
+    "scale_money",
     "utcnow",
 ]
 
@@ -109,6 +121,55 @@ class Money(TypeDecorator[Decimal]):
         if dialect.name == "sqlite":
             return (Decimal(int(value)) / 100).quantize(Decimal("0.01"))
         return Decimal(value).quantize(Decimal("0.01"))
+
+
+def as_money(expression: SQLColumnExpression[Any]) -> ColumnElement[Decimal]:
+    """Arithmetic on money columns (``price * quantity``, ``sum(...)``) read back as money.
+
+    SQLAlchemy types such an expression as plain ``Numeric``, which on SQLite
+    would return the stored cents as if they were units. Computed by the
+    database, exact on every backend.
+    """
+    return type_coerce(expression, Money())
+
+
+class scale_money(FunctionElement[Decimal]):  # noqa: N801 - reads like a SQL function
+    """``amount * factor`` rounded half-up to the cent, computed by the database.
+
+    For bulk repricing (``UPDATE products SET price = scale_money(price, 1.10)``).
+    PostgreSQL and MariaDB round the exact decimal product; on SQLite, where
+    money is integer cents, the same rounding is done in integer arithmetic,
+    so no binary float ever touches the amount.
+    """
+
+    type = Money()
+    inherit_cache = True
+
+    def __init__(self, amount: SQLColumnExpression[Decimal], factor: Decimal) -> None:
+        factor = Decimal(factor)
+        if not factor.is_finite() or factor < 0:
+            raise ValueError(f"a price factor must be a finite number >= 0, not {factor}")
+        numerator, denominator = factor.as_integer_ratio()
+        self.factor = factor
+        super().__init__(
+            amount,
+            literal(factor, Numeric(20, 10)),
+            literal(numerator, BigInteger()),
+            literal(denominator, BigInteger()),
+        )
+
+
+@compiles(scale_money)
+def _scale_money(element: scale_money, compiler: SQLCompiler, **kw: Any) -> str:
+    amount, factor, _, _ = (compiler.process(c, **kw) for c in element.clauses)
+    return f"round({amount} * {factor}, 2)"
+
+
+@compiles(scale_money, "sqlite")
+def _scale_money_sqlite(element: scale_money, compiler: SQLCompiler, **kw: Any) -> str:
+    amount, _, numerator, denominator = (compiler.process(c, **kw) for c in element.clauses)
+    # cents * n / d, half-up: (cents * n + d / 2) / d in integer division (amounts are >= 0).
+    return f"(({amount} * {numerator} + {denominator} / 2) / {denominator})"
 
 
 class utcnow(FunctionElement[dt.datetime]):  # noqa: N801 - reads like the SQL function it is

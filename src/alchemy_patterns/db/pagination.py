@@ -39,6 +39,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+U = TypeVar("U")
 M = TypeVar("M")
 
 #: Any SELECT, of one column or entity or of several (``Select`` is variadic in 2.1).
@@ -70,6 +71,10 @@ class Page(Generic[T]):
     def has_prev(self) -> bool:
         return self.page > 1
 
+    def map(self, convert: Callable[[T], U]) -> Page[U]:
+        """The same page with each item converted (an ORM object to its schema, say)."""
+        return Page([convert(item) for item in self.items], self.page, self.per_page, self.total)
+
 
 @dataclass(frozen=True)
 class KeysetPage(Generic[T]):
@@ -77,6 +82,10 @@ class KeysetPage(Generic[T]):
 
     items: list[T]
     next_cursor: str | None
+
+    def map(self, convert: Callable[[T], U]) -> KeysetPage[U]:
+        """The same page with each item converted."""
+        return KeysetPage([convert(item) for item in self.items], self.next_cursor)
 
 
 def _check_page_size(per_page: int, max_per_page: int) -> None:

@@ -2,10 +2,14 @@
 
 Importing this package imports every domain's models, so ``metadata`` holds the
 whole schema: Alembic compares it with the migrations, and tests create it.
+Importing the audit package also installs its ORM listener.
 """
 
 from alchemy_patterns.db import Base
+from alchemy_patterns.domains import audit as audit
+from alchemy_patterns.domains.accounts import models as accounts_models
+from alchemy_patterns.domains.shop import models as shop_models
 
 metadata = Base.metadata
 
-__all__ = ["metadata"]
+__all__ = ["accounts_models", "metadata", "shop_models"]

@@ -1,0 +1,1 @@
+"""Accounts: users, their optional profile, and how they sign in."""

@@ -1,0 +1,75 @@
+"""Users and profiles.
+
+Usernames and e-mail addresses are stored in one canonical form, lower case
+(the schemas normalise them), and a CHECK keeps it so. That is what makes
+uniqueness case-insensitive on every backend with a plain UNIQUE constraint,
+and lets a lookup use the index: PostgreSQL and SQLite compare text
+case-sensitively, MariaDB's default collation does not, and a ``lower(email)``
+index would need an expression index MariaDB does not have.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from alchemy_patterns.db import Base, TimestampMixin
+from alchemy_patterns.domains.audit.models import Auditable
+
+USERNAME_MAX_LENGTH = 30
+EMAIL_MAX_LENGTH = 254  # RFC 5321's limit on a forward path
+BIO_MAX_LENGTH = 500
+
+
+class Role(enum.StrEnum):
+    USER = "user"
+    ADMIN = "admin"
+
+
+# Stored as text with a CHECK rather than a native ENUM: adding a role is then
+# a one-line migration on every backend.
+role_type = Enum(
+    Role,
+    name="role",
+    native_enum=False,
+    create_constraint=True,
+    length=20,
+    values_callable=lambda roles: [role.value for role in roles],
+)
+
+
+class User(Auditable, TimestampMixin, Base):
+    __tablename__ = "users"
+    __audit_redact__ = frozenset({"password_hash"})
+    __table_args__ = (
+        CheckConstraint("username = lower(username)", "username_lowercase"),
+        CheckConstraint("email = lower(email)", "email_lowercase"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(USERNAME_MAX_LENGTH), unique=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    role: Mapped[Role] = mapped_column(role_type, default=Role.USER, server_default=Role.USER.value)
+
+    profile: Mapped[Profile | None] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True, lazy="raise"
+    )
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.username!r}>"
+
+
+class Profile(Base):
+    """Optional one-to-one: the user's primary key is the profile's too."""
+
+    __tablename__ = "profiles"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    bio: Mapped[str] = mapped_column(String(BIO_MAX_LENGTH), default="")
+
+    user: Mapped[User] = relationship(back_populates="profile", lazy="raise")

@@ -1,0 +1,113 @@
+"""Accounts services: each takes a ``Session``, does one unit of work, never commits."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alchemy_patterns.db import Base, NotFound, savepoint, upsert
+from alchemy_patterns.domains.accounts.errors import InvalidCredentials
+from alchemy_patterns.domains.accounts.models import Profile, Role, User
+from alchemy_patterns.domains.accounts.passwords import hash_password, needs_rehash, verify_password
+from alchemy_patterns.domains.accounts.schemas import (
+    ChangePassword,
+    Credentials,
+    ProfileIn,
+    ProfileOut,
+    RegisterUser,
+    UserOut,
+)
+
+
+def create_user(session: Session, data: RegisterUser, *, role: Role = Role.USER) -> User:
+    """Add the user (and its profile, if a bio is given) and flush for the new id.
+
+    Returns the ORM object for other services of the same unit of work (the
+    shop gives it a cart); what leaves the service layer is a :class:`UserOut`.
+    A taken username or e-mail address raises ``Conflict`` naming the field,
+    and the savepoint leaves nothing of the attempt behind.
+    """
+    user = User(
+        username=data.username,
+        email=data.email,
+        password_hash=hash_password(data.password.get_secret_value()),
+        role=role,
+    )
+    if data.bio is not None:
+        user.profile = Profile(bio=data.bio)
+    with savepoint(session, Base.metadata):
+        session.add(user)
+    return user
+
+
+def register_user(session: Session, data: RegisterUser) -> UserOut:
+    """A new account with the ``user`` role."""
+    return UserOut.model_validate(create_user(session, data))
+
+
+def get_user(session: Session, user_id: int) -> UserOut:
+    return UserOut.model_validate(_user(session, user_id))
+
+
+def _user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user", user_id)
+    return user
+
+
+def _user_by_login(session: Session, login: str) -> User | None:
+    column = User.email if "@" in login else User.username
+    return session.scalars(select(User).where(column == login.lower())).one_or_none()
+
+
+def authenticate(session: Session, credentials: Credentials) -> UserOut:
+    """The active user these credentials belong to, or ``InvalidCredentials``.
+
+    A hash made with parameters weaker than today's is replaced while the
+    password is at hand.
+    """
+    user = _user_by_login(session, credentials.login)
+    password = credentials.password.get_secret_value()
+    valid = verify_password(user.password_hash if user else None, password)
+    if user is None or not valid or not user.is_active:
+        raise InvalidCredentials
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return UserOut.model_validate(user)
+
+
+def change_password(session: Session, user_id: int, data: ChangePassword) -> None:
+    user = _user(session, user_id)
+    if not verify_password(user.password_hash, data.current_password.get_secret_value()):
+        raise InvalidCredentials
+    user.password_hash = hash_password(data.new_password.get_secret_value())
+    session.flush()
+
+
+def set_active(session: Session, user_id: int, active: bool) -> UserOut:
+    user = _user(session, user_id)
+    user.is_active = active
+    session.flush()
+    return UserOut.model_validate(user)
+
+
+def set_role(session: Session, user_id: int, role: Role) -> UserOut:
+    user = _user(session, user_id)
+    user.role = role
+    session.flush()
+    return UserOut.model_validate(user)
+
+
+def set_profile(session: Session, user_id: int, data: ProfileIn) -> ProfileOut:
+    """Create or replace the user's profile in one atomic statement."""
+    _user(session, user_id)
+    upsert(session, Profile, [{"user_id": user_id, "bio": data.bio}], conflict=["user_id"])
+    return ProfileOut(user_id=user_id, bio=data.bio)
+
+
+def get_profile(session: Session, user_id: int) -> ProfileOut:
+    profile = session.get(Profile, user_id)
+    if profile is None:
+        raise NotFound("profile", user_id)
+    return ProfileOut.model_validate(profile)

@@ -1,0 +1,143 @@
+"""Automatic auditing: an ORM ``after_flush`` listener on every ``Session``.
+
+Each flush writes, for every :class:`~.models.Auditable` object it inserted,
+updated or deleted, one ``AuditRecord`` and a detail row per changed column
+(old -> new). The rows go through the flush's own connection, so they commit
+or roll back with the change they describe: an audit row never survives a
+rolled-back transaction or savepoint.
+
+``after_flush`` is the one moment that has everything: the new rows' primary
+keys are known, and ``session.new/dirty/deleted`` and each attribute's history
+still show what the flush changed. Values are read from that history and the
+instance's own dict, never through attribute access, so auditing does not
+load anything. Bulk statements (``update_where``, ``bulk_insert``) bypass the
+unit of work and are not seen here; services that run them record an event
+themselves (:func:`alchemy_patterns.domains.audit.services.record_event`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import event, insert, inspect
+from sqlalchemy.orm import InstanceState, Session, UOWTransaction
+
+from alchemy_patterns.domains.audit.models import Auditable, AuditDetail, AuditRecord
+
+#: ``session.info`` key holding the id of the user the session acts for.
+ACTOR_KEY = "audit_actor_id"
+REDACTED = "[redacted]"
+
+
+@dataclass
+class Change:
+    action: str
+    entity: str
+    entity_id: str
+    details: list[dict[str, str | None]] = field(default_factory=list)
+
+
+def render(value: Any) -> str | None:
+    """A column value as audit text: stable, readable, and exact for money and time."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def _detail(model: type[Auditable], key: str, old: Any, new: Any) -> dict[str, str | None]:
+    if key in model.__audit_redact__:
+        return {"field": key, "old_value": old and REDACTED, "new_value": new and REDACTED}
+    return {"field": key, "old_value": render(old), "new_value": render(new)}
+
+
+def _columns(state: InstanceState[Any]) -> Iterator[str]:
+    model = state.class_
+    for attribute in state.mapper.column_attrs:
+        if attribute.key not in model.__audit_ignore__:
+            yield attribute.key
+
+
+def _describe(state: InstanceState[Any], action: str) -> Change:
+    identity = state.mapper.primary_key_from_instance(state.obj())
+    return Change(action, state.class_.__tablename__, ",".join(map(str, identity)))
+
+
+def _inserted(state: InstanceState[Any]) -> Change:
+    change = _describe(state, "insert")
+    for key in _columns(state):
+        if (value := state.dict.get(key)) is not None:
+            change.details.append(_detail(state.class_, key, None, value))
+    return change
+
+
+def _updated(state: InstanceState[Any]) -> Change:
+    change = _describe(state, "update")
+    for key in _columns(state):
+        history = state.attrs[key].history
+        if not history.has_changes():
+            continue
+        old = history.deleted[0] if history.deleted else None
+        new = history.added[0] if history.added else None
+        if render(old) != render(new):
+            change.details.append(_detail(state.class_, key, old, new))
+    return change
+
+
+def _deleted(state: InstanceState[Any]) -> Change:
+    change = _describe(state, "delete")
+    for key in _columns(state):
+        if (value := state.dict.get(key)) is not None:
+            change.details.append(_detail(state.class_, key, value, None))
+    return change
+
+
+def _auditable(objects: Iterable[object]) -> Iterator[InstanceState[Any]]:
+    for obj in objects:
+        if isinstance(obj, Auditable):
+            yield inspect(obj)
+
+
+def pending_changes(session: Session) -> list[Change]:
+    """What the flush in progress changed in auditable objects (call from ``after_flush``)."""
+    changes = [_inserted(state) for state in _auditable(session.new)]
+    changes += [_deleted(state) for state in _auditable(session.deleted)]
+    for state in _auditable(session.dirty):
+        if (change := _updated(state)).details:
+            changes.append(change)
+    return changes
+
+
+@event.listens_for(Session, "after_flush")
+def _record_changes(session: Session, flush_context: UOWTransaction) -> None:
+    changes = pending_changes(session)
+    if not changes:
+        return
+    connection = session.connection()
+    actor = session.info.get(ACTOR_KEY)
+    details: list[dict[str, Any]] = []
+    for change in changes:
+        result = connection.execute(
+            insert(AuditRecord).values(
+                action=change.action,
+                entity=change.entity,
+                entity_id=change.entity_id,
+                actor_id=actor,
+            )
+        )
+        record_id = result.inserted_primary_key[0]  # type: ignore[index]
+        details += [{"record_id": record_id, **detail} for detail in change.details]
+    if details:
+        connection.execute(insert(AuditDetail), details)

@@ -1,0 +1,1 @@
+"""The shop: products, carts, orders with price snapshots."""

@@ -1,0 +1,107 @@
+"""What goes into and comes out of the shop services."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from alchemy_patterns.domains.shop.models import MAX_QUANTITY, OrderStatus
+
+#: Exactly representable in the database's NUMERIC(12, 2); floats never get this far.
+Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
+Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+class ProductIn(Input):
+    sku: Sku
+    name: Name
+    price: Price
+    stock: int = Field(default=0, ge=0)
+
+
+class ProductUpdate(Input):
+    """Only the fields given are changed."""
+
+    name: Name | None = None
+    price: Price | None = None
+    is_active: bool | None = None
+
+
+class AddToCart(Input):
+    product_id: int
+    quantity: Quantity = 1
+
+
+class SetQuantity(Input):
+    """A quantity of 0 removes the line."""
+
+    quantity: int = Field(ge=0, le=MAX_QUANTITY)
+
+
+class Reprice(Input):
+    """Raise (or, negative, lower) by ``percent`` the price of the products matched."""
+
+    percent: Decimal = Field(gt=-100, le=1000, max_digits=6, decimal_places=2)
+    sku_prefix: str | None = Field(default=None, min_length=1, max_length=64)
+    product_ids: list[int] | None = Field(default=None, min_length=1, max_length=1000)
+
+
+class ProductOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    sku: str
+    name: str
+    price: Decimal
+    stock: int
+    is_active: bool
+
+
+class CartLine(BaseModel):
+    product_id: int
+    sku: str
+    name: str
+    unit_price: Decimal
+    quantity: int
+    subtotal: Decimal
+    available: bool
+
+
+class CartView(BaseModel):
+    items: list[CartLine]
+    total: Decimal
+
+    @property
+    def quantity(self) -> int:
+        return sum(line.quantity for line in self.items)
+
+
+class CartItemOut(BaseModel):
+    product_id: int
+    quantity: int
+
+
+class OrderItemOut(BaseModel):
+    product_id: int
+    sku: str
+    name: str
+    quantity: int
+    price_at_purchase: Decimal
+    subtotal: Decimal
+
+
+class OrderOut(BaseModel):
+    id: int
+    status: OrderStatus
+    total: Decimal
+    created_at: dt.datetime
+    items: list[OrderItemOut]
