@@ -368,6 +368,9 @@ def _shortages(session: Session, short: Sequence[Row[int, int, int]]) -> list[Sh
         select(Product.id, Product.sku, Product.name, Product.stock, Product.is_active)
         .where(Product.id.in_(requested))
         .order_by(Product.id)
+        # A locking read sees the latest committed stock; MariaDB's plain
+        # SELECT would show this transaction's older snapshot instead.
+        .with_for_update(read=True)
     )
     return [
         Shortage(
