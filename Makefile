@@ -34,6 +34,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bulk_insert.py
 	$(BIN)/python benchmarks/stream.py
+	$(BIN)/python benchmarks/cart.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
