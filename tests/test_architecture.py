@@ -53,3 +53,51 @@ def test_importing_the_data_layer_loads_nothing_above_it() -> None:
     )
 
     assert result.stdout.strip() == ""
+
+
+DOMAINS_PACKAGE = DB_PACKAGE.parent / "domains"
+#: Which domains each domain may import: the audit trail serves everyone and
+#: needs no one; the shop sells to accounts' users.
+ALLOWED_DOMAIN_IMPORTS = {
+    "audit": set(),
+    "accounts": {"audit"},
+    "shop": {"accounts", "audit"},
+}
+
+
+def domain_imports(domain: str) -> set[str]:
+    return {
+        name for path in (DOMAINS_PACKAGE / domain).glob("*.py") for name in imported_modules(path)
+    }
+
+
+def test_the_domains_import_neither_the_web_layer_nor_the_cli() -> None:
+    above = ("alchemy_patterns.web", "alchemy_patterns.cli", "flask", "click")
+    offenders = {
+        f"{path.relative_to(DOMAINS_PACKAGE)}: {name}"
+        for path in DOMAINS_PACKAGE.rglob("*.py")
+        for name in imported_modules(path)
+        if name.startswith(above)
+    }
+
+    assert offenders == set()
+
+
+def test_each_domain_imports_only_the_domains_below_it() -> None:
+    offenders = {}
+    for domain, allowed in ALLOWED_DOMAIN_IMPORTS.items():
+        used = {
+            name.split(".")[2]
+            for name in domain_imports(domain)
+            if name.startswith("alchemy_patterns.domains.")
+        }
+        if extra := used - allowed - {domain}:
+            offenders[domain] = extra
+
+    assert offenders == {}
+
+
+def test_every_domain_package_is_listed_in_the_dependency_rules() -> None:
+    packages = {path.parent.name for path in DOMAINS_PACKAGE.glob("*/__init__.py")}
+
+    assert packages == set(ALLOWED_DOMAIN_IMPORTS)

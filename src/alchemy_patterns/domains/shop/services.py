@@ -83,11 +83,11 @@ def create_product(session: Session, data: ProductIn) -> ProductOut:
 
 
 def update_product(session: Session, product_id: int, data: ProductUpdate) -> ProductOut:
+    """Change the fields given; the audit listener records each changed column."""
     product = _product(session, product_id)
-    for name, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
-        setattr(product, name, value)
     with savepoint(session, Base.metadata):
-        pass
+        for name, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
+            setattr(product, name, value)
     return ProductOut.model_validate(product)
 
 
