@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from alchemy_patterns.domains.accounts.models import Role, User
 from alchemy_patterns.domains.accounts.passwords import hash_password
-from alchemy_patterns.domains.shop.models import Cart, CartItem, Product
+from alchemy_patterns.domains.shop.models import Cart, CartItem, Order, OrderItem, Product
 
 PASSWORD = "correct horse battery staple"
 _numbers = itertools.count(1)
@@ -67,3 +67,24 @@ def put_in_cart(session: Session, user: User, product: Product, quantity: int = 
     session.add(item)
     session.flush()
     return item
+
+
+def make_order(session: Session, user: User, lines: list[tuple[Product, int]]) -> Order:
+    """A flushed order written directly, with consistent snapshots (no service, no SELECT)."""
+    items = [
+        OrderItem(
+            product_id=product.id,
+            quantity=quantity,
+            price_at_purchase=product.price,
+            subtotal=product.price * quantity,
+        )
+        for product, quantity in lines
+    ]
+    order = Order(
+        user_id=user.id,
+        total=sum((item.subtotal for item in items), Decimal("0.00")),
+        items=items,
+    )
+    session.add(order)
+    session.flush()
+    return order

@@ -103,6 +103,10 @@ def set_profile(session: Session, user_id: int, data: ProfileIn) -> ProfileOut:
     """Create or replace the user's profile in one atomic statement."""
     _user(session, user_id)
     upsert(session, Profile, [{"user_id": user_id, "bio": data.bio}], conflict=["user_id"])
+    # The upsert went around the unit of work: a Profile this session already
+    # holds would keep showing the old bio.
+    if (held := session.identity_map.get(session.identity_key(Profile, user_id))) is not None:
+        session.expire(held)
     return ProfileOut(user_id=user_id, bio=data.bio)
 
 

@@ -6,12 +6,18 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from alchemy_patterns.domains.shop.models import MAX_QUANTITY, OrderStatus
 
+
+def _to_cents(amount: Decimal) -> Decimal:
+    """12.5 -> 12.50: the form the database stores, so every reader sees the same text."""
+    return amount.quantize(Decimal("0.01"))
+
+
 #: Exactly representable in the database's NUMERIC(12, 2); floats never get this far.
-Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2), AfterValidator(_to_cents)]
 Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
 Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 Name = Annotated[str, Field(min_length=1, max_length=200)]

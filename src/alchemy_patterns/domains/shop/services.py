@@ -120,7 +120,11 @@ def restock(session: Session, product_id: int, quantity: int) -> ProductOut:
     )
     if not matched:
         raise NotFound("product", product_id)
-    return get_product(session, product_id)
+    # The session's copy was brought up to date in Python (its stock + n); if
+    # another transaction changed the row since it was loaded, only the
+    # database knows the sum.
+    product = session.get_one(Product, product_id, populate_existing=True)
+    return ProductOut.model_validate(product)
 
 
 def reprice(session: Session, data: Reprice) -> int:
