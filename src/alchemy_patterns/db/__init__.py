@@ -12,6 +12,7 @@ from alchemy_patterns.db.base import (
     UTCDateTime,
     as_money,
     scale_money,
+    text_enum,
     utcnow,
 )
 from alchemy_patterns.db.bulk import bulk_insert, bulk_update, copy_insert, update_where, upsert
@@ -90,6 +91,7 @@ __all__ = [
     "scale_money",
     "session_scope",
     "stream",
+    "text_enum",
     "translate_error",
     "translating_errors",
     "update_where",

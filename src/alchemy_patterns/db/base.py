@@ -8,6 +8,7 @@ tell which field a violated constraint is about (``uq_users_email`` -> email).
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -15,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     DateTime,
+    Enum,
     MetaData,
     Numeric,
     SQLColumnExpression,
@@ -37,6 +39,7 @@ __all__ = [
     "UTCDateTime",
     "as_money",
     "scale_money",
+    "text_enum",
     "utcnow",
 ]
 
@@ -200,6 +203,22 @@ def _utcnow_sqlite(element: utcnow, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(utcnow)
 def _utcnow_default(element: utcnow, compiler: SQLCompiler, **kw: Any) -> str:
     return "CURRENT_TIMESTAMP"
+
+
+def text_enum(enum_class: type[enum.Enum], name: str) -> Enum:
+    """A Python enum stored as its values in VARCHAR with a CHECK, not a native ENUM.
+
+    Adding a member is then a one-line migration of the CHECK on every
+    backend; PostgreSQL's ``ALTER TYPE`` and MariaDB's column rewrite are not.
+    """
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=max(20, *(len(str(member.value)) for member in enum_class)),
+        values_callable=lambda members: [str(member.value) for member in members],
+    )
 
 
 class Base(DeclarativeBase):

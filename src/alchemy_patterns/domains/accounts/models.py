@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, true
+from sqlalchemy import CheckConstraint, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from alchemy_patterns.db import Base, TimestampMixin
+from alchemy_patterns.db import Base, TimestampMixin, text_enum
 from alchemy_patterns.domains.audit.models import Auditable
 
 USERNAME_MAX_LENGTH = 30
@@ -26,18 +26,6 @@ BIO_MAX_LENGTH = 500
 class Role(enum.StrEnum):
     USER = "user"
     ADMIN = "admin"
-
-
-# Stored as text with a CHECK rather than a native ENUM: adding a role is then
-# a one-line migration on every backend.
-role_type = Enum(
-    Role,
-    name="role",
-    native_enum=False,
-    create_constraint=True,
-    length=20,
-    values_callable=lambda roles: [role.value for role in roles],
-)
 
 
 class User(Auditable, TimestampMixin, Base):
@@ -53,7 +41,9 @@ class User(Auditable, TimestampMixin, Base):
     email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
-    role: Mapped[Role] = mapped_column(role_type, default=Role.USER, server_default=Role.USER.value)
+    role: Mapped[Role] = mapped_column(
+        text_enum(Role, "role"), default=Role.USER, server_default=Role.USER.value
+    )
 
     profile: Mapped[Profile | None] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True, lazy="raise"

@@ -17,6 +17,7 @@ from alchemy_patterns.domains.accounts.models import (
     USERNAME_MAX_LENGTH,
     Role,
 )
+from alchemy_patterns.domains.schemas import Input
 
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 128  # hashing a megabyte per login attempt is a denial of service
@@ -36,10 +37,6 @@ Email = Annotated[EmailStr, Field(max_length=EMAIL_MAX_LENGTH), AfterValidator(_
 Password = Annotated[
     SecretStr, Field(min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH)
 ]
-
-
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
 
 class RegisterUser(Input):

@@ -24,8 +24,8 @@ def create_user(session: Session, data: RegisterUser, *, role: Role = Role.USER)
 
     Returns the ORM object for other services of the same unit of work (the
     shop gives it a cart); what leaves the service layer is a :class:`UserOut`.
-    A taken username or e-mail address raises ``Conflict`` naming the field,
-    and the savepoint leaves nothing of the attempt behind.
+    The caller wraps it in a savepoint, with whatever else belongs to the
+    registration, so a taken username or e-mail address leaves nothing behind.
     """
     user = User(
         username=data.username,
@@ -35,14 +35,16 @@ def create_user(session: Session, data: RegisterUser, *, role: Role = Role.USER)
     )
     if data.bio is not None:
         user.profile = Profile(bio=data.bio)
-    with savepoint(session, Base.metadata):
-        session.add(user)
+    session.add(user)
+    session.flush()
     return user
 
 
 def register_user(session: Session, data: RegisterUser) -> UserOut:
-    """A new account with the ``user`` role."""
-    return UserOut.model_validate(create_user(session, data))
+    """A new account with the ``user`` role; ``Conflict`` names a taken field."""
+    with savepoint(session, Base.metadata):
+        user = create_user(session, data)
+    return UserOut.model_validate(user)
 
 
 def get_user(session: Session, user_id: int) -> UserOut:

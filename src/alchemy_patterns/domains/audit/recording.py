@@ -75,11 +75,13 @@ def _describe(state: InstanceState[Any], action: str) -> Change:
     return Change(action, state.class_.__tablename__, ",".join(map(str, identity)))
 
 
-def _inserted(state: InstanceState[Any]) -> Change:
-    change = _describe(state, "insert")
+def _whole_row(state: InstanceState[Any], action: str) -> Change:
+    """An insert (None -> value) or a delete (value -> None): every column that has a value."""
+    change = _describe(state, action)
     for key in _columns(state):
         if (value := state.dict.get(key)) is not None:
-            change.details.append(_detail(state.class_, key, None, value))
+            old, new = (None, value) if action == "insert" else (value, None)
+            change.details.append(_detail(state.class_, key, old, new))
     return change
 
 
@@ -96,14 +98,6 @@ def _updated(state: InstanceState[Any]) -> Change:
     return change
 
 
-def _deleted(state: InstanceState[Any]) -> Change:
-    change = _describe(state, "delete")
-    for key in _columns(state):
-        if (value := state.dict.get(key)) is not None:
-            change.details.append(_detail(state.class_, key, value, None))
-    return change
-
-
 def _auditable(objects: Iterable[object]) -> Iterator[InstanceState[Any]]:
     for obj in objects:
         if isinstance(obj, Auditable):
@@ -112,8 +106,8 @@ def _auditable(objects: Iterable[object]) -> Iterator[InstanceState[Any]]:
 
 def pending_changes(session: Session) -> list[Change]:
     """What the flush in progress changed in auditable objects (call from ``after_flush``)."""
-    changes = [_inserted(state) for state in _auditable(session.new)]
-    changes += [_deleted(state) for state in _auditable(session.deleted)]
+    changes = [_whole_row(state, "insert") for state in _auditable(session.new)]
+    changes += [_whole_row(state, "delete") for state in _auditable(session.deleted)]
     for state in _auditable(session.dirty):
         if (change := _updated(state)).details:
             changes.append(change)

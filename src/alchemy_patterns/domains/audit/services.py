@@ -43,7 +43,6 @@ def record_event(
     )
     session.add(record)
     session.flush()
-    session.refresh(record, ["created_at"])
     return AuditRecordOut.model_validate(record)
 
 

@@ -13,10 +13,10 @@ import datetime as dt
 import enum
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, UniqueConstraint, true
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from alchemy_patterns.db import Base, TimestampMixin, utcnow
+from alchemy_patterns.db import Base, TimestampMixin, text_enum, utcnow
 from alchemy_patterns.domains.accounts.models import User
 from alchemy_patterns.domains.audit.models import Auditable
 
@@ -93,16 +93,6 @@ class OrderStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-order_status_type = Enum(
-    OrderStatus,
-    name="status",
-    native_enum=False,
-    create_constraint=True,
-    length=20,
-    values_callable=lambda statuses: [status.value for status in statuses],
-)
-
-
 class Order(Auditable, Base):
     __tablename__ = "orders"
     __table_args__ = (CheckConstraint("total >= 0", "total_nonnegative"),)
@@ -111,7 +101,9 @@ class Order(Auditable, Base):
     # An order is a record of a sale: the user cannot be deleted from under it.
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     status: Mapped[OrderStatus] = mapped_column(
-        order_status_type, default=OrderStatus.PLACED, server_default=OrderStatus.PLACED.value
+        text_enum(OrderStatus, "status"),
+        default=OrderStatus.PLACED,
+        server_default=OrderStatus.PLACED.value,
     )
     total: Mapped[Decimal]
     created_at: Mapped[dt.datetime] = mapped_column(server_default=utcnow(), index=True)

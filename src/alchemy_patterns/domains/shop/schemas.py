@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from alchemy_patterns.domains.schemas import Input
 from alchemy_patterns.domains.shop.models import MAX_QUANTITY, OrderStatus
 
 
@@ -21,10 +22,6 @@ Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2), AfterVa
 Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
 Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
-
-
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
 
 class ProductIn(Input):
