@@ -8,8 +8,18 @@ Importing the audit package also installs its ORM listener.
 from alchemy_patterns.db import Base
 from alchemy_patterns.domains import audit as audit
 from alchemy_patterns.domains.accounts import models as accounts_models
+from alchemy_patterns.domains.clinic import models as clinic_models
+from alchemy_patterns.domains.school import models as school_models
 from alchemy_patterns.domains.shop import models as shop_models
+from alchemy_patterns.domains.social import models as social_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "metadata", "shop_models"]
+__all__ = [
+    "accounts_models",
+    "clinic_models",
+    "metadata",
+    "school_models",
+    "shop_models",
+    "social_models",
+]

@@ -11,6 +11,7 @@ index would need an expression index MariaDB does not have.
 from __future__ import annotations
 
 import enum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -48,6 +49,11 @@ class User(Auditable, TimestampMixin, Base):
     profile: Mapped[Profile | None] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True, lazy="raise"
     )
+
+    if TYPE_CHECKING:
+        # Added by the social domain, which builds on this one (social/models.py).
+        following: Mapped[list[User]]
+        followers: Mapped[list[User]]
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.username!r}>"

@@ -1,0 +1,1 @@
+"""The guide's veterinary clinic: owners and their pets, vets, appointments."""
