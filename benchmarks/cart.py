@@ -16,35 +16,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
-from alchemy_patterns.db import Database, bulk_insert, count_queries
+from alchemy_patterns.db import Database, bulk_insert
 from alchemy_patterns.domains import metadata
 from alchemy_patterns.domains.accounts.models import User
 from alchemy_patterns.domains.shop.models import Cart, CartItem, Product
 from alchemy_patterns.domains.shop.services import cart_view
-
-SERVERS = {
-    "postgresql": os.environ.get(
-        "ALCHEMY_PATTERNS_TEST_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/x"
-    ),
-    "mariadb": os.environ.get(
-        "ALCHEMY_PATTERNS_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/x"
-    ),
-}
-BENCH_DATABASE = "alchemy_patterns_bench"
+from common import bench_url, timed
 
 
 def guide_cart_total(session: Session, user_id: int) -> Decimal:
@@ -58,25 +45,6 @@ def guide_cart_total(session: Session, user_id: int) -> Decimal:
     for item in cart.items:
         total += item.product.price * item.quantity
     return total
-
-
-def bench_url(backend: str, workdir: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{workdir / 'bench.sqlite3'}"
-    url = make_url(SERVERS[backend]).set(database=BENCH_DATABASE)
-    admin = url.set(database="postgres" if backend == "postgresql" else "")
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        if backend == "postgresql":
-            exists = connection.scalar(
-                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": BENCH_DATABASE}
-            )
-            if not exists:
-                connection.exec_driver_sql(f'CREATE DATABASE "{BENCH_DATABASE}"')
-        else:
-            connection.exec_driver_sql(f"CREATE DATABASE IF NOT EXISTS `{BENCH_DATABASE}`")
-    engine.dispose()
-    return url.render_as_string(hide_password=False)
 
 
 def make_cart(db: Database, lines: int) -> int:
@@ -97,22 +65,6 @@ def make_cart(db: Database, lines: int) -> int:
             session, CartItem, [{"cart_id": cart.id, "product_id": i, "quantity": 3} for i in ids]
         )
         return user.id
-
-
-def timed(
-    db: Database, work: Callable[[Session], Any], iterations: int, repeat: int
-) -> tuple[float, int]:
-    """Best microseconds per call, and statements per call."""
-    with db.session_scope(read_only=True) as session, count_queries() as counter:
-        work(session)
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(iterations):
-            with db.session_scope(read_only=True) as session:
-                work(session)
-        best = min(best, (time.perf_counter() - start) / iterations * 1e6)
-    return best, counter.count
 
 
 def run(backend: str, line_counts: list[int], iterations: int, repeat: int) -> list[dict[str, Any]]:

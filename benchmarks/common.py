@@ -1,0 +1,61 @@
+"""What the benchmark scripts share: where the servers are, and a database of their own there."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from alchemy_patterns.db import Database, count_queries
+
+SERVERS = {
+    "postgresql": os.environ.get(
+        "ALCHEMY_PATTERNS_TEST_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/x"
+    ),
+    "mariadb": os.environ.get(
+        "ALCHEMY_PATTERNS_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/x"
+    ),
+}
+BENCH_DATABASE = "alchemy_patterns_bench"
+
+
+def bench_url(backend: str, workdir: Path) -> str:
+    """A SQLite file in ``workdir``, or ``alchemy_patterns_bench`` on the server (created)."""
+    if backend == "sqlite":
+        return f"sqlite:///{workdir / 'bench.sqlite3'}"
+    url = make_url(SERVERS[backend]).set(database=BENCH_DATABASE)
+    admin = url.set(database="postgres" if backend == "postgresql" else "")
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        if backend == "postgresql":
+            exists = connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": BENCH_DATABASE}
+            )
+            if not exists:
+                connection.exec_driver_sql(f'CREATE DATABASE "{BENCH_DATABASE}"')
+        else:
+            connection.exec_driver_sql(f"CREATE DATABASE IF NOT EXISTS `{BENCH_DATABASE}`")
+    engine.dispose()
+    return url.render_as_string(hide_password=False)
+
+
+def timed(
+    db: Database, work: Callable[[Session], Any], iterations: int, repeat: int
+) -> tuple[float, int]:
+    """Best microseconds per call, and statements per call."""
+    with db.session_scope(read_only=True) as session, count_queries() as counter:
+        work(session)
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(iterations):
+            with db.session_scope(read_only=True) as session:
+                work(session)
+        best = min(best, (time.perf_counter() - start) / iterations * 1e6)
+    return best, counter.count
