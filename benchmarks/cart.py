@@ -14,24 +14,19 @@ Server backends use a database of their own, ``alchemy_patterns_bench``
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-import tempfile
 from decimal import Decimal
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
 from alchemy_patterns.db import Database, bulk_insert
-from alchemy_patterns.domains import metadata
 from alchemy_patterns.domains.accounts.models import User
 from alchemy_patterns.domains.shop.models import Cart, CartItem, Product
 from alchemy_patterns.domains.shop.services import cart_view
-from common import bench_url, timed
+from common import parser, scratch_database, timed, write_json
 
 
 def guide_cart_total(session: Session, user_id: int) -> Decimal:
@@ -68,44 +63,33 @@ def make_cart(db: Database, lines: int) -> int:
 
 
 def run(backend: str, line_counts: list[int], iterations: int, repeat: int) -> list[dict[str, Any]]:
-    with tempfile.TemporaryDirectory() as workdir:
-        db = Database(bench_url(backend, Path(workdir)), metadata=metadata, n_plus_one="off")
-        metadata.drop_all(db.engine)
-        metadata.create_all(db.engine)
-        results = []
-        try:
-            for lines in line_counts:
-                user_id = make_cart(db, lines)
-                ours_us, ours_n = timed(db, partial(cart_view, user_id=user_id), iterations, repeat)
-                guide = partial(guide_cart_total, user_id=user_id)
-                guide_us, guide_n = timed(db, guide, iterations, repeat)
-                with db.session_scope() as session:
-                    assert cart_view(session, user_id).total == guide_cart_total(session, user_id)
-                results.append(
-                    {
-                        "backend": backend,
-                        "lines": lines,
-                        "cart_view_statements": ours_n,
-                        "guide_statements": guide_n,
-                        "cart_view_us": round(ours_us, 1),
-                        "guide_us": round(guide_us, 1),
-                        "guide_over_cart_view": round(guide_us / ours_us, 2),
-                    }
-                )
-        finally:
-            metadata.drop_all(db.engine)
-            db.dispose()
+    results = []
+    with scratch_database(backend) as db:
+        for lines in line_counts:
+            user_id = make_cart(db, lines)
+            ours_us, ours_n = timed(db, partial(cart_view, user_id=user_id), iterations, repeat)
+            guide = partial(guide_cart_total, user_id=user_id)
+            guide_us, guide_n = timed(db, guide, iterations, repeat)
+            with db.session_scope() as session:
+                assert cart_view(session, user_id).total == guide_cart_total(session, user_id)
+            results.append(
+                {
+                    "backend": backend,
+                    "lines": lines,
+                    "cart_view_statements": ours_n,
+                    "guide_statements": guide_n,
+                    "cart_view_us": round(ours_us, 1),
+                    "guide_us": round(guide_us, 1),
+                    "guide_over_cart_view": round(guide_us / ours_us, 2),
+                }
+            )
     return results
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backends", default="sqlite,postgresql,mariadb")
-    parser.add_argument("--lines", default="1,10,50")
-    parser.add_argument("--iterations", type=int, default=200)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--json", help="write the results to FILE ('-' for stdout)")
-    args = parser.parse_args()
+    options = parser(__doc__, iterations=200)
+    options.add_argument("--lines", default="1,10,50")
+    args = options.parse_args()
     line_counts = [int(n) for n in args.lines.split(",")]
     results = []
     for backend in args.backends.split(","):
@@ -117,9 +101,7 @@ def main() -> int:
             f"{r['backend']:<11}{r['lines']:>6}{r['cart_view_statements']:>12}{r['guide_statements']:>13}"
             f"{r['cart_view_us']:>10}{r['guide_us']:>10}{r['guide_over_cart_view']:>11}x"
         )
-    if args.json:
-        out = json.dumps(results, indent=2)
-        sys.stdout.write(out + "\n") if args.json == "-" else Path(args.json).write_text(out)
+    write_json(results, args.json)
     return 0
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from alchemy_patterns.db import Database, count_queries
+from alchemy_patterns.domains import metadata
 
 SERVERS = {
     "postgresql": os.environ.get(
@@ -59,3 +65,33 @@ def timed(
                 work(session)
         best = min(best, (time.perf_counter() - start) / iterations * 1e6)
     return best, counter.count
+
+
+@contextmanager
+def scratch_database(backend: str) -> Iterator[Database]:
+    """The application's schema, new, on ``backend``; dropped afterwards."""
+    with tempfile.TemporaryDirectory() as workdir:
+        db = Database(bench_url(backend, Path(workdir)), metadata=metadata, n_plus_one="off")
+        metadata.drop_all(db.engine)
+        metadata.create_all(db.engine)
+        try:
+            yield db
+        finally:
+            metadata.drop_all(db.engine)
+            db.dispose()
+
+
+def parser(doc: str, *, iterations: int) -> argparse.ArgumentParser:
+    """The options every timing script takes."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--backends", default="sqlite,postgresql,mariadb")
+    parser.add_argument("--iterations", type=int, default=iterations)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", help="write the results to FILE ('-' for stdout)")
+    return parser
+
+
+def write_json(results: list[dict[str, Any]], target: str | None) -> None:
+    if target:
+        out = json.dumps(results, indent=2)
+        sys.stdout.write(out + "\n") if target == "-" else Path(target).write_text(out)

@@ -20,11 +20,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
-import tempfile
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -32,9 +29,8 @@ from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
 from alchemy_patterns.db import Database, bulk_insert
-from alchemy_patterns.domains import metadata
 from alchemy_patterns.domains.clinic.models import Appointment, Owner, Pet, Vet
-from common import bench_url, timed
+from common import parser, scratch_database, timed, write_json
 
 APPOINTMENTS_PER_PET = 3
 VETS = 5
@@ -92,46 +88,33 @@ def make_vets(db: Database) -> list[int]:
 
 def run(backend: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     results = []
-    with tempfile.TemporaryDirectory() as workdir:
-        db = Database(bench_url(backend, Path(workdir)), metadata=metadata, n_plus_one="off")
-        metadata.drop_all(db.engine)
-        metadata.create_all(db.engine)
-        try:
-            vet_ids = make_vets(db)
-            for pets in (int(n) for n in args.pets.split(",")):
-                owner_id = make_owner(db, pets, vet_ids)
-                timings = {
-                    name: timed(
-                        db, partial(read_owner, owner_id=owner_id, option=option), *args.timing
-                    )
-                    for name, option in STRATEGIES.items()
+    with scratch_database(backend) as db:
+        vet_ids = make_vets(db)
+        for pets in (int(n) for n in args.pets.split(",")):
+            owner_id = make_owner(db, pets, vet_ids)
+            timings = {
+                name: timed(db, partial(read_owner, owner_id=owner_id, option=option), *args.timing)
+                for name, option in STRATEGIES.items()
+            }
+            baseline = timings["lazy"][0]
+            results += [
+                {
+                    "backend": backend,
+                    "pets": pets,
+                    "strategy": name,
+                    "statements": statements,
+                    "us": round(us, 1),
+                    "ratio_to_lazy": round(us / baseline, 2),
                 }
-                baseline = timings["lazy"][0]
-                results += [
-                    {
-                        "backend": backend,
-                        "pets": pets,
-                        "strategy": name,
-                        "statements": statements,
-                        "us": round(us, 1),
-                        "ratio_to_lazy": round(us / baseline, 2),
-                    }
-                    for name, (us, statements) in timings.items()
-                ]
-        finally:
-            metadata.drop_all(db.engine)
-            db.dispose()
+                for name, (us, statements) in timings.items()
+            ]
     return results
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backends", default="sqlite,postgresql,mariadb")
-    parser.add_argument("--pets", default="1,10,50")
-    parser.add_argument("--iterations", type=int, default=100)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--json", help="write the results to FILE ('-' for stdout)")
-    args = parser.parse_args()
+    options = parser(__doc__, iterations=100)
+    options.add_argument("--pets", default="1,10,50")
+    args = options.parse_args()
     args.timing = (args.iterations, args.repeat)
     results = [r for backend in args.backends.split(",") for r in run(backend, args)]
     print(
@@ -144,9 +127,7 @@ def main() -> int:
             f"{r['backend']:<11}{r['pets']:>6}  {r['strategy']:<17}{r['statements']:>7}"
             f"{r['us']:>11}{r['ratio_to_lazy']:>9}x"
         )
-    if args.json:
-        out = json.dumps(results, indent=2)
-        sys.stdout.write(out + "\n") if args.json == "-" else Path(args.json).write_text(out)
+    write_json(results, args.json)
     return 0
 
 
