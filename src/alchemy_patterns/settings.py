@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     pool_recycle: int = Field(1800, gt=0, description="seconds before a connection is replaced")
     slow_query_ms: float | None = Field(200.0, ge=0, description="log slower statements")
     n_plus_one: Literal["off", "warn", "raise"] = "warn"
+    login_window_s: int = Field(900, gt=0, description="how long a failed login counts")
+    login_failures_per_account: int = Field(5, gt=0, description="before 429, per account")
+    login_failures_per_address: int = Field(30, gt=0, description="before 429, per address")
 
     @property
     def resolved_database_url(self) -> str:

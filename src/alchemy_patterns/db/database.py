@@ -100,7 +100,7 @@ class Database:
         """
         factory = self._read_sessionmaker if read_only else self.sessionmaker
         # The detector sits inside the scope, so in "raise" mode the unit rolls back.
-        with session_scope(factory, self.metadata) as session, joined(session), self._watch():
+        with session_scope(factory, self.metadata) as session, joined(session), self.watch_unit():
             yield session
 
     def transaction(
@@ -124,7 +124,7 @@ class Database:
             isolation_level=self._isolation(isolation_level),
             on_retry=on_retry,
             metadata=self.metadata,
-            watch=self._watch,
+            watch=self.watch_unit,
         )
 
     def transactional(self, **options: Any) -> Callable[[Callable[..., T]], Callable[..., T]]:
@@ -132,7 +132,7 @@ class Database:
         options["isolation_level"] = self._isolation(options.get("isolation_level"))
         options.setdefault("policy", self.retry_policy)
         return transactional(
-            self.sessionmaker, metadata=self.metadata, watch=self._watch, **options
+            self.sessionmaker, metadata=self.metadata, watch=self.watch_unit, **options
         )
 
     def _isolation(self, level: str | None) -> str | None:
@@ -140,8 +140,8 @@ class Database:
         # driver's own BEGIN, which our IMMEDIATE/DEFERRED handling replaces.
         return None if self.backend == "sqlite" else level
 
-    def _watch(self) -> AbstractContextManager[object]:
-        """The N+1 detector for one unit of work (one attempt, when retried)."""
+    def watch_unit(self) -> AbstractContextManager[object]:
+        """The N+1 detector for one unit of work (one attempt, when retried; one web request)."""
         return detect_n_plus_one(self.n_plus_one_threshold, self.n_plus_one)
 
     def remove(self) -> None:

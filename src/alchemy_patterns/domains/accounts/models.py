@@ -10,13 +10,14 @@ index would need an expression index MariaDB does not have.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, true
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from alchemy_patterns.db import Base, TimestampMixin, text_enum
+from alchemy_patterns.db import Base, TimestampMixin, text_enum, utcnow
 from alchemy_patterns.domains.audit.models import Auditable
 
 USERNAME_MAX_LENGTH = 30
@@ -69,3 +70,39 @@ class Profile(Base):
     bio: Mapped[str] = mapped_column(String(BIO_MAX_LENGTH), default="")
 
     user: Mapped[User] = relationship(back_populates="profile", lazy="raise")
+
+
+class ApiToken(Base):
+    """A bearer token: random, stored only as its SHA-256, expiring, revocable.
+
+    The token itself is shown once, when it is issued. A stolen copy of this
+    table gives nothing to log in with; a fast hash is enough because the
+    token has 256 random bits, unlike a password.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=utcnow())
+    expires_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship(lazy="raise")
+
+
+class LoginFailure(Base):
+    """One failed login, kept for the throttling window, by account and by address.
+
+    A row per failure (not a counter to update) needs no lock and no upsert:
+    concurrent failures each insert, and the window is a COUNT over an index.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index(None, "subject", "failed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: ``login:<name>`` or ``address:<ip>``.
+    subject: Mapped[str] = mapped_column(String(300))
+    failed_at: Mapped[dt.datetime] = mapped_column(index=True)

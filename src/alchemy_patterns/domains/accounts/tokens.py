@@ -1,0 +1,78 @@
+"""Bearer tokens: issued at login, looked up by their hash, revoked at logout."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from alchemy_patterns.domains.accounts.errors import AuthenticationRequired
+from alchemy_patterns.domains.accounts.models import ApiToken, User
+from alchemy_patterns.domains.accounts.schemas import UserOut
+
+DEFAULT_LIFETIME = dt.timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_at: dt.datetime
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(
+    session: Session, user_id: int, *, lifetime: dt.timedelta = DEFAULT_LIFETIME
+) -> IssuedToken:
+    """A new random token for the user; only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    expires_at = dt.datetime.now(dt.UTC) + lifetime
+    session.add(ApiToken(user_id=user_id, token_hash=_digest(token), expires_at=expires_at))
+    session.flush()
+    return IssuedToken(token, expires_at)
+
+
+def user_for_token(session: Session, token: str) -> UserOut:
+    """The active user of a live token (one indexed SELECT), or ``AuthenticationRequired``."""
+    stmt = (
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(
+            ApiToken.token_hash == _digest(token),
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > dt.datetime.now(dt.UTC),
+            User.is_active,
+        )
+    )
+    user = session.scalars(stmt).one_or_none()
+    if user is None:
+        raise AuthenticationRequired("the token is unknown, expired or revoked")
+    return UserOut.model_validate(user)
+
+
+def revoke_token(session: Session, token: str) -> bool:
+    """Revoke the token (logout); False if it was not live. Idempotent."""
+    result = session.execute(
+        update(ApiToken)
+        .where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None))
+        .values(revoked_at=dt.datetime.now(dt.UTC)),
+        execution_options={"synchronize_session": False},
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def revoke_all_tokens(session: Session, user_id: int) -> int:
+    """Revoke every live token of the user (after a password change, say)."""
+    result = session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=dt.datetime.now(dt.UTC)),
+        execution_options={"synchronize_session": False},
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

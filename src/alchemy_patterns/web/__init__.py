@@ -1,0 +1,10 @@
+"""The REST API: a Flask adapter over the domains' services.
+
+Views parse and validate (pydantic, from the OpenAPI document's own models),
+call one service, and serialise; the request owns the transaction. Nothing
+below this package imports it.
+"""
+
+from alchemy_patterns.web.app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,9 @@
+"""One blueprint per domain; ``create_app`` registers them all."""
+
+from __future__ import annotations
+
+from flask_openapi3.blueprint import APIBlueprint
+
+from alchemy_patterns.web.api import accounts, health
+
+BLUEPRINTS: list[APIBlueprint] = [health.bp, accounts.bp]

@@ -1,0 +1,121 @@
+"""Registration, login and logout, and the signed-in user's own account."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Response, current_app, request
+from flask_openapi3.blueprint import APIBlueprint
+from flask_openapi3.models.tag import Tag
+from pydantic import BaseModel
+
+from alchemy_patterns.domains.accounts import services, throttle, tokens
+from alchemy_patterns.domains.accounts.errors import InvalidCredentials
+from alchemy_patterns.domains.accounts.models import Role
+from alchemy_patterns.domains.accounts.schemas import (
+    ChangePassword,
+    Credentials,
+    ProfileIn,
+    ProfileOut,
+    RegisterUser,
+    UserOut,
+)
+from alchemy_patterns.domains.shop.services import register_user_with_cart
+from alchemy_patterns.web.auth import BEARER, bearer_token, current_user, require_admin
+from alchemy_patterns.web.database import database, db_session
+from alchemy_patterns.web.responses import created, json_response, no_content
+from alchemy_patterns.web.schemas import Problem
+
+bp = APIBlueprint("accounts", __name__, abp_tags=[Tag(name="accounts")])
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: dt.datetime
+    user: UserOut
+
+
+class UserPath(BaseModel):
+    user_id: int
+
+
+class RoleIn(BaseModel):
+    role: Role
+
+
+@bp.post("/auth/register", responses={201: UserOut, 409: Problem})
+def register(body: RegisterUser) -> Response:
+    """A new account (role ``user``) with an empty cart; 409 names a taken field."""
+    user = register_user_with_cart(db_session(), body)
+    return created(user, "/me")
+
+
+@bp.post("/auth/login", responses={200: TokenOut, 401: Problem, 429: Problem})
+def login(body: Credentials) -> Response:
+    """A bearer token for a username or e-mail address and its password.
+
+    Failed attempts are counted per account and per address; past the limit
+    the answer is 429 with ``Retry-After``, whatever the password.
+    """
+    policy: throttle.ThrottlePolicy = current_app.config["LOGIN_THROTTLE"]
+    limits = throttle.subjects(body.login, request.remote_addr, policy)
+    session = db_session()
+    throttle.check_allowed(session, limits, policy)
+    try:
+        user = services.authenticate(session, body)
+    except InvalidCredentials:
+        # Recorded in a transaction of its own, since this request's is rolled
+        # back; ended first, so that SQLite's one writer is free for it.
+        session.rollback()
+        with database().session_scope() as own:
+            throttle.record_failure(own, limits)
+        raise
+    throttle.forget_failures(session, [next(iter(limits))], policy)
+    issued = tokens.issue_token(session, user.id)
+    return json_response(
+        TokenOut(access_token=issued.token, expires_at=issued.expires_at, user=user)
+    )
+
+
+@bp.post("/auth/logout", responses={204: None, 401: Problem}, security=BEARER)
+def logout() -> Response:
+    """Revoke the token this request was made with."""
+    current_user()
+    tokens.revoke_token(db_session(), bearer_token() or "")
+    return no_content()
+
+
+@bp.get("/me", responses={200: UserOut, 401: Problem}, security=BEARER)
+def me() -> Response:
+    return json_response(current_user())
+
+
+@bp.put("/me/password", responses={204: None, 401: Problem}, security=BEARER)
+def change_password(body: ChangePassword) -> Response:
+    """Change the password; every token of the account is revoked, this one too."""
+    user = current_user()
+    services.change_password(db_session(), user.id, body)
+    tokens.revoke_all_tokens(db_session(), user.id)
+    return no_content()
+
+
+@bp.get("/me/profile", responses={200: ProfileOut, 401: Problem, 404: Problem}, security=BEARER)
+def get_profile() -> Response:
+    return json_response(services.get_profile(db_session(), current_user().id))
+
+
+@bp.put("/me/profile", responses={200: ProfileOut, 401: Problem}, security=BEARER)
+def set_profile(body: ProfileIn) -> Response:
+    return json_response(services.set_profile(db_session(), current_user().id, body))
+
+
+@bp.put(
+    "/users/<int:user_id>/role",
+    responses={200: UserOut, 401: Problem, 403: Problem, 404: Problem},
+    security=BEARER,
+)
+def set_role(path: UserPath, body: RoleIn) -> Response:
+    """Make a user an admin, or not (admins only)."""
+    require_admin()
+    return json_response(services.set_role(db_session(), path.user_id, body.role))

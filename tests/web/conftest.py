@@ -1,0 +1,68 @@
+"""The API under Flask's test client, on the chosen backend's app database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from flask.testing import FlaskClient
+
+from alchemy_patterns.db import Database
+from alchemy_patterns.domains.accounts.models import Role, User
+from alchemy_patterns.domains.accounts.tokens import issue_token
+from alchemy_patterns.settings import Settings
+from alchemy_patterns.web import create_app
+from alchemy_patterns.web.app import Api
+from tests.builders import make_user
+
+
+@pytest.fixture
+def app(app_db: Database) -> Api:
+    # A low limit per address keeps the throttling tests short.
+    app = create_app(Settings(login_failures_per_address=8), db=app_db)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app: Api) -> FlaskClient:
+    return app.test_client()
+
+
+class Caller:
+    """A signed-in user of the API: its id, and headers carrying its token."""
+
+    def __init__(self, user: User, token: str) -> None:
+        self.id = user.id
+        self.username = user.username
+        self.token = token
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+
+def sign_in(
+    db: Database, *, role: Role = Role.USER, lifetime: dt.timedelta | None = None
+) -> Caller:
+    """A user and a token, written directly (no Argon2, no HTTP): the API is tested elsewhere."""
+    with db.session_scope() as session:
+        user = make_user(session, role=role)
+        issued = (
+            issue_token(session, user.id)
+            if lifetime is None
+            else issue_token(session, user.id, lifetime=lifetime)
+        )
+    return Caller(user, issued.token)
+
+
+@pytest.fixture
+def alice(app_db: Database) -> Caller:
+    return sign_in(app_db)
+
+
+@pytest.fixture
+def bob(app_db: Database) -> Caller:
+    return sign_in(app_db)
+
+
+@pytest.fixture
+def admin(app_db: Database) -> Caller:
+    return sign_in(app_db, role=Role.ADMIN)
