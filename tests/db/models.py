@@ -50,6 +50,15 @@ class Book(Model):
     author: Mapped[Author] = relationship(back_populates="books")
 
 
+class Review(Model):
+    """A child that keeps its parent: the book cannot be deleted while it exists."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    book_id: Mapped[int] = mapped_column(ForeignKey("books.id", ondelete="RESTRICT"), index=True)
+
+
 class Counter(Model):
     __tablename__ = "counters"
 

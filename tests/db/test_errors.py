@@ -16,7 +16,7 @@ from alchemy_patterns.db import (
     translate_error,
     translating_errors,
 )
-from tests.db.models import Author, AuthorProfile, Book
+from tests.db.models import Author, AuthorProfile, Book, Review
 
 
 def add_author(db: Database, name: str = "ada") -> int:
@@ -62,6 +62,24 @@ def test_deleting_a_referenced_parent_is_an_invalid_reference(db: Database) -> N
 
     with db.session_scope() as session:
         assert session.get(Author, author_id) is not None
+
+
+def test_deleting_a_parent_kept_by_on_delete_restrict_is_an_invalid_reference(
+    db: Database,
+) -> None:
+    author_id = add_author(db)
+    with db.session_scope() as session:
+        book = Book(author_id=author_id, title="Reviewed")
+        session.add(book)
+        session.flush()
+        session.add(Review(book_id=book.id))
+        book_id = book.id
+
+    with pytest.raises(InvalidReference), db.session_scope() as session:
+        session.execute(delete(Book).where(Book.id == book_id))
+
+    with db.session_scope() as session:
+        assert session.get(Book, book_id) is not None
 
 
 def test_a_check_violation_names_the_constraint_and_its_column(db: Database) -> None:

@@ -130,6 +130,9 @@ _MY_UNAVAILABLE = frozenset({2002, 2003, 2006, 2013, 2055, 1040, 1053})
 # SQLite extended result codes (https://www.sqlite.org/rescode.html)
 _SQLITE_UNIQUE = frozenset({2067, 1555})  # CONSTRAINT_UNIQUE, CONSTRAINT_PRIMARYKEY
 _SQLITE_FK = frozenset({787})
+# ON DELETE RESTRICT is enforced by a trigger-like action: CONSTRAINT_TRIGGER, with
+# the foreign key's own message.
+_SQLITE_TRIGGER = 1811
 _SQLITE_CHECK = frozenset({275})
 _SQLITE_NOT_NULL = frozenset({1299})
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
@@ -218,7 +221,7 @@ def _sqlite_facts(orig: Any) -> _Facts:
             tuple(column for _, column in pairs),
             pairs[0][0] if pairs else None,
         )
-    if code in _SQLITE_FK:
+    if code in _SQLITE_FK or (code == _SQLITE_TRIGGER and "FOREIGN KEY" in message):
         return _Facts(InvalidReference)
     if code in _SQLITE_CHECK:
         return _Facts(ValidationFailed, detail or None)
