@@ -7,12 +7,13 @@ or roll back with the change they describe: an audit row never survives a
 rolled-back transaction or savepoint.
 
 ``after_flush`` is the one moment that has everything: the new rows' primary
-keys are known, and ``session.new/dirty/deleted`` and each attribute's history
-still show what the flush changed. Values are read from that history and the
-instance's own dict, never through attribute access, so auditing does not
-load anything. Bulk statements (``update_where``, ``bulk_insert``) bypass the
-unit of work and are not seen here; services that run them record an event
-themselves (:func:`alchemy_patterns.domains.audit.services.record_event`).
+keys are known, and ``session.new/dirty``, the flush's deletions (orphans
+included) and each attribute's history still show what the flush changed.
+Values are read from that history and the instance's own dict, never through
+attribute access, so auditing does not load anything. Bulk statements
+(``update_where``, ``bulk_insert``) bypass the unit of work and are not seen
+here; services that run them record an event themselves
+(:func:`alchemy_patterns.domains.audit.services.record_event`).
 """
 
 from __future__ import annotations
@@ -104,10 +105,22 @@ def _auditable(objects: Iterable[object]) -> Iterator[InstanceState[Any]]:
             yield inspect(obj)
 
 
-def pending_changes(session: Session) -> list[Change]:
+def _deleted(flush: UOWTransaction) -> Iterator[object]:
+    """Every object the flush deleted: ``session.deleted`` and the orphans.
+
+    An object removed from a ``delete-orphan`` collection is deleted by the
+    flush without ever being in ``session.deleted``; the flush's own list of
+    states has it.
+    """
+    for state, (is_delete, list_only) in flush.states.items():
+        if is_delete and not list_only:
+            yield state.obj()
+
+
+def pending_changes(session: Session, flush: UOWTransaction) -> list[Change]:
     """What the flush in progress changed in auditable objects (call from ``after_flush``)."""
     changes = [_whole_row(state, "insert") for state in _auditable(session.new)]
-    changes += [_whole_row(state, "delete") for state in _auditable(session.deleted)]
+    changes += [_whole_row(state, "delete") for state in _auditable(_deleted(flush))]
     for state in _auditable(session.dirty):
         if (change := _updated(state)).details:
             changes.append(change)
@@ -116,7 +129,7 @@ def pending_changes(session: Session) -> list[Change]:
 
 @event.listens_for(Session, "after_flush")
 def _record_changes(session: Session, flush_context: UOWTransaction) -> None:
-    changes = pending_changes(session)
+    changes = pending_changes(session, flush_context)
     if not changes:
         return
     connection = session.connection()
