@@ -1,0 +1,138 @@
+"""What goes into and comes out of the clinic services.
+
+Appointment times are whole minutes in UTC. "The same time" must mean the
+same stored value for the one-booking-per-slot rule to hold: if 10:00 and
+10:00:00.000001 were both accepted they would be two slots, and a vet could be
+booked twice for what anyone would call one appointment. A time with seconds
+is refused, not rounded: a silently moved appointment is worse than an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+
+from alchemy_patterns.domains.clinic.models import (
+    EMAIL_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    AppointmentStatus,
+)
+from alchemy_patterns.domains.schemas import Input
+
+
+def _lower(value: str) -> str:
+    return value.lower()
+
+
+def _in_whole_minutes_utc(value: dt.datetime) -> dt.datetime:
+    """10:30+02:00 -> 08:30 UTC; a time with seconds is not a bookable slot."""
+    if value.second or value.microsecond:
+        raise ValueError("appointments start on a whole minute (no seconds)")
+    return value.astimezone(dt.UTC)
+
+
+def _not_in_the_future(value: dt.date | None) -> dt.date | None:
+    if value is not None and value > dt.datetime.now(dt.UTC).date():
+        raise ValueError("a pet cannot be born in the future")
+    return value
+
+
+#: Stored lower case: that is what makes uniqueness case-insensitive (see the models).
+Email = Annotated[EmailStr, Field(max_length=EMAIL_MAX_LENGTH), AfterValidator(_lower)]
+Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX_LENGTH)]
+Phone = Annotated[str, Field(min_length=3, max_length=32, pattern=r"^\+?[0-9][0-9 ().-]*$")]
+#: Timezone-aware (a naive time is refused, its zone would be a guess), whole minutes, UTC.
+SlotTime = Annotated[AwareDatetime, AfterValidator(_in_whole_minutes_utc)]
+Id = Annotated[int, Field(ge=1)]
+
+
+class OwnerIn(Input):
+    name: Name
+    email: Email
+    phone: Phone | None = None
+
+
+class PetIn(Input):
+    name: Name
+    species: str = Field(min_length=1, max_length=50)
+    born_on: Annotated[dt.date | None, AfterValidator(_not_in_the_future)] = None
+
+
+class VetIn(Input):
+    name: Name
+    specialty: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class AppointmentIn(Input):
+    pet_id: Id
+    vet_id: Id
+    scheduled_at: SlotTime
+    reason: str = Field(default="", max_length=200)
+
+
+class OwnerOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    email: str
+    phone: str | None
+    created_at: dt.datetime
+
+
+class PetOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    owner_id: int
+    name: str
+    species: str
+    born_on: dt.date | None
+
+
+class VetOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    specialty: str | None
+
+
+class AppointmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    pet_id: int
+    vet_id: int
+    scheduled_at: dt.datetime
+    reason: str
+    status: AppointmentStatus
+
+
+class AppointmentWithVet(AppointmentOut):
+    vet: VetOut
+
+
+class PetDetail(PetOut):
+    appointments: list[AppointmentWithVet]
+
+
+class OwnerDetail(OwnerOut):
+    """An owner with their pets, each pet's appointments and each appointment's vet."""
+
+    pets: list[PetDetail]
+
+
+class ScheduleEntry(BaseModel):
+    """One line of a vet's day: the appointment, and whose pet it is."""
+
+    appointment_id: int
+    scheduled_at: dt.datetime
+    status: AppointmentStatus
+    reason: str
+    pet_id: int
+    pet_name: str
+    owner_id: int
+    owner_name: str

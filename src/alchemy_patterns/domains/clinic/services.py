@@ -1,0 +1,323 @@
+"""Clinic services: each takes a ``Session``, does one unit of work, never commits.
+
+Where the guide checks in Python and hopes nobody else is writing, the
+database decides here, so the rule holds under concurrency too:
+
+* a vet is booked once per time by a UNIQUE constraint (:func:`book_appointment`);
+* a vet with appointments is kept by ``ON DELETE RESTRICT`` (:func:`delete_vet`);
+* an appointment changes status by a conditional UPDATE (:func:`cancel_appointment`);
+* a pet changes hands under a row lock (:func:`transfer_pet`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from alchemy_patterns.db import (
+    Base,
+    Conflict,
+    InvalidReference,
+    NotFound,
+    Page,
+    ValidationFailed,
+    paginate,
+    savepoint,
+    update_where,
+)
+from alchemy_patterns.domains.clinic.errors import (
+    InvalidTransition,
+    NotTheOwner,
+    SlotTaken,
+    VetHasAppointments,
+)
+from alchemy_patterns.domains.clinic.models import (
+    Appointment,
+    AppointmentStatus,
+    Owner,
+    Pet,
+    Vet,
+)
+from alchemy_patterns.domains.clinic.schemas import (
+    AppointmentIn,
+    AppointmentOut,
+    OwnerDetail,
+    OwnerIn,
+    OwnerOut,
+    PetIn,
+    PetOut,
+    ScheduleEntry,
+    VetIn,
+    VetOut,
+)
+
+# --- owners and pets -----------------------------------------------------------
+
+
+def register_owner(session: Session, data: OwnerIn) -> OwnerOut:
+    """A new owner; a taken e-mail address, whatever its case, is a ``Conflict`` on ``email``."""
+    owner = Owner(**data.model_dump())
+    with savepoint(session, Base.metadata):
+        session.add(owner)
+    return OwnerOut.model_validate(owner)
+
+
+def list_owners(
+    session: Session, *, search: str | None = None, page: int = 1, per_page: int = 20
+) -> Page[OwnerOut]:
+    stmt = select(Owner).order_by(Owner.name, Owner.id)
+    if search:
+        stmt = stmt.where(Owner.name.icontains(search, autoescape=True))
+    return paginate(session, stmt, page=page, per_page=per_page).map(OwnerOut.model_validate)
+
+
+def owner_detail(session: Session, owner_id: int) -> OwnerDetail:
+    """The owner, their pets, each pet's appointments and each one's vet: three statements.
+
+    The guide's N+1 read, loaded the way the shape asks: the pets and the
+    appointments are collections, each loaded for all parents at once with
+    ``selectinload`` (one ``IN`` query each, however many pets); the vet is a
+    many-to-one, joined onto the appointments' query. The same three
+    statements for 1 pet or 50.
+    """
+    stmt = (
+        select(Owner)
+        .where(Owner.id == owner_id)
+        .options(
+            selectinload(Owner.pets)
+            .selectinload(Pet.appointments)
+            .joinedload(Appointment.vet, innerjoin=True)
+        )
+    )
+    owner = session.scalars(stmt).one_or_none()
+    if owner is None:
+        raise NotFound("owner", owner_id)
+    return OwnerDetail.model_validate(owner)
+
+
+def delete_owner(session: Session, owner_id: int) -> None:
+    """Delete the owner; the database deletes their pets and the pets' appointments.
+
+    One DELETE: ``passive_deletes`` keeps the ORM from loading every pet (and
+    every appointment) only to delete each in turn, and ``ON DELETE CASCADE``
+    does it in the database. The audit trail records the owner's deletion;
+    the rows the database removes with it are not audited one by one.
+    Vets are never touched: nothing cascades to them.
+    """
+    session.delete(_owner(session, owner_id))
+    session.flush()
+
+
+def add_pet(session: Session, owner_id: int, data: PetIn) -> PetOut:
+    _owner(session, owner_id)
+    pet = Pet(owner_id=owner_id, **data.model_dump())
+    with savepoint(session, Base.metadata):
+        session.add(pet)
+    return PetOut.model_validate(pet)
+
+
+def get_pet(session: Session, pet_id: int) -> PetOut:
+    return PetOut.model_validate(_pet(session, pet_id))
+
+
+def remove_pet(session: Session, owner_id: int, pet_id: int) -> None:
+    """The guide's ``owner.pets.remove(pet)``: ``delete-orphan`` deletes the pet.
+
+    Its appointments go with it, by ``ON DELETE CASCADE``. Another owner's
+    pet is ``NotFound``: it is not among this owner's pets. The audit trail
+    records the removal like any other delete.
+    """
+    stmt = select(Owner).where(Owner.id == owner_id).options(selectinload(Owner.pets))
+    owner = session.scalars(stmt).one_or_none()
+    if owner is None:
+        raise NotFound("owner", owner_id)
+    pet = next((pet for pet in owner.pets if pet.id == pet_id), None)
+    if pet is None:
+        raise NotFound("pet", pet_id)
+    owner.pets.remove(pet)
+    session.flush()
+
+
+def transfer_pet(session: Session, pet_id: int, old_owner_id: int, new_owner_id: int) -> PetOut:
+    """The guide's ``transfer_pet_ownership``: every check first, then one change, or none.
+
+    The pet's row is read ``FOR UPDATE``: a concurrent transfer of the same
+    pet waits for this one to finish and then finds it no longer belongs to
+    the old owner (``NotTheOwner``), instead of both passing the check and
+    the last one winning. (SQLite takes the write lock at BEGIN, which
+    serialises the two just the same.) The change goes through the ORM
+    object, so the audit trail records ``owner_id`` going from old to new.
+    """
+    pet = session.get(Pet, pet_id, with_for_update=True, populate_existing=True)
+    if pet is None:
+        raise NotFound("pet", pet_id)
+    if old_owner_id == new_owner_id:
+        raise ValidationFailed("the new owner is the old owner", columns=("new_owner_id",))
+    _check_owners_exist(session, old_owner_id, new_owner_id)
+    if pet.owner_id != old_owner_id:
+        raise NotTheOwner(pet_id, old_owner_id)
+    with savepoint(session, Base.metadata):
+        pet.owner_id = new_owner_id
+    return PetOut.model_validate(pet)
+
+
+def _check_owners_exist(session: Session, *owner_ids: int) -> None:
+    """One statement for both owners of a transfer; ``NotFound`` names the first missing."""
+    found = set(session.scalars(select(Owner.id).where(Owner.id.in_(owner_ids))))
+    for owner_id in owner_ids:
+        if owner_id not in found:
+            raise NotFound("owner", owner_id)
+
+
+def _owner(session: Session, owner_id: int) -> Owner:
+    owner = session.get(Owner, owner_id)
+    if owner is None:
+        raise NotFound("owner", owner_id)
+    return owner
+
+
+def _pet(session: Session, pet_id: int) -> Pet:
+    pet = session.get(Pet, pet_id)
+    if pet is None:
+        raise NotFound("pet", pet_id)
+    return pet
+
+
+# --- vets ------------------------------------------------------------------------
+
+
+def add_vet(session: Session, data: VetIn) -> VetOut:
+    vet = Vet(**data.model_dump())
+    with savepoint(session, Base.metadata):
+        session.add(vet)
+    return VetOut.model_validate(vet)
+
+
+def list_vets(session: Session, *, page: int = 1, per_page: int = 20) -> Page[VetOut]:
+    stmt = select(Vet).order_by(Vet.name, Vet.id)
+    return paginate(session, stmt, page=page, per_page=per_page).map(VetOut.model_validate)
+
+
+def delete_vet(session: Session, vet_id: int) -> None:
+    """Delete a vet who has never had an appointment; otherwise ``VetHasAppointments``.
+
+    The database's ``ON DELETE RESTRICT`` decides, not a count read first: an
+    appointment booked between such a count and the DELETE would be refused
+    by the database anyway, or worse, orphaned. The DELETE runs in a
+    savepoint, so a refusal leaves the caller's transaction usable.
+    """
+    vet = _vet(session, vet_id)
+    try:
+        with savepoint(session, Base.metadata):
+            session.delete(vet)
+    except InvalidReference as error:
+        raise VetHasAppointments(vet_id) from error
+
+
+def _vet(session: Session, vet_id: int) -> Vet:
+    vet = session.get(Vet, vet_id)
+    if vet is None:
+        raise NotFound("vet", vet_id)
+    return vet
+
+
+# --- appointments ---------------------------------------------------------------
+
+
+def book_appointment(session: Session, data: AppointmentIn) -> AppointmentOut:
+    """Book a pet with a vet at a time in the future (whole minutes, UTC).
+
+    The UNIQUE constraint over (vet, time, books_slot) decides whether the
+    slot is free, not a SELECT first: of two bookings racing for one slot,
+    exactly one is inserted and the other is ``SlotTaken``. A cancelled
+    appointment holds no slot (its ``books_slot`` is NULL), so its time can
+    be booked again.
+    """
+    if data.scheduled_at <= dt.datetime.now(dt.UTC):
+        raise ValidationFailed("appointments are booked in the future", columns=("scheduled_at",))
+    _pet(session, data.pet_id)
+    _vet(session, data.vet_id)
+    appointment = Appointment(**data.model_dump())
+    try:
+        with savepoint(session, Base.metadata):
+            session.add(appointment)
+    except Conflict as error:
+        raise SlotTaken(data.vet_id, data.scheduled_at) from error
+    return AppointmentOut.model_validate(appointment)
+
+
+def cancel_appointment(session: Session, appointment_id: int) -> AppointmentOut:
+    """Cancel a scheduled appointment and free its slot for another booking."""
+    return _transition(session, appointment_id, AppointmentStatus.CANCELLED, books_slot=None)
+
+
+def complete_appointment(session: Session, appointment_id: int) -> AppointmentOut:
+    return _transition(session, appointment_id, AppointmentStatus.COMPLETED, books_slot=True)
+
+
+def _transition(
+    session: Session, appointment_id: int, status: AppointmentStatus, *, books_slot: bool | None
+) -> AppointmentOut:
+    """``UPDATE ... SET status = :new WHERE id = :id AND status = 'scheduled'``.
+
+    The condition is in the statement, so of two transitions racing (a cancel
+    and a complete, say) the database lets one match and the other finds no
+    scheduled row: ``InvalidTransition``, never both. The row is then read
+    with a shared lock: a locking read sees the latest committed status,
+    where MariaDB's plain SELECT would show this transaction's older snapshot
+    and name the wrong status in the error.
+    """
+    matched = update_where(
+        session,
+        Appointment,
+        Appointment.id == appointment_id,
+        Appointment.status == AppointmentStatus.SCHEDULED,
+        values={"status": status, "books_slot": books_slot},
+    )
+    appointment = session.get(
+        Appointment, appointment_id, populate_existing=True, with_for_update={"read": True}
+    )
+    if appointment is None:
+        raise NotFound("appointment", appointment_id)
+    if not matched:
+        raise InvalidTransition(appointment_id, appointment.status, status)
+    return AppointmentOut.model_validate(appointment)
+
+
+def vet_schedule(
+    session: Session, vet_id: int, day: dt.date, *, include_cancelled: bool = False
+) -> list[ScheduleEntry]:
+    """A vet's appointments on one UTC day, in time order, with pet and owner names.
+
+    Two statements whatever the day holds: the vet (for ``NotFound``), then
+    one joined read of the rows the schedule shows. The day is the half-open
+    range [00:00, next day 00:00) UTC, which the index on ``scheduled_at``
+    serves.
+    """
+    _vet(session, vet_id)
+    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    stmt = (
+        select(
+            Appointment.id.label("appointment_id"),
+            Appointment.scheduled_at,
+            Appointment.status,
+            Appointment.reason,
+            Pet.id.label("pet_id"),
+            Pet.name.label("pet_name"),
+            Owner.id.label("owner_id"),
+            Owner.name.label("owner_name"),
+        )
+        .join(Appointment.pet)
+        .join(Pet.owner)
+        .where(
+            Appointment.vet_id == vet_id,
+            Appointment.scheduled_at >= start,
+            Appointment.scheduled_at < start + dt.timedelta(days=1),
+        )
+        .order_by(Appointment.scheduled_at, Appointment.id)
+    )
+    if not include_cancelled:
+        stmt = stmt.where(Appointment.status != AppointmentStatus.CANCELLED)
+    return [ScheduleEntry.model_validate(row._asdict()) for row in session.execute(stmt)]
