@@ -1,0 +1,348 @@
+"""Social services: each takes a ``Session``, does one unit of work, never commits.
+
+Where the guide goes wrong, and what is done instead:
+
+* its ``likes`` and ``following`` tables have no key, so liking twice counts
+  twice; here the composite primary key makes a link unique, and
+  :func:`like` / :func:`follow` insert-or-ignore in one statement, so a
+  second click or a concurrent one is a no-op rather than a duplicate or an
+  error;
+* its feed loads the posts and then, per post, the author and the likes; here
+  :func:`feed` is one statement per page (the counts are subqueries), paged
+  by keyset on ``(created_at, id)`` so posts arriving while a reader scrolls
+  neither repeat nor push others out of sight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from alchemy_patterns.db import (
+    Base,
+    InvalidReference,
+    KeysetPage,
+    NotFound,
+    Page,
+    exists,
+    keyset_paginate,
+    paginate,
+    savepoint,
+    upsert,
+)
+from alchemy_patterns.domains.accounts.models import User
+from alchemy_patterns.domains.social.errors import SelfFollow
+from alchemy_patterns.domains.social.models import Comment, Post, follows, likes
+from alchemy_patterns.domains.social.schemas import (
+    CommentIn,
+    CommentOut,
+    FeedItem,
+    FollowState,
+    LikeState,
+    PostIn,
+    PostOut,
+    UserSummary,
+)
+
+#: Newest first; the id breaks ties between posts made at the same instant
+#: (one transaction on PostgreSQL, one millisecond on SQLite).
+NEWEST_FIRST = (Post.created_at.desc(), Post.id.desc())
+
+# --- posts ---------------------------------------------------------------------------
+
+
+def create_post(session: Session, author_id: int, data: PostIn) -> PostOut:
+    post = Post(author_id=author_id, body=data.body)
+    try:
+        with savepoint(session, Base.metadata):
+            session.add(post)
+    except InvalidReference as error:
+        raise NotFound("user", author_id) from error
+    return PostOut.model_validate(post)
+
+
+def delete_post(session: Session, user_id: int, post_id: int) -> None:
+    """Delete one of the user's posts; another user's post is ``NotFound``, not forbidden.
+
+    One DELETE: the database's ``ON DELETE CASCADE`` removes the comments and
+    likes, so none of them is loaded to be deleted.
+    """
+    result = session.execute(delete(Post).where(Post.id == post_id, Post.author_id == user_id))
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise NotFound("post", post_id)
+
+
+def _require_post(session: Session, post_id: int) -> None:
+    if not exists(session, select(Post.id).where(Post.id == post_id)):
+        raise NotFound("post", post_id)
+
+
+def _require_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user", user_id)
+    return user
+
+
+# --- comments ------------------------------------------------------------------------
+
+
+def comment(session: Session, user_id: int, post_id: int, data: CommentIn) -> CommentOut:
+    author = _require_user(session, user_id)
+    _require_post(session, post_id)
+    new = Comment(post_id=post_id, author_id=user_id, body=data.body)
+    with savepoint(session, Base.metadata):
+        session.add(new)
+    return CommentOut(
+        id=new.id,
+        post_id=post_id,
+        author_id=user_id,
+        author_username=author.username,
+        body=new.body,
+        created_at=new.created_at,
+    )
+
+
+def post_comments(
+    session: Session, post_id: int, *, page: int = 1, per_page: int = 20
+) -> Page[CommentOut]:
+    """A post's comments, oldest first, each with its author's name: the join, not a lazy load."""
+    _require_post(session, post_id)
+    stmt = (
+        select(
+            Comment.id,
+            Comment.post_id,
+            Comment.author_id,
+            User.username.label("author_username"),
+            Comment.body,
+            Comment.created_at,
+        )
+        .join(User, Comment.author_id == User.id)
+        .where(Comment.post_id == post_id)
+        .order_by(Comment.id)
+    )
+    rows = paginate(session, stmt, page=page, per_page=per_page)
+    return rows.map(lambda row: CommentOut.model_validate(row._asdict()))
+
+
+def delete_comment(session: Session, user_id: int, comment_id: int) -> None:
+    """Delete one of the user's comments; another user's comment is ``NotFound``."""
+    result = session.execute(
+        delete(Comment).where(Comment.id == comment_id, Comment.author_id == user_id)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise NotFound("comment", comment_id)
+
+
+# --- likes ---------------------------------------------------------------------------
+
+
+def like(session: Session, user_id: int, post_id: int) -> LikeState:
+    """Like a post, once however often (or however concurrently) it is asked.
+
+    One insert-or-ignore on the ``likes`` key, so two requests at once cannot
+    both insert, and neither fails. The state is read after the write, so it
+    includes a like a rival committed first.
+    """
+    try:
+        with savepoint(session, Base.metadata):
+            upsert(
+                session,
+                likes,
+                [{"user_id": user_id, "post_id": post_id}],
+                conflict=["user_id", "post_id"],
+                update=[],
+            )
+    except InvalidReference:
+        _require_post(session, post_id)
+        _require_user(session, user_id)
+        raise
+    _expire_held(session, Post, post_id, "liked_by")
+    return _like_state(session, user_id, post_id)
+
+
+def unlike(session: Session, user_id: int, post_id: int) -> LikeState:
+    """Take a like back; unliking what is not liked changes nothing."""
+    session.execute(delete(likes).where(likes.c.user_id == user_id, likes.c.post_id == post_id))
+    _expire_held(session, Post, post_id, "liked_by")
+    return _like_state(session, user_id, post_id)
+
+
+def _like_state(session: Session, user_id: int, post_id: int) -> LikeState:
+    stmt = select(_like_count(), _liked_by(user_id)).where(Post.id == post_id)
+    row = session.execute(stmt).one_or_none()
+    if row is None:
+        raise NotFound("post", post_id)
+    return LikeState(post_id=post_id, like_count=row[0], liked=row[1])
+
+
+def _like_count() -> ColumnElement[int]:
+    """The likes of the post in the enclosing statement (a correlated subquery)."""
+    counted = select(func.count()).select_from(likes).where(likes.c.post_id == Post.id)
+    return counted.correlate(Post).scalar_subquery().label("like_count")
+
+
+def _comment_count() -> ColumnElement[int]:
+    counted = select(func.count()).select_from(Comment).where(Comment.post_id == Post.id)
+    return counted.correlate(Post).scalar_subquery().label("comment_count")
+
+
+def _liked_by(user_id: int) -> ColumnElement[bool]:
+    liked = select(likes.c.post_id).where(likes.c.post_id == Post.id, likes.c.user_id == user_id)
+    return liked.correlate(Post).exists().label("liked_by_viewer")
+
+
+def _expire_held(session: Session, model: type[Base], ident: int, attribute: str) -> None:
+    """A write that went around the unit of work: forget a collection the session holds."""
+    held = session.identity_map.get(session.identity_key(model, ident))
+    if held is not None:
+        session.expire(held, [attribute])
+
+
+# --- follows -------------------------------------------------------------------------
+
+
+def follow(session: Session, follower_id: int, followed_id: int) -> FollowState:
+    """Follow a user, once however often it is asked; following oneself is refused.
+
+    The refusal comes before the database's CHECK, which stays as the
+    backstop for writes that do not come through here.
+    """
+    if follower_id == followed_id:
+        raise SelfFollow(follower_id)
+    try:
+        with savepoint(session, Base.metadata):
+            upsert(
+                session,
+                follows,
+                [{"follower_id": follower_id, "followed_id": followed_id}],
+                conflict=["follower_id", "followed_id"],
+                update=[],
+            )
+    except InvalidReference:
+        _require_users(session, (follower_id, followed_id))
+        raise
+    _expire_follow_collections(session, follower_id, followed_id)
+    return FollowState(follower_id=follower_id, followed_id=followed_id, following=True)
+
+
+def unfollow(session: Session, follower_id: int, followed_id: int) -> FollowState:
+    """Stop following; not following already changes nothing, an unknown user is ``NotFound``."""
+    result = session.execute(
+        delete(follows).where(
+            follows.c.follower_id == follower_id, follows.c.followed_id == followed_id
+        )
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        _require_users(session, (follower_id, followed_id))
+    _expire_follow_collections(session, follower_id, followed_id)
+    return FollowState(follower_id=follower_id, followed_id=followed_id, following=False)
+
+
+def _require_users(session: Session, user_ids: Iterable[int]) -> None:
+    """``NotFound`` naming the first of ``user_ids`` that does not exist; one statement."""
+    wanted = list(user_ids)
+    found = set(session.scalars(select(User.id).where(User.id.in_(wanted))))
+    for user_id in wanted:
+        if user_id not in found:
+            raise NotFound("user", user_id)
+
+
+def _expire_follow_collections(session: Session, follower_id: int, followed_id: int) -> None:
+    _expire_held(session, User, follower_id, "following")
+    _expire_held(session, User, followed_id, "followers")
+
+
+def followers(
+    session: Session, user_id: int, *, page: int = 1, per_page: int = 20
+) -> Page[UserSummary]:
+    """Who follows the user, by username."""
+    return _people(session, user_id, follows.c.followed_id, follows.c.follower_id, page, per_page)
+
+
+def following(
+    session: Session, user_id: int, *, page: int = 1, per_page: int = 20
+) -> Page[UserSummary]:
+    """Whom the user follows, by username."""
+    return _people(session, user_id, follows.c.follower_id, follows.c.followed_id, page, per_page)
+
+
+def _people(
+    session: Session,
+    user_id: int,
+    whose: ColumnElement[int],
+    who: ColumnElement[int],
+    page: int,
+    per_page: int,
+) -> Page[UserSummary]:
+    """The users at the ``who`` end of the user's follow links, one page of them."""
+    stmt = (
+        select(User.id, User.username)
+        .join(follows, who == User.id)
+        .where(whose == user_id)
+        .order_by(User.username)
+    )
+    people = paginate(session, stmt, page=page, per_page=per_page)
+    if not people.items:
+        _require_user(session, user_id)  # an unknown user, or one with nobody
+    return people.map(lambda row: UserSummary(id=row.id, username=row.username))
+
+
+# --- timelines -----------------------------------------------------------------------
+
+
+def feed(
+    session: Session, viewer_id: int, *, cursor: str | None = None, per_page: int = 20
+) -> KeysetPage[FeedItem]:
+    """The posts of the people the viewer follows, and the viewer's own, newest first.
+
+    One statement per page whatever its size: the author is joined, the
+    counts and the viewer's like are subqueries of that same SELECT. The
+    cursor is a position in ``(created_at, id)``, not an offset, so new posts
+    appear at the top of the next fresh read and never shift the pages after
+    the one a reader has.
+    """
+    followed = select(follows.c.followed_id).where(follows.c.follower_id == viewer_id)
+    stmt = _timeline(viewer_id).where(
+        or_(Post.author_id.in_(followed), Post.author_id == viewer_id)
+    )
+    return _page(session, stmt, cursor, per_page)
+
+
+def user_posts(
+    session: Session,
+    viewer_id: int,
+    author_id: int,
+    *,
+    cursor: str | None = None,
+    per_page: int = 20,
+) -> KeysetPage[FeedItem]:
+    """One author's posts as ``viewer_id`` sees them, newest first; one statement per page."""
+    stmt = _timeline(viewer_id).where(Post.author_id == author_id)
+    posts = _page(session, stmt, cursor, per_page)
+    if not posts.items and cursor is None:
+        _require_user(session, author_id)  # an unknown author, or one who never posted
+    return posts
+
+
+def _timeline(viewer_id: int) -> Select[*tuple[Any, ...]]:
+    return select(
+        Post.id,
+        Post.body,
+        Post.created_at,
+        Post.author_id,
+        User.username.label("author_username"),
+        _like_count(),
+        _comment_count(),
+        _liked_by(viewer_id),
+    ).join(User, Post.author_id == User.id)
+
+
+def _page(
+    session: Session, stmt: Select[*tuple[Any, ...]], cursor: str | None, per_page: int
+) -> KeysetPage[FeedItem]:
+    rows = keyset_paginate(session, stmt, NEWEST_FIRST, cursor=cursor, per_page=per_page)
+    return rows.map(lambda row: FeedItem.model_validate(row._asdict()))
