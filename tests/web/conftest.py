@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from alchemy_patterns.db import Database
 from alchemy_patterns.domains.accounts.models import Role, User
@@ -66,3 +68,10 @@ def bob(app_db: Database) -> Caller:
 @pytest.fixture
 def admin(app_db: Database) -> Caller:
     return sign_in(app_db, role=Role.ADMIN)
+
+
+def queries(response: TestResponse) -> int:
+    """The statements the request ran, as its ``Server-Timing`` header reports them."""
+    match = re.search(r'desc="(\d+) queries"', response.headers["Server-Timing"])
+    assert match is not None, response.headers["Server-Timing"]
+    return int(match.group(1))

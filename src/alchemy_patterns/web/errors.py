@@ -82,6 +82,7 @@ def app_error(error: AppError) -> Response:
         extra["field"] = field
         if isinstance(error, ValidationFailed):
             extra["errors"] = [{"field": field, "message": error.message}]
+    extra.update(getattr(error, "details", {}))  # e.g. OutOfStock's shortages
     response = problem(status_of(error), error.code, error.message, **extra)
     retry_after = getattr(error, "retry_after", None)
     if retry_after is not None:

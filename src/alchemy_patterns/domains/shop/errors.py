@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from alchemy_patterns.db import Conflict, ValidationFailed
 
@@ -28,6 +29,11 @@ class OutOfStock(Conflict):
             for s in shortages
         )
         super().__init__(f"not enough stock for {described}", columns=("stock",), table="products")
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """What an API client needs to fix the cart: every short line."""
+        return {"shortages": [asdict(shortage) for shortage in self.shortages]}
 
 
 class EmptyCart(ValidationFailed):

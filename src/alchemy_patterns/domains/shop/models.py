@@ -138,3 +138,22 @@ class OrderItem(Base):
 
     order: Mapped[Order] = relationship(back_populates="items", lazy="raise")
     product: Mapped[Product] = relationship(lazy="raise")
+
+
+class CheckoutKey(Base):
+    """A client's ``Idempotency-Key`` for a checkout, and the order it produced.
+
+    The key row is inserted before the order, in the same transaction: a
+    second checkout with the same key waits on the primary key until the first
+    commits, then finds its order instead of placing another. A checkout that
+    fails rolls its key back with it, so the client may retry with the key.
+    """
+
+    __tablename__ = "checkout_keys"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=utcnow())

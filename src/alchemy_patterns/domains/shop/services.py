@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from alchemy_patterns.db import (
     Base,
+    Conflict,
     NotFound,
     Page,
     ValidationFailed,
@@ -39,6 +40,7 @@ from alchemy_patterns.domains.shop.models import (
     MAX_QUANTITY,
     Cart,
     CartItem,
+    CheckoutKey,
     Order,
     OrderItem,
     Product,
@@ -335,6 +337,43 @@ def checkout(session: Session, user_id: int) -> OrderOut:
         session.add(order)
         session.execute(delete(CartItem).where(CartItem.id.in_([line.id for line in lines])))
     return _order_out(order, products)
+
+
+def checkout_once(session: Session, user_id: int, key: str) -> tuple[OrderOut, bool]:
+    """:func:`checkout`, made idempotent by the client's key; True if the order is new.
+
+    A client that timed out and retries with the same key gets the first
+    order back instead of a second one, even when both requests run at once:
+    the key is claimed first (a primary key), so the later request waits for
+    the earlier one to commit and then reads its order.
+    """
+    try:
+        with savepoint(session, Base.metadata):
+            session.add(CheckoutKey(user_id=user_id, key=key))
+    except Conflict:
+        return get_order(session, user_id, _order_for_key(session, user_id, key)), False
+    order = checkout(session, user_id)
+    session.execute(
+        update(CheckoutKey)
+        .where(CheckoutKey.user_id == user_id, CheckoutKey.key == key)
+        .values(order_id=order.id),
+        execution_options={"synchronize_session": False},
+    )
+    return order, True
+
+
+def _order_for_key(session: Session, user_id: int, key: str) -> int:
+    # A locking read sees the committed row even where the transaction's
+    # snapshot (MariaDB's REPEATABLE READ) predates it.
+    stmt = (
+        select(CheckoutKey.order_id)
+        .where(CheckoutKey.user_id == user_id, CheckoutKey.key == key)
+        .with_for_update(read=True)
+    )
+    order_id = session.scalar(stmt)
+    if order_id is None:
+        raise NotFound("order for idempotency key", key)
+    return order_id
 
 
 def _locked_lines(session: Session, cart_id: int) -> Sequence[Row[int, int, int]]:

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from flask_openapi3.blueprint import APIBlueprint
 
-from alchemy_patterns.web.api import accounts, health
+from alchemy_patterns.web.api import accounts, health, shop
 
-BLUEPRINTS: list[APIBlueprint] = [health.bp, accounts.bp]
+BLUEPRINTS: list[APIBlueprint] = [health.bp, accounts.bp, shop.bp]

@@ -1,0 +1,201 @@
+"""The catalogue (admins manage it), the signed-in user's cart, checkout and orders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask_openapi3.blueprint import APIBlueprint
+from flask_openapi3.models.tag import Tag
+from pydantic import BaseModel, Field
+
+from alchemy_patterns.domains.shop import services
+from alchemy_patterns.domains.shop.schemas import (
+    AddToCart,
+    CartItemOut,
+    CartView,
+    OrderOut,
+    ProductIn,
+    ProductOut,
+    ProductUpdate,
+    Reprice,
+    SetQuantity,
+)
+from alchemy_patterns.web.auth import BEARER, current_user, require_admin
+from alchemy_patterns.web.database import db_session
+from alchemy_patterns.web.responses import created, json_response, no_content
+from alchemy_patterns.web.schemas import PageOut, PageQuery, Problem, page_out
+
+bp = APIBlueprint("shop", __name__, abp_tags=[Tag(name="shop")])
+
+ADMIN: dict[str | int, Any] = {401: Problem, 403: Problem}
+SIGNED_IN: dict[str | int, Any] = {401: Problem}
+
+
+class ProductPath(BaseModel):
+    product_id: int
+
+
+class OrderPath(BaseModel):
+    order_id: int
+
+
+class ProductQuery(PageQuery):
+    search: str | None = Field(None, max_length=200)
+
+
+class Restock(BaseModel):
+    quantity: int = Field(ge=1, le=1_000_000)
+
+
+class Repriced(BaseModel):
+    repriced: int
+
+
+class IdempotencyHeader(BaseModel):
+    idempotency_key: str | None = Field(
+        None,
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[\x21-\x7e]+$",
+        description="retrying with the same key returns the first order, never a second",
+    )
+
+
+# --- catalogue ---------------------------------------------------------------------------------
+
+
+@bp.get("/products", responses={200: PageOut[ProductOut]})
+def list_products(query: ProductQuery) -> Response:
+    page = services.list_products(
+        db_session(), search=query.search, page=query.page, per_page=query.per_page
+    )
+    return json_response(page_out(page))
+
+
+@bp.get("/products/<int:product_id>", responses={200: ProductOut, 404: Problem})
+def get_product(path: ProductPath) -> Response:
+    return json_response(services.get_product(db_session(), path.product_id))
+
+
+@bp.post("/products", responses={201: ProductOut, 409: Problem, **ADMIN}, security=BEARER)
+def create_product(body: ProductIn) -> Response:
+    require_admin()
+    product = services.create_product(db_session(), body)
+    return created(product, f"/products/{product.id}")
+
+
+@bp.patch(
+    "/products/<int:product_id>",
+    responses={200: ProductOut, 404: Problem, **ADMIN},
+    security=BEARER,
+)
+def update_product(path: ProductPath, body: ProductUpdate) -> Response:
+    require_admin()
+    return json_response(services.update_product(db_session(), path.product_id, body))
+
+
+@bp.post(
+    "/products/<int:product_id>/restock",
+    responses={200: ProductOut, 404: Problem, **ADMIN},
+    security=BEARER,
+)
+def restock(path: ProductPath, body: Restock) -> Response:
+    require_admin()
+    return json_response(services.restock(db_session(), path.product_id, body.quantity))
+
+
+@bp.post("/products/reprice", responses={200: Repriced, **ADMIN}, security=BEARER)
+def reprice(body: Reprice) -> Response:
+    """Change the price of the matched products by a percentage; past orders keep theirs."""
+    require_admin()
+    return json_response(Repriced(repriced=services.reprice(db_session(), body)))
+
+
+# --- cart ----------------------------------------------------------------------------------------
+
+
+@bp.get("/cart", responses={200: CartView, **SIGNED_IN}, security=BEARER)
+def get_cart() -> Response:
+    """The cart's lines, subtotals and total, computed by the database in one statement."""
+    return json_response(services.cart_view(db_session(), current_user().id))
+
+
+@bp.post(
+    "/cart/items",
+    responses={200: CartItemOut, 404: Problem, **SIGNED_IN},
+    security=BEARER,
+)
+def add_to_cart(body: AddToCart) -> Response:
+    """Add to the quantity of a product in the cart (atomically: no lost increments)."""
+    item = services.add_to_cart(db_session(), current_user().id, body.product_id, body.quantity)
+    return json_response(item)
+
+
+@bp.put(
+    "/cart/items/<int:product_id>",
+    responses={200: CartItemOut, 404: Problem, **SIGNED_IN},
+    security=BEARER,
+)
+def set_quantity(path: ProductPath, body: SetQuantity) -> Response:
+    """Set a line's quantity (0 removes it)."""
+    item = services.set_quantity(db_session(), current_user().id, path.product_id, body.quantity)
+    return json_response(item)
+
+
+@bp.delete(
+    "/cart/items/<int:product_id>",
+    responses={204: None, 404: Problem, **SIGNED_IN},
+    security=BEARER,
+)
+def remove_from_cart(path: ProductPath) -> Response:
+    services.remove_from_cart(db_session(), current_user().id, path.product_id)
+    return no_content()
+
+
+@bp.delete("/cart", responses={204: None, **SIGNED_IN}, security=BEARER)
+def clear_cart() -> Response:
+    services.clear_cart(db_session(), current_user().id)
+    return no_content()
+
+
+# --- checkout and orders -----------------------------------------------------------------------
+
+
+@bp.post(
+    "/checkout",
+    responses={200: OrderOut, 201: OrderOut, 409: Problem, **SIGNED_IN},
+    security=BEARER,
+)
+def checkout(header: IdempotencyHeader) -> Response:
+    """Turn the cart into an order, all or nothing (409 names every short line).
+
+    With an ``Idempotency-Key``, a retry returns the first order (200)
+    instead of placing another.
+    """
+    user_id = current_user().id
+    if header.idempotency_key is None:
+        order, new = services.checkout(db_session(), user_id), True
+    else:
+        order, new = services.checkout_once(db_session(), user_id, header.idempotency_key)
+    location = f"/orders/{order.id}"
+    return created(order, location) if new else json_response(order, Location=location)
+
+
+@bp.get("/orders", responses={200: PageOut[OrderOut], **SIGNED_IN}, security=BEARER)
+def order_history(query: PageQuery) -> Response:
+    page = services.order_history(
+        db_session(), current_user().id, page=query.page, per_page=query.per_page
+    )
+    return json_response(page_out(page))
+
+
+@bp.get(
+    "/orders/<int:order_id>",
+    responses={200: OrderOut, 404: Problem, **SIGNED_IN},
+    security=BEARER,
+)
+def get_order(path: OrderPath) -> Response:
+    """One of the caller's orders; anyone else's is 404."""
+    return json_response(services.get_order(db_session(), current_user().id, path.order_id))
