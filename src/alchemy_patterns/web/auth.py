@@ -17,6 +17,7 @@ from alchemy_patterns.domains.accounts.errors import AuthenticationRequired, For
 from alchemy_patterns.domains.accounts.models import Role
 from alchemy_patterns.domains.accounts.schemas import UserOut
 from alchemy_patterns.domains.accounts.tokens import user_for_token
+from alchemy_patterns.domains.audit.services import set_actor
 from alchemy_patterns.web.database import db_session
 
 SECURITY_SCHEMES: dict[str, Any] = {
@@ -39,6 +40,8 @@ def current_user() -> UserOut:
         if token is None:
             raise AuthenticationRequired("sign in first: send 'Authorization: Bearer <token>'")
         g.user = user_for_token(db_session(), token)
+        # Every audit record this request writes names its author.
+        set_actor(db_session(), g.user.id)
     user: UserOut = g.user
     return user
 

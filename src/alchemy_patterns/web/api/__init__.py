@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from flask_openapi3.blueprint import APIBlueprint
 
-from alchemy_patterns.web.api import accounts, health, shop
+from alchemy_patterns.web.api import accounts, audit, health, shop
 
-BLUEPRINTS: list[APIBlueprint] = [health.bp, accounts.bp, shop.bp]
+BLUEPRINTS: list[APIBlueprint] = [health.bp, accounts.bp, shop.bp, audit.bp]
