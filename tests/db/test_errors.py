@@ -82,6 +82,23 @@ def test_deleting_a_parent_kept_by_on_delete_restrict_is_an_invalid_reference(
         assert session.get(Book, book_id) is not None
 
 
+@pytest.mark.backends("postgresql", "mariadb")  # SQLite does not enforce VARCHAR lengths
+def test_a_value_too_long_for_its_column_is_a_validation_failure(db: Database) -> None:
+    author_id = add_author(db)
+
+    with pytest.raises(ValidationFailed), db.session_scope() as session:
+        session.add(Book(author_id=author_id, title="x" * 201))
+
+
+@pytest.mark.backends("postgresql", "mariadb")
+def test_a_number_out_of_range_for_its_column_is_a_validation_failure(db: Database) -> None:
+    with pytest.raises(ValidationFailed) as raised, db.session_scope() as session:
+        session.add(Book(author_id=2**40, title="out of range"))
+
+    if db.backend == "mariadb":  # PostgreSQL does not say which column
+        assert raised.value.field == "author_id"
+
+
 def test_a_check_violation_names_the_constraint_and_its_column(db: Database) -> None:
     author_id = add_author(db)
 

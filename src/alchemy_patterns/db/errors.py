@@ -117,12 +117,15 @@ class Unavailable(AppError):
 _PG_UNIQUE, _PG_FK, _PG_CHECK, _PG_NOT_NULL = "23505", "23503", "23514", "23502"
 _PG_RETRYABLE = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 _PG_UNAVAILABLE_CLASSES = ("08", "53", "57P")  # connection, resources, operator intervention
+_PG_DATA_EXCEPTION = "22"  # a value that does not fit: too long, out of range, malformed
 
 # MariaDB errnos
 _MY_UNIQUE = frozenset({1062, 1586})
 _MY_FK = frozenset({1451, 1452, 1216, 1217})
 _MY_CHECK = frozenset({4025, 3819})
 _MY_NOT_NULL = frozenset({1048, 1364})
+# out of range, too long, an incorrect value for the column's type (strict mode)
+_MY_DATA = frozenset({1264, 1406, 1366, 1292})
 # deadlock, lock wait timeout, snapshot-isolation write conflict ("record has changed")
 _MY_RETRYABLE = frozenset({1213, 1205, 1020})
 _MY_UNAVAILABLE = frozenset({2002, 2003, 2006, 2013, 2055, 1040, 1053})
@@ -171,6 +174,8 @@ def _postgresql_facts(orig: Any) -> _Facts:
         return _Facts(retryable=True)
     if sqlstate.startswith(_PG_UNAVAILABLE_CLASSES):
         return _Facts(kind=Unavailable)
+    if sqlstate.startswith(_PG_DATA_EXCEPTION):
+        return _Facts(ValidationFailed, None, columns, table)
     return _Facts(kinds.get(sqlstate), constraint, columns, table)
 
 
@@ -198,6 +203,9 @@ def _mariadb_facts(orig: Any) -> _Facts:
     if errno in _MY_CHECK:
         constraint = re.search(r"CONSTRAINT " + _QUOTED, message)
         return _Facts(ValidationFailed, constraint.group(1) if constraint else None)
+    if errno in _MY_DATA:
+        column = re.search(r"column " + _QUOTED, message)
+        return _Facts(ValidationFailed, None, (column.group(1),) if column else ())
     if errno in _MY_NOT_NULL:
         column = re.search(r"(?:Column|Field) " + _QUOTED, message)
         return _Facts(ValidationFailed, None, (column.group(1),) if column else ())
