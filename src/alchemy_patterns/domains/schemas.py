@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: A row's id as a client may send it: positive, and within a 32-bit INTEGER
+#: column on every backend, so a huge number is a 422, never a driver error.
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 class Input(BaseModel):

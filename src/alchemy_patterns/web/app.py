@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from http import HTTPStatus
 from typing import Any
 
 from flask import redirect, url_for
@@ -22,15 +23,10 @@ from alchemy_patterns.web.schemas import Problem
 #: Larger bodies are refused (413) before they are parsed.
 MAX_BODY_BYTES = 64 * 1024
 
-#: Problems any operation may answer, documented once for all of them.
-COMMON_RESPONSES: dict[str | int, Any] = {
-    400: Problem,
-    413: Problem,
-    415: Problem,
-    422: Problem,
-    500: Problem,
-    503: Problem,
-}
+#: Problems any operation may answer (a malformed or oversized body, invalid
+#: input, a database that is away, a bug), documented once for all of them.
+COMMON_PROBLEMS = (400, 413, 415, 422, 500, 503)
+_PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
 
 
 class Api(OpenAPI):
@@ -49,6 +45,38 @@ class Api(OpenAPI):
             commit_request()
         return response
 
+    def generate_spec_json(self) -> None:
+        """The document flask-openapi3 builds, with every problem an operation can answer.
+
+        Blueprints document what their views raise; the problems that come
+        from anywhere (body checks, validation, authentication, path
+        converters, the database) are added here, as ``application/problem+json``.
+        """
+        super().generate_spec_json()  # type: ignore[no-untyped-call]
+        for path_item in self.spec_json["paths"].values():
+            for operation in path_item.values():
+                _document_problems(operation)
+
+
+def _document_problems(operation: dict[str, Any]) -> None:
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    statuses = list(COMMON_PROBLEMS)
+    if operation.get("security"):
+        statuses.append(401)
+    if any(parameter.get("in") == "path" for parameter in operation.get("parameters", [])):
+        statuses.append(404)
+    for status in statuses:
+        if str(status) not in responses or status == 422:  # one Problem, not flask-openapi3's list
+            responses[str(status)] = _problem_response(status)
+
+
+def _problem_response(status: int) -> dict[str, Any]:
+    media = {"schema": _PROBLEM_SCHEMA}
+    return {
+        "description": HTTPStatus(status).phrase,
+        "content": {"application/problem+json": media, "application/json": media},
+    }
+
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> Api:
     """The API on ``db`` (default: the database ``settings`` name)."""
@@ -57,7 +85,6 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         __name__,
         info=Info(title="alchemy-patterns", version=__version__, description=__doc__),
         security_schemes=SECURITY_SCHEMES,
-        responses=COMMON_RESPONSES,
         doc_prefix="/docs",
         doc_url="/openapi.json",
         validation_error_status=422,

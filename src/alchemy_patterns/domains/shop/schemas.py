@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from alchemy_patterns.domains.schemas import Input
+from alchemy_patterns.domains.schemas import Id, Input
 from alchemy_patterns.domains.shop.models import MAX_QUANTITY, OrderStatus
 
 
@@ -40,7 +40,7 @@ class ProductUpdate(Input):
 
 
 class AddToCart(Input):
-    product_id: int
+    product_id: Id
     quantity: Quantity = 1
 
 
@@ -55,7 +55,7 @@ class Reprice(Input):
 
     percent: Decimal = Field(gt=-100, le=1000, max_digits=6, decimal_places=2)
     sku_prefix: str | None = Field(default=None, min_length=1, max_length=64)
-    product_ids: list[int] | None = Field(default=None, min_length=1, max_length=1000)
+    product_ids: list[Id] | None = Field(default=None, min_length=1, max_length=1000)
 
 
 class ProductOut(BaseModel):

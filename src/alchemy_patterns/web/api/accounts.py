@@ -21,6 +21,7 @@ from alchemy_patterns.domains.accounts.schemas import (
     UserOut,
 )
 from alchemy_patterns.domains.shop.services import register_user_with_cart
+from alchemy_patterns.domains.schemas import Id
 from alchemy_patterns.web.auth import BEARER, bearer_token, current_user, require_admin
 from alchemy_patterns.web.database import database, db_session
 from alchemy_patterns.web.responses import created, json_response, no_content
@@ -37,7 +38,7 @@ class TokenOut(BaseModel):
 
 
 class UserPath(BaseModel):
-    user_id: int
+    user_id: Id
 
 
 class RoleIn(BaseModel):

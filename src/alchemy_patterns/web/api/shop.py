@@ -21,6 +21,7 @@ from alchemy_patterns.domains.shop.schemas import (
     Reprice,
     SetQuantity,
 )
+from alchemy_patterns.domains.schemas import Id
 from alchemy_patterns.web.auth import BEARER, current_user, require_admin
 from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import created, json_response, no_content
@@ -33,11 +34,11 @@ SIGNED_IN: dict[str | int, Any] = {401: Problem}
 
 
 class ProductPath(BaseModel):
-    product_id: int
+    product_id: Id
 
 
 class OrderPath(BaseModel):
-    order_id: int
+    order_id: Id
 
 
 class ProductQuery(PageQuery):
