@@ -1,0 +1,152 @@
+"""What goes into and comes out of the school services.
+
+Input models list what a client may set and nothing more (``extra="forbid"``);
+output models carry plain values, never ORM objects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+
+from alchemy_patterns.domains.schemas import Input
+from alchemy_patterns.domains.school.models import (
+    EMAIL_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    NOTES_MAX_LENGTH,
+    EnrollmentStatus,
+    Grade,
+)
+
+MAX_CREDITS = 30
+
+
+def _lower(value: str) -> str:
+    return value.lower()
+
+
+def _upper(value: str) -> str:
+    return value.upper()
+
+
+#: Stored lower case: that is what makes the unique address case-insensitive.
+Email = Annotated[EmailStr, Field(max_length=EMAIL_MAX_LENGTH), AfterValidator(_lower)]
+PersonName = Annotated[str, Field(min_length=1, max_length=NAME_MAX_LENGTH)]
+#: Stored upper case, so "cs101" and "CS101" are one course.
+CourseCode = Annotated[
+    str,
+    Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"),
+    AfterValidator(_upper),
+]
+
+
+class StudentIn(Input):
+    first_name: PersonName
+    last_name: PersonName
+    email: Email
+
+
+class ClubIn(Input):
+    name: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=500)
+
+
+class CourseIn(Input):
+    code: CourseCode
+    title: str = Field(min_length=1, max_length=200)
+    credits: int = Field(default=3, ge=1, le=MAX_CREDITS)
+
+
+class EnrollIn(Input):
+    notes: str | None = Field(default=None, max_length=NOTES_MAX_LENGTH)
+
+
+class SetGrade(Input):
+    grade: Grade
+
+
+class StudentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    first_name: str
+    last_name: str
+    email: str
+
+
+class ClubOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    description: str
+
+
+class ClubSummary(ClubOut):
+    member_count: int
+
+
+class ClubMemberOut(StudentOut):
+    joined_at: dt.datetime
+
+
+class StudentClubOut(ClubOut):
+    joined_at: dt.datetime
+
+
+class CourseOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    title: str
+    credits: int
+
+
+class EnrollmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    student_id: int
+    course_id: int
+    status: EnrollmentStatus
+    grade: Grade | None
+    notes: str | None
+    enrolled_at: dt.datetime
+
+
+class RosterEntry(BaseModel):
+    student_id: int
+    first_name: str
+    last_name: str
+    email: str
+    status: EnrollmentStatus
+    grade: Grade | None
+    enrolled_at: dt.datetime
+
+
+class CourseRoster(BaseModel):
+    course: CourseOut
+    students: list[RosterEntry]
+
+
+class TranscriptLine(BaseModel):
+    course_id: int
+    code: str
+    title: str
+    credits: int
+    status: EnrollmentStatus
+    grade: Grade | None
+    enrolled_at: dt.datetime
+
+
+class Transcript(BaseModel):
+    student: StudentOut
+    courses: list[TranscriptLine]
+    #: Credits of the graded courses: the weight behind ``gpa``.
+    graded_credits: int
+    #: Credit-weighted grade points, rounded half-up to 2 places; None until a grade is given.
+    gpa: Decimal | None

@@ -1,0 +1,447 @@
+"""School services: each takes a ``Session``, does one unit of work, never commits.
+
+Two kinds of many-to-many, as the guide has them, written so that concurrent
+requests cannot break them:
+
+* club membership is a plain link: joining is an insert-or-ignore against the
+  link's composite primary key, so joining twice (or twice at once) leaves one
+  row and no error;
+* an enrollment is an association object: the UNIQUE (student, course)
+  constraint, not a prior SELECT, decides who enrolls, and status changes are
+  conditional UPDATEs (``... WHERE status = 'active'``), so a graded course
+  cannot be dropped by a request that read it before it was graded.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, delete, func, select
+from sqlalchemy.orm import Session
+
+from alchemy_patterns.db import (
+    Base,
+    Conflict,
+    InvalidReference,
+    NotFound,
+    Page,
+    paginate,
+    savepoint,
+    update_where,
+    upsert,
+    utcnow,
+)
+from alchemy_patterns.domains.school.errors import (
+    AlreadyEnrolled,
+    CourseHasEnrollments,
+    EnrollmentStatusConflict,
+)
+from alchemy_patterns.domains.school.models import (
+    GRADE_POINTS,
+    Club,
+    Course,
+    Enrollment,
+    EnrollmentStatus,
+    Grade,
+    Student,
+)
+from alchemy_patterns.domains.school.models import student_clubs as memberships
+from alchemy_patterns.domains.school.schemas import (
+    ClubIn,
+    ClubMemberOut,
+    ClubOut,
+    ClubSummary,
+    CourseIn,
+    CourseOut,
+    CourseRoster,
+    EnrollIn,
+    EnrollmentOut,
+    RosterEntry,
+    SetGrade,
+    StudentClubOut,
+    StudentIn,
+    StudentOut,
+    Transcript,
+    TranscriptLine,
+)
+
+# --- students, clubs, courses -----------------------------------------------------
+
+
+def create_student(session: Session, data: StudentIn) -> StudentOut:
+    """A new student; a taken e-mail address (in any case) is a ``Conflict`` on ``email``."""
+    student = Student(**data.model_dump())
+    with savepoint(session, Base.metadata):
+        session.add(student)
+    return StudentOut.model_validate(student)
+
+
+def get_student(session: Session, student_id: int) -> StudentOut:
+    return StudentOut.model_validate(_student(session, student_id))
+
+
+def list_students(session: Session, *, page: int = 1, per_page: int = 20) -> Page[StudentOut]:
+    stmt = select(Student).order_by(Student.last_name, Student.first_name, Student.id)
+    return paginate(session, stmt, page=page, per_page=per_page).map(StudentOut.model_validate)
+
+
+def create_club(session: Session, data: ClubIn) -> ClubOut:
+    """A new club; a taken name is a ``Conflict`` on ``name``."""
+    club = Club(**data.model_dump())
+    with savepoint(session, Base.metadata):
+        session.add(club)
+    return ClubOut.model_validate(club)
+
+
+def list_clubs(session: Session, *, page: int = 1, per_page: int = 20) -> Page[ClubSummary]:
+    """Clubs by name with their member counts, counted by a correlated subquery in one statement."""
+    member_count = select(func.count()).where(memberships.c.club_id == Club.id).scalar_subquery()
+    stmt = select(
+        Club.id, Club.name, Club.description, member_count.label("member_count")
+    ).order_by(Club.name, Club.id)
+    return paginate(session, stmt, page=page, per_page=per_page).map(_summary)
+
+
+def _summary(row: Any) -> ClubSummary:
+    return ClubSummary.model_validate(row._asdict())
+
+
+def create_course(session: Session, data: CourseIn) -> CourseOut:
+    """A new course; a taken code is a ``Conflict`` on ``code``."""
+    course = Course(**data.model_dump())
+    with savepoint(session, Base.metadata):
+        session.add(course)
+    return CourseOut.model_validate(course)
+
+
+def list_courses(session: Session, *, page: int = 1, per_page: int = 20) -> Page[CourseOut]:
+    stmt = select(Course).order_by(Course.code)
+    return paginate(session, stmt, page=page, per_page=per_page).map(CourseOut.model_validate)
+
+
+def delete_course(session: Session, course_id: int) -> None:
+    """Delete a course nobody is or was enrolled in.
+
+    The foreign key (``ON DELETE RESTRICT``) decides, not a prior count, so an
+    enrollment committed meanwhile cannot be orphaned; its refusal becomes
+    :class:`CourseHasEnrollments`, a ``Conflict``.
+    """
+    try:
+        with savepoint(session, Base.metadata):
+            result = session.execute(delete(Course).where(Course.id == course_id))
+    except InvalidReference as error:
+        raise CourseHasEnrollments(course_id) from error
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise NotFound("course", course_id)
+
+
+def _student(session: Session, student_id: int) -> Student:
+    student = session.get(Student, student_id)
+    if student is None:
+        raise NotFound("student", student_id)
+    return student
+
+
+def _club(session: Session, club_id: int) -> Club:
+    club = session.get(Club, club_id)
+    if club is None:
+        raise NotFound("club", club_id)
+    return club
+
+
+def _course(session: Session, course_id: int) -> Course:
+    course = session.get(Course, course_id)
+    if course is None:
+        raise NotFound("course", course_id)
+    return course
+
+
+# --- clubs: a plain link ------------------------------------------------------------
+
+
+def join_club(session: Session, student_id: int, club_id: int) -> None:
+    """Make the student a member; a member already is one, and nothing changes.
+
+    One insert-or-ignore against the link's primary key (``ON CONFLICT DO
+    NOTHING``; MariaDB's no-op ``ON DUPLICATE KEY UPDATE``): two requests at
+    once cannot both insert, and neither fails.
+    """
+    _student(session, student_id)
+    _club(session, club_id)
+    link = {"student_id": student_id, "club_id": club_id}
+    with savepoint(session, Base.metadata):
+        upsert(session, memberships, [link], conflict=["student_id", "club_id"], update=[])
+
+
+def leave_club(session: Session, student_id: int, club_id: int) -> None:
+    """End the membership; a student who is not a member has nothing to leave."""
+    _student(session, student_id)
+    _club(session, club_id)
+    session.execute(
+        delete(memberships).where(
+            memberships.c.student_id == student_id, memberships.c.club_id == club_id
+        )
+    )
+
+
+def club_members(
+    session: Session, club_id: int, *, page: int = 1, per_page: int = 20
+) -> Page[ClubMemberOut]:
+    """The club's members by name, with the date each joined."""
+    _club(session, club_id)
+    stmt = (
+        select(
+            Student.id,
+            Student.first_name,
+            Student.last_name,
+            Student.email,
+            memberships.c.joined_at,
+        )
+        .join(memberships, memberships.c.student_id == Student.id)
+        .where(memberships.c.club_id == club_id)
+        .order_by(Student.last_name, Student.first_name, Student.id)
+    )
+    page_of_rows = paginate(session, stmt, page=page, per_page=per_page)
+    return page_of_rows.map(lambda row: ClubMemberOut.model_validate(row._asdict()))
+
+
+def student_clubs(session: Session, student_id: int) -> list[StudentClubOut]:
+    """The clubs the student belongs to, by name, with the date each was joined."""
+    _student(session, student_id)
+    stmt = (
+        select(Club.id, Club.name, Club.description, memberships.c.joined_at)
+        .join(memberships, memberships.c.club_id == Club.id)
+        .where(memberships.c.student_id == student_id)
+        .order_by(Club.name, Club.id)
+    )
+    return [StudentClubOut.model_validate(row._asdict()) for row in session.execute(stmt)]
+
+
+# --- enrollments: a link with data ------------------------------------------------------
+
+
+def enroll(session: Session, student_id: int, course_id: int, data: EnrollIn) -> EnrollmentOut:
+    """Enroll the student, or re-enroll one who dropped the course.
+
+    A dropped enrollment is reactivated by a conditional UPDATE (``WHERE
+    status = 'dropped'``); otherwise a new row is inserted in a savepoint and
+    the UNIQUE (student, course) constraint decides: of N concurrent requests
+    one enrolls, the others get :class:`AlreadyEnrolled`, as does a student
+    whose enrollment is active or completed.
+    """
+    _student(session, student_id)
+    _course(session, course_id)
+    enrollment = _reactivate(session, student_id, course_id, data.notes)
+    if enrollment is None:
+        enrollment = _insert_enrollment(session, student_id, course_id, data.notes)
+    return EnrollmentOut.model_validate(enrollment)
+
+
+def _reactivate(
+    session: Session, student_id: int, course_id: int, notes: str | None
+) -> Enrollment | None:
+    """Turn a dropped enrollment active again (grade cleared, date renewed); None if none.
+
+    A plain read first looks for a dropped row, and the conditional UPDATE runs
+    only when there is one: on MariaDB (REPEATABLE READ) an UPDATE locks every
+    index record and gap it scans even when it matches nothing, and through
+    the course index that is the course's other enrollments, so each new
+    enrollment in a course would wait for the one before to commit. The UPDATE
+    re-checks the status itself, so a row reactivated meanwhile is not
+    reactivated twice (the INSERT that follows then conflicts).
+    """
+    dropped_id = session.scalar(
+        select(Enrollment.id).where(
+            _enrollment_of(student_id, course_id), Enrollment.status == EnrollmentStatus.DROPPED
+        )
+    )
+    if dropped_id is None:
+        return None
+    values: dict[str, Any] = {
+        "status": EnrollmentStatus.ACTIVE,
+        "grade": None,
+        "enrolled_at": utcnow(),
+    }
+    if notes is not None:
+        values["notes"] = notes
+    matched = update_where(
+        session,
+        Enrollment,
+        Enrollment.id == dropped_id,
+        Enrollment.status == EnrollmentStatus.DROPPED,
+        values=values,
+    )
+    return session.get(Enrollment, dropped_id, populate_existing=True) if matched else None
+
+
+def _insert_enrollment(
+    session: Session, student_id: int, course_id: int, notes: str | None
+) -> Enrollment:
+    enrollment = Enrollment(student_id=student_id, course_id=course_id, notes=notes)
+    try:
+        with savepoint(session, Base.metadata):
+            session.add(enrollment)
+    except Conflict as error:
+        raise AlreadyEnrolled(student_id, course_id) from error
+    return enrollment
+
+
+def drop(session: Session, student_id: int, course_id: int) -> EnrollmentOut:
+    """Drop an active enrollment; dropping a dropped one changes nothing.
+
+    A completed (graded) enrollment is a record and cannot be dropped:
+    :class:`EnrollmentStatusConflict`. The UPDATE's ``WHERE status = 'active'``
+    makes that hold against a grade given at the same moment.
+    """
+    dropped = update_where(
+        session,
+        Enrollment,
+        _enrollment_of(student_id, course_id),
+        Enrollment.status == EnrollmentStatus.ACTIVE,
+        values={"status": EnrollmentStatus.DROPPED},
+    )
+    enrollment = _current_enrollment(session, student_id, course_id)
+    if not dropped and enrollment.status is EnrollmentStatus.COMPLETED:
+        raise EnrollmentStatusConflict("drop", enrollment.status)
+    return EnrollmentOut.model_validate(enrollment)
+
+
+def set_grade(session: Session, student_id: int, course_id: int, data: SetGrade) -> EnrollmentOut:
+    """Grade the enrollment, which completes it; a grade can be corrected, a dropped course not."""
+    graded = update_where(
+        session,
+        Enrollment,
+        _enrollment_of(student_id, course_id),
+        Enrollment.status != EnrollmentStatus.DROPPED,
+        values={"status": EnrollmentStatus.COMPLETED, "grade": data.grade},
+    )
+    enrollment = _current_enrollment(session, student_id, course_id)
+    if not graded:
+        raise EnrollmentStatusConflict("grade", enrollment.status)
+    return EnrollmentOut.model_validate(enrollment)
+
+
+def _enrollment_of(student_id: int, course_id: int) -> ColumnElement[bool]:
+    return and_(Enrollment.student_id == student_id, Enrollment.course_id == course_id)
+
+
+def _current_enrollment(session: Session, student_id: int, course_id: int) -> Enrollment:
+    """The enrollment as committed now, or ``NotFound``.
+
+    A locking read: after an UPDATE that matched nothing, MariaDB's plain
+    SELECT would show this transaction's older snapshot, not the status the
+    UPDATE saw.
+    """
+    stmt = (
+        select(Enrollment)
+        .where(_enrollment_of(student_id, course_id))
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    )
+    enrollment = session.scalars(stmt).one_or_none()
+    if enrollment is None:
+        raise NotFound(
+            "enrollment",
+            (student_id, course_id),
+            f"student {student_id} is not enrolled in course {course_id}",
+        )
+    return enrollment
+
+
+# --- reads across the link ---------------------------------------------------------------
+
+
+def course_roster(session: Session, course_id: int) -> CourseRoster:
+    """The course and its students (not those who dropped it) by name: two statements.
+
+    The course, then one joined SELECT of enrollments and students, however
+    many students there are.
+    """
+    course = _course(session, course_id)
+    stmt = (
+        select(
+            Enrollment.student_id,
+            Student.first_name,
+            Student.last_name,
+            Student.email,
+            Enrollment.status,
+            Enrollment.grade,
+            Enrollment.enrolled_at,
+        )
+        .join(Enrollment.student)
+        .where(Enrollment.course_id == course_id, Enrollment.status != EnrollmentStatus.DROPPED)
+        .order_by(Student.last_name, Student.first_name, Student.id)
+    )
+    students = [RosterEntry.model_validate(row._asdict()) for row in session.execute(stmt)]
+    return CourseRoster(course=CourseOut.model_validate(course), students=students)
+
+
+def _hundredths(points: Decimal) -> int:
+    scaled = points * 100
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{points} grade points are not a whole number of hundredths")
+    return int(scaled)
+
+
+#: Grade points in integer hundredths (A = 400, B+ = 330): what the database sums.
+GRADE_HUNDREDTHS: dict[Grade, int] = {
+    grade: _hundredths(points) for grade, points in GRADE_POINTS.items()
+}
+
+
+def student_transcript(session: Session, student_id: int) -> Transcript:
+    """The student's courses and credit-weighted grade-point average: two statements.
+
+    The database computes the average's parts beside the lines (window
+    ``SUM() OVER ()``): the sum of points x credits and the graded credits.
+    SQLite has no decimal type and would sum ``3.3 * 3`` as a binary float,
+    so the points are summed as integer hundredths (a SQL CASE over the
+    letters, from :data:`GRADE_POINTS`), which every backend adds exactly;
+    the one division, rounded half-up to 2 places, is done here in integer
+    arithmetic, so no float ever touches the average. Ungraded (active or
+    dropped) courses count for nothing; with no grade at all the average is None.
+    """
+    student = _student(session, student_id)
+    rows = session.execute(_transcript_lines(student_id)).all()
+    weighted = int(rows[0].weighted_hundredths or 0) if rows else 0
+    credits = int(rows[0].graded_credits or 0) if rows else 0
+    return Transcript(
+        student=StudentOut.model_validate(student),
+        courses=[TranscriptLine.model_validate(row._asdict()) for row in rows],
+        graded_credits=credits,
+        gpa=_average(weighted, credits),
+    )
+
+
+def _transcript_lines(student_id: int) -> Select[*tuple[Any, ...]]:
+    points = case(
+        *((Enrollment.grade == grade, hundredths) for grade, hundredths in GRADE_HUNDREDTHS.items())
+    )  # NULL when ungraded: SUM skips it
+    graded_credits = case((Enrollment.grade.is_not(None), Course.credits), else_=0)
+    return (
+        select(
+            Course.id.label("course_id"),
+            Course.code,
+            Course.title,
+            Course.credits,
+            Enrollment.status,
+            Enrollment.grade,
+            Enrollment.enrolled_at,
+            func.sum(points * Course.credits).over().label("weighted_hundredths"),
+            func.sum(graded_credits).over().label("graded_credits"),
+        )
+        .select_from(Enrollment)
+        .join(Enrollment.course)
+        .where(Enrollment.student_id == student_id)
+        .order_by(Course.code)
+    )
+
+
+def _average(weighted_hundredths: int, credits: int) -> Decimal | None:
+    """``weighted_hundredths / credits`` hundredths, rounded half-up, as a 2-place Decimal."""
+    if not credits:
+        return None
+    # floor(n / c + 1/2) in integers: exact, whatever the size of n and c.
+    hundredths = (2 * weighted_hundredths + credits) // (2 * credits)
+    return (Decimal(hundredths) / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
