@@ -20,8 +20,8 @@ from alchemy_patterns.domains.accounts.schemas import (
     RegisterUser,
     UserOut,
 )
-from alchemy_patterns.domains.shop.services import register_user_with_cart
 from alchemy_patterns.domains.schemas import Id
+from alchemy_patterns.domains.shop.services import register_user_with_cart
 from alchemy_patterns.web.auth import BEARER, bearer_token, current_user, require_admin
 from alchemy_patterns.web.database import database, db_session
 from alchemy_patterns.web.responses import created, json_response, no_content

@@ -9,6 +9,7 @@ from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 from pydantic import BaseModel, Field
 
+from alchemy_patterns.domains.schemas import Id
 from alchemy_patterns.domains.shop import services
 from alchemy_patterns.domains.shop.schemas import (
     AddToCart,
@@ -21,7 +22,6 @@ from alchemy_patterns.domains.shop.schemas import (
     Reprice,
     SetQuantity,
 )
-from alchemy_patterns.domains.schemas import Id
 from alchemy_patterns.web.auth import BEARER, current_user, require_admin
 from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import created, json_response, no_content
