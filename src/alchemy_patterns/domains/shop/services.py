@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from sqlalchemy import ColumnElement, Row, and_, delete, func, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from alchemy_patterns.db import (
     Base,
@@ -351,7 +351,7 @@ def checkout_once(session: Session, user_id: int, key: str) -> tuple[OrderOut, b
         with savepoint(session, Base.metadata):
             session.add(CheckoutKey(user_id=user_id, key=key))
     except Conflict:
-        return get_order(session, user_id, _order_for_key(session, user_id, key)), False
+        return _order_out(_order_for_key(session, user_id, key)), False
     order = checkout(session, user_id)
     session.execute(
         update(CheckoutKey)
@@ -362,18 +362,24 @@ def checkout_once(session: Session, user_id: int, key: str) -> tuple[OrderOut, b
     return order, True
 
 
-def _order_for_key(session: Session, user_id: int, key: str) -> int:
-    # A locking read sees the committed row even where the transaction's
-    # snapshot (MariaDB's REPEATABLE READ) predates it.
+def _order_for_key(session: Session, user_id: int, key: str) -> Order:
+    """The order a committed checkout made for this key, read as committed now.
+
+    A locking read, and one statement for the order, its lines and products:
+    MariaDB's REPEATABLE READ would otherwise show a snapshot taken before the
+    other checkout committed, in which its order does not exist yet.
+    """
     stmt = (
-        select(CheckoutKey.order_id)
+        select(Order)
+        .join(CheckoutKey, CheckoutKey.order_id == Order.id)
         .where(CheckoutKey.user_id == user_id, CheckoutKey.key == key)
-        .with_for_update(read=True)
+        .options(joinedload(Order.items).joinedload(OrderItem.product))
+        .with_for_update(read=True, of=[CheckoutKey.__table__, Order.__table__])
     )
-    order_id = session.scalar(stmt)
-    if order_id is None:
+    order = session.scalars(stmt).unique().one_or_none()
+    if order is None:
         raise NotFound("order for idempotency key", key)
-    return order_id
+    return order
 
 
 def _locked_lines(session: Session, cart_id: int) -> Sequence[Row[int, int, int]]:
