@@ -4,7 +4,9 @@ A problem has a stable ``type`` (``/problems/<code>``, the ``code`` of the
 application error), a ``title``, the HTTP ``status``, a ``detail`` for people,
 and the request id. Validation problems list the failing fields; a conflict
 names the field that is taken. Anything unexpected is logged with the request
-id and answered 500 with that id alone.
+id and answered 500 with that id alone; so is the driver's own account of an
+unavailable database (it names hosts, ports and pool sizes), behind a 503 that
+tells the client when to retry.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ from alchemy_patterns.domains.accounts.errors import (
 logger = logging.getLogger("alchemy_patterns.web")
 
 PROBLEM_JSON = "application/problem+json"
+
+#: What a client is told when the database cannot serve it (the log has the cause).
+UNAVAILABLE_DETAIL = "the database cannot serve this request now; retry later"
 
 #: Application errors by HTTP status; the most specific class wins (the MRO decides).
 STATUS_OF: dict[type[AppError], int] = {
@@ -83,11 +88,19 @@ def app_error(error: AppError) -> Response:
         if isinstance(error, ValidationFailed):
             extra["errors"] = [{"field": field, "message": error.message}]
     extra.update(getattr(error, "details", {}))  # e.g. OutOfStock's shortages
-    response = problem(status_of(error), error.code, error.message, **extra)
+    response = problem(status_of(error), error.code, public_detail(error), **extra)
     retry_after = getattr(error, "retry_after", None)
     if retry_after is not None:
         response.headers["Retry-After"] = str(max(1, round(retry_after)))
     return response
+
+
+def public_detail(error: AppError) -> str:
+    """The error's message, except the driver's words behind a 503: those go to the log."""
+    if not isinstance(error, Unavailable):
+        return error.message
+    logger.warning("database unavailable (request %s): %s", g.get("request_id"), error.message)
+    return UNAVAILABLE_DETAIL
 
 
 def http_error(error: HTTPException) -> Response:
