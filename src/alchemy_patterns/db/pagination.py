@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, TypeVar, overload
 
-from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Row, Select, and_, func, or_, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import operators
@@ -252,9 +252,18 @@ def _python_type(column: ColumnElement[Any]) -> type | None:
     return python_type
 
 
-def _fits(value: Any, expected: type) -> bool:
+def _integer_bounds(column: ColumnElement[Any]) -> tuple[int, int]:
+    """What the column's integer type can hold: 32 bits, or 64 for BIGINT."""
+    bits = 64 if isinstance(column.type, BigInteger) else 32
+    return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+
+def _fits(value: Any, expected: type, column: ColumnElement[Any]) -> bool:
     if isinstance(value, bool) and expected is not bool:
         return False
+    if expected is int and isinstance(value, int):
+        low, high = _integer_bounds(column)
+        return low <= value <= high
     if expected is float:
         return isinstance(value, int | float)
     return isinstance(value, expected)
@@ -274,7 +283,7 @@ def _check_cursor_values(
         if value is None:
             continue
         expected = _python_type(column)
-        if expected is not None and not _fits(value, expected):
+        if expected is not None and not _fits(value, expected, column):
             raise ValidationFailed("cursor is not valid", columns=("cursor",))
         processor = column.type.bind_processor(dialect)
         if processor is None:
