@@ -18,6 +18,7 @@ from alchemy_patterns.domains.clinic.services import (
     book_appointment,
     cancel_appointment,
     complete_appointment,
+    get_appointment,
 )
 from tests.clinic.builders import make_appointment, make_owner, make_pet, make_vet, next_week
 from tests.clinic.stored import appointments
@@ -251,3 +252,20 @@ def test_rival_cancels_and_completes_of_one_appointment_make_one_transition(
     [winner] = [o for o in outcomes if isinstance(o, AppointmentOut)]
     assert {o.current for o in outcomes if isinstance(o, InvalidTransition)} == {winner.status}
     assert status_of(app_db, appointment_id)[0] == winner.status.value
+
+
+def test_get_appointment_reads_one_appointment(app_db: Database) -> None:
+    pet_id, [vet_id] = pet_and_vets(app_db)
+    booked = book(app_db, pet_id, vet_id, next_week())
+
+    with app_db.session_scope(read_only=True) as session:
+        out = get_appointment(session, booked.id)
+
+    assert out == booked
+
+
+def test_get_appointment_of_an_unknown_id_is_not_found(app_db: Database) -> None:
+    with pytest.raises(NotFound) as failure, app_db.session_scope() as session:
+        get_appointment(session, 424242)
+
+    assert (failure.value.entity, failure.value.key) == ("appointment", 424242)

@@ -100,6 +100,13 @@ def test_appointment_in_refuses_ids_below_one() -> None:
     assert [loc for loc, _ in error_kinds(failure)] == [("pet_id",), ("vet_id",)]
 
 
+def test_appointment_in_refuses_ids_no_integer_column_holds() -> None:
+    with pytest.raises(ValidationError) as failure:
+        appointment_in(pet_id=2**31, vet_id=10**30)
+
+    assert [loc for loc, _ in error_kinds(failure)] == [("pet_id",), ("vet_id",)]
+
+
 def test_pet_in_refuses_a_birthday_in_the_future() -> None:
     tomorrow = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
 

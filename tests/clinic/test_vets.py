@@ -8,7 +8,7 @@ from alchemy_patterns.db import Conflict, Database, NotFound
 from alchemy_patterns.domains.clinic.errors import VetHasAppointments
 from alchemy_patterns.domains.clinic.models import AppointmentStatus
 from alchemy_patterns.domains.clinic.schemas import VetIn
-from alchemy_patterns.domains.clinic.services import add_vet, delete_vet, list_vets
+from alchemy_patterns.domains.clinic.services import add_vet, delete_vet, get_vet, list_vets
 from tests.clinic.builders import make_appointment, make_owner, make_pet, make_vet, next_week
 from tests.clinic.stored import appointments, vet_ids
 
@@ -82,5 +82,22 @@ def test_a_refused_vet_deletion_leaves_the_callers_transaction_usable(app_db: Da
 def test_deleting_an_unknown_vet_is_not_found(app_db: Database) -> None:
     with pytest.raises(NotFound) as failure, app_db.session_scope() as session:
         delete_vet(session, 424242)
+
+    assert (failure.value.entity, failure.value.key) == ("vet", 424242)
+
+
+def test_get_vet_reads_one_vet(app_db: Database) -> None:
+    with app_db.session_scope() as session:
+        vet = make_vet(session, name="Dr Herriot")
+
+    with app_db.session_scope(read_only=True) as session:
+        out = get_vet(session, vet.id)
+
+    assert (out.id, out.name, out.specialty) == (vet.id, "Dr Herriot", None)
+
+
+def test_get_vet_of_an_unknown_id_is_not_found(app_db: Database) -> None:
+    with pytest.raises(NotFound) as failure, app_db.session_scope() as session:
+        get_vet(session, 424242)
 
     assert (failure.value.entity, failure.value.key) == ("vet", 424242)

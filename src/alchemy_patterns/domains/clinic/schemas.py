@@ -19,7 +19,7 @@ from alchemy_patterns.domains.clinic.models import (
     NAME_MAX_LENGTH,
     AppointmentStatus,
 )
-from alchemy_patterns.domains.schemas import Input
+from alchemy_patterns.domains.schemas import Id, Input
 
 
 def _lower(value: str) -> str:
@@ -45,7 +45,6 @@ Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX_LENGTH)]
 Phone = Annotated[str, Field(min_length=3, max_length=32, pattern=r"^\+?[0-9][0-9 ().-]*$")]
 #: Timezone-aware (a naive time is refused, its zone would be a guess), whole minutes, UTC.
 SlotTime = Annotated[AwareDatetime, AfterValidator(_in_whole_minutes_utc)]
-Id = Annotated[int, Field(ge=1)]
 
 
 class OwnerIn(Input):

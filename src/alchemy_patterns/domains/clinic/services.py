@@ -195,6 +195,10 @@ def add_vet(session: Session, data: VetIn) -> VetOut:
     return VetOut.model_validate(vet)
 
 
+def get_vet(session: Session, vet_id: int) -> VetOut:
+    return VetOut.model_validate(_vet(session, vet_id))
+
+
 def list_vets(session: Session, *, page: int = 1, per_page: int = 20) -> Page[VetOut]:
     stmt = select(Vet).order_by(Vet.name, Vet.id)
     return paginate(session, stmt, page=page, per_page=per_page).map(VetOut.model_validate)
@@ -245,6 +249,13 @@ def book_appointment(session: Session, data: AppointmentIn) -> AppointmentOut:
             session.add(appointment)
     except Conflict as error:
         raise SlotTaken(data.vet_id, data.scheduled_at) from error
+    return AppointmentOut.model_validate(appointment)
+
+
+def get_appointment(session: Session, appointment_id: int) -> AppointmentOut:
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise NotFound("appointment", appointment_id)
     return AppointmentOut.model_validate(appointment)
 
 

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from flask_openapi3.blueprint import APIBlueprint
 
-from alchemy_patterns.web.api import accounts, audit, health, shop
+from alchemy_patterns.web.api import accounts, audit, clinic, health, shop, social
 
-BLUEPRINTS: list[APIBlueprint] = [health.bp, accounts.bp, shop.bp, audit.bp]
+BLUEPRINTS: list[APIBlueprint] = [
+    health.bp,
+    accounts.bp,
+    shop.bp,
+    audit.bp,
+    clinic.bp,
+    social.bp,
+]

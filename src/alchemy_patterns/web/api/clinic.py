@@ -1,0 +1,280 @@
+"""The clinic: owners and their pets, vets and their schedules, appointments.
+
+Who may do what. The clinic's owners, pets and vets are the clinic's own
+records, not user accounts, so no caller "owns" one: the rule is by role.
+
+* Any signed-in user may read: owners (with their pets, appointments and
+  vets), pets, vets, a vet's schedule, appointments. Owners' addresses and
+  telephone numbers are personal data, so nothing here is anonymous (401).
+* Admins, the clinic's staff, write: they register and delete owners, add,
+  remove and transfer pets, manage vets, and book, cancel and complete
+  appointments. Anyone else is refused (403).
+
+An unknown owner, pet, vet or appointment is 404, and so is another owner's
+pet named under an owner's path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Response
+from flask_openapi3.blueprint import APIBlueprint
+from flask_openapi3.models.tag import Tag
+from pydantic import BaseModel, Field
+
+from alchemy_patterns.domains.clinic import services
+from alchemy_patterns.domains.clinic.schemas import (
+    AppointmentIn,
+    AppointmentOut,
+    OwnerDetail,
+    OwnerIn,
+    OwnerOut,
+    PetIn,
+    PetOut,
+    ScheduleEntry,
+    VetIn,
+    VetOut,
+)
+from alchemy_patterns.domains.schemas import Id, Input
+from alchemy_patterns.web.auth import BEARER, current_user, require_admin
+from alchemy_patterns.web.database import db_session
+from alchemy_patterns.web.responses import created, json_response, no_content
+from alchemy_patterns.web.schemas import PageOut, PageQuery, Problem, Query, page_out
+
+bp = APIBlueprint("clinic", __name__, abp_tags=[Tag(name="clinic")])
+
+STAFF: dict[str | int, Any] = {401: Problem, 403: Problem}
+SIGNED_IN: dict[str | int, Any] = {401: Problem}
+
+
+class OwnerPath(BaseModel):
+    owner_id: Id
+
+
+class PetPath(BaseModel):
+    pet_id: Id
+
+
+class OwnerPetPath(BaseModel):
+    owner_id: Id
+    pet_id: Id
+
+
+class VetPath(BaseModel):
+    vet_id: Id
+
+
+class AppointmentPath(BaseModel):
+    appointment_id: Id
+
+
+class OwnerQuery(PageQuery):
+    search: str | None = Field(None, max_length=200, description="part of the owner's name")
+
+
+class ScheduleQuery(Query):
+    # Within every backend's timestamps (MariaDB's start at year 1000), with a next day to end on.
+    day: dt.date = Field(
+        ge=dt.date(1000, 1, 1), le=dt.date(9999, 12, 30), description="the UTC day, YYYY-MM-DD"
+    )
+    include_cancelled: bool = False
+
+
+class Transfer(Input):
+    """The pet's current owner (checked, 409 if not) and its new one."""
+
+    old_owner_id: Id
+    new_owner_id: Id
+
+
+class Schedule(BaseModel):
+    """A vet's appointments on one UTC day: the day bounds the list, so it has no pages."""
+
+    vet_id: Id
+    day: dt.date
+    items: list[ScheduleEntry]
+
+
+# --- owners ------------------------------------------------------------------------------------
+
+
+@bp.get("/owners", responses={200: PageOut[OwnerOut], **SIGNED_IN}, security=BEARER)
+def list_owners(query: OwnerQuery) -> Response:
+    current_user()
+    page = services.list_owners(
+        db_session(), search=query.search, page=query.page, per_page=query.per_page
+    )
+    return json_response(page_out(page))
+
+
+@bp.post("/owners", responses={201: OwnerOut, 409: Problem, **STAFF}, security=BEARER)
+def register_owner(body: OwnerIn) -> Response:
+    """A new owner; an e-mail address already registered, whatever its case, is 409."""
+    require_admin()
+    owner = services.register_owner(db_session(), body)
+    return created(owner, f"/owners/{owner.id}")
+
+
+@bp.get(
+    "/owners/<int:owner_id>",
+    responses={200: OwnerDetail, 404: Problem, **SIGNED_IN},
+    security=BEARER,
+)
+def get_owner(path: OwnerPath) -> Response:
+    """The owner, their pets, each pet's appointments and each one's vet, in a fixed cost."""
+    current_user()
+    return json_response(services.owner_detail(db_session(), path.owner_id))
+
+
+@bp.delete("/owners/<int:owner_id>", responses={204: None, 404: Problem, **STAFF}, security=BEARER)
+def delete_owner(path: OwnerPath) -> Response:
+    """Delete the owner with their pets and the pets' appointments; vets stay."""
+    require_admin()
+    services.delete_owner(db_session(), path.owner_id)
+    return no_content()
+
+
+# --- pets ----------------------------------------------------------------------------------------
+
+
+@bp.post(
+    "/owners/<int:owner_id>/pets",
+    responses={201: PetOut, 404: Problem, **STAFF},
+    security=BEARER,
+)
+def add_pet(path: OwnerPath, body: PetIn) -> Response:
+    require_admin()
+    pet = services.add_pet(db_session(), path.owner_id, body)
+    return created(pet, f"/pets/{pet.id}")
+
+
+@bp.get("/pets/<int:pet_id>", responses={200: PetOut, 404: Problem, **SIGNED_IN}, security=BEARER)
+def get_pet(path: PetPath) -> Response:
+    current_user()
+    return json_response(services.get_pet(db_session(), path.pet_id))
+
+
+@bp.delete(
+    "/owners/<int:owner_id>/pets/<int:pet_id>",
+    responses={204: None, 404: Problem, **STAFF},
+    security=BEARER,
+)
+def remove_pet(path: OwnerPetPath) -> Response:
+    """Remove a pet, with its appointments; a pet that is not this owner's is 404."""
+    require_admin()
+    services.remove_pet(db_session(), path.owner_id, path.pet_id)
+    return no_content()
+
+
+@bp.post(
+    "/pets/<int:pet_id>/transfer",
+    responses={200: PetOut, 404: Problem, 409: Problem, **STAFF},
+    security=BEARER,
+)
+def transfer_pet(path: PetPath, body: Transfer) -> Response:
+    """Give the pet to a new owner; 409 if ``old_owner_id`` is not (or no longer) its owner."""
+    require_admin()
+    pet = services.transfer_pet(db_session(), path.pet_id, body.old_owner_id, body.new_owner_id)
+    return json_response(pet)
+
+
+# --- vets ----------------------------------------------------------------------------------------
+
+
+@bp.get("/vets", responses={200: PageOut[VetOut], **SIGNED_IN}, security=BEARER)
+def list_vets(query: PageQuery) -> Response:
+    current_user()
+    page = services.list_vets(db_session(), page=query.page, per_page=query.per_page)
+    return json_response(page_out(page))
+
+
+@bp.post("/vets", responses={201: VetOut, **STAFF}, security=BEARER)
+def add_vet(body: VetIn) -> Response:
+    require_admin()
+    vet = services.add_vet(db_session(), body)
+    return created(vet, f"/vets/{vet.id}")
+
+
+@bp.get("/vets/<int:vet_id>", responses={200: VetOut, 404: Problem, **SIGNED_IN}, security=BEARER)
+def get_vet(path: VetPath) -> Response:
+    current_user()
+    return json_response(services.get_vet(db_session(), path.vet_id))
+
+
+@bp.delete(
+    "/vets/<int:vet_id>",
+    responses={204: None, 404: Problem, 409: Problem, **STAFF},
+    security=BEARER,
+)
+def delete_vet(path: VetPath) -> Response:
+    """Delete a vet who has never had an appointment; one who has is kept (409)."""
+    require_admin()
+    services.delete_vet(db_session(), path.vet_id)
+    return no_content()
+
+
+@bp.get(
+    "/vets/<int:vet_id>/schedule",
+    responses={200: Schedule, 404: Problem, **SIGNED_IN},
+    security=BEARER,
+)
+def vet_schedule(path: VetPath, query: ScheduleQuery) -> Response:
+    """The vet's appointments on ``day`` (UTC) in time order, with each pet's and owner's name."""
+    current_user()
+    entries = services.vet_schedule(
+        db_session(), path.vet_id, query.day, include_cancelled=query.include_cancelled
+    )
+    return json_response(Schedule(vet_id=path.vet_id, day=query.day, items=entries))
+
+
+# --- appointments ----------------------------------------------------------------------------
+
+
+@bp.post(
+    "/appointments",
+    responses={201: AppointmentOut, 404: Problem, 409: Problem, **STAFF},
+    security=BEARER,
+)
+def book_appointment(body: AppointmentIn) -> Response:
+    """Book a pet with a vet at a future whole minute, with its time zone.
+
+    409 if the vet is booked then; 422 naming ``scheduled_at`` for a time
+    without a zone, with seconds, or in the past.
+    """
+    require_admin()
+    appointment = services.book_appointment(db_session(), body)
+    return created(appointment, f"/appointments/{appointment.id}")
+
+
+@bp.get(
+    "/appointments/<int:appointment_id>",
+    responses={200: AppointmentOut, 404: Problem, **SIGNED_IN},
+    security=BEARER,
+)
+def get_appointment(path: AppointmentPath) -> Response:
+    current_user()
+    return json_response(services.get_appointment(db_session(), path.appointment_id))
+
+
+@bp.post(
+    "/appointments/<int:appointment_id>/cancel",
+    responses={200: AppointmentOut, 404: Problem, 409: Problem, **STAFF},
+    security=BEARER,
+)
+def cancel_appointment(path: AppointmentPath) -> Response:
+    """Cancel a scheduled appointment, freeing its slot; any other status is 409."""
+    require_admin()
+    return json_response(services.cancel_appointment(db_session(), path.appointment_id))
+
+
+@bp.post(
+    "/appointments/<int:appointment_id>/complete",
+    responses={200: AppointmentOut, 404: Problem, 409: Problem, **STAFF},
+    security=BEARER,
+)
+def complete_appointment(path: AppointmentPath) -> Response:
+    """Mark a scheduled appointment as done; any other status is 409."""
+    require_admin()
+    return json_response(services.complete_appointment(db_session(), path.appointment_id))
