@@ -15,6 +15,8 @@ from alchemy_patterns.domains.social.services import (
     create_post,
     delete_comment,
     delete_post,
+    get_comment,
+    get_post,
     post_comments,
 )
 from tests.social.builders import make_comments, make_likes, make_post, make_users
@@ -66,6 +68,39 @@ def test_a_post_by_an_unknown_author_is_not_found(app_db: Database) -> None:
 
     assert (failure.value.entity, failure.value.key) == ("user", 424242)
     assert post_ids(app_db) == []
+
+
+# --- get_post ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("children", [1, 50])
+def test_get_post_shows_its_counts_and_the_viewers_like_in_one_statement(
+    app_db: Database, children: int
+) -> None:
+    with app_db.session_scope() as session:
+        author, viewer = make_users(session, 2)
+        post = make_post(session, author, body="hello")
+        make_likes(session, post, [viewer, *make_users(session, children - 1)])
+        make_comments(session, post, author, count=children)
+
+    with app_db.session_scope(read_only=True) as session, count_queries() as counter:
+        as_viewer = get_post(session, viewer.id, post.id)
+        as_author = get_post(session, author.id, post.id)
+
+    assert (as_viewer.body, as_viewer.author_username) == ("hello", author.username)
+    assert (as_viewer.like_count, as_viewer.comment_count) == (children, children)
+    assert (as_viewer.liked_by_viewer, as_author.liked_by_viewer) == (True, False)
+    assert counter.count == 2  # one each
+
+
+def test_get_post_of_an_unknown_post_is_not_found(app_db: Database) -> None:
+    with app_db.session_scope() as session:
+        [viewer] = make_users(session, 1)
+
+    with pytest.raises(NotFound) as failure, app_db.session_scope() as session:
+        get_post(session, viewer.id, 424242)
+
+    assert (failure.value.entity, failure.value.key) == ("post", 424242)
 
 
 # --- delete_post ---------------------------------------------------------------------------
@@ -214,3 +249,29 @@ def test_another_user_cannot_delete_a_comment_it_is_not_found(app_db: Database) 
 
     assert (failure.value.entity, failure.value.key) == ("comment", made.id)
     assert comments_by_post(app_db) == [(post.id, made.id)]
+
+
+def test_get_comment_shows_it_with_its_author(app_db: Database) -> None:
+    with app_db.session_scope() as session:
+        author, commenter = make_users(session, 2)
+        post = make_post(session, author)
+        [made] = make_comments(session, post, commenter)
+
+    with app_db.session_scope(read_only=True) as session:
+        shown = get_comment(session, made.id)
+
+    assert (shown.id, shown.post_id, shown.body) == (made.id, post.id, made.body)
+    assert (shown.author_id, shown.author_username) == (commenter.id, commenter.username)
+
+
+def test_get_comment_of_a_detached_or_unknown_comment_is_not_found(app_db: Database) -> None:
+    with app_db.session_scope() as session:
+        [author] = make_users(session, 1)
+        detached = Comment(post_id=None, author_id=author.id, body="moderated")
+        session.add(detached)
+        session.flush()
+
+    for comment_id in (detached.id, 424242):
+        with pytest.raises(NotFound) as failure, app_db.session_scope() as session:
+            get_comment(session, comment_id)
+        assert (failure.value.entity, failure.value.key) == ("comment", comment_id)

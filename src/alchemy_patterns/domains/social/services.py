@@ -64,6 +64,14 @@ def create_post(session: Session, author_id: int, data: PostIn) -> PostOut:
     return PostOut.model_validate(post)
 
 
+def get_post(session: Session, viewer_id: int, post_id: int) -> FeedItem:
+    """One post as a timeline shows it to ``viewer_id``, in one statement; else ``NotFound``."""
+    row = session.execute(_timeline(viewer_id).where(Post.id == post_id)).one_or_none()
+    if row is None:
+        raise NotFound("post", post_id)
+    return FeedItem.model_validate(row._asdict())
+
+
 def delete_post(session: Session, user_id: int, post_id: int) -> None:
     """Delete one of the user's posts; another user's post is ``NotFound``, not forbidden.
 
@@ -111,21 +119,29 @@ def post_comments(
 ) -> Page[CommentOut]:
     """A post's comments, oldest first, each with its author's name: the join, not a lazy load."""
     _require_post(session, post_id)
-    stmt = (
-        select(
-            Comment.id,
-            Comment.post_id,
-            Comment.author_id,
-            User.username.label("author_username"),
-            Comment.body,
-            Comment.created_at,
-        )
-        .join(User, Comment.author_id == User.id)
-        .where(Comment.post_id == post_id)
-        .order_by(Comment.id)
-    )
+    stmt = _comments().where(Comment.post_id == post_id).order_by(Comment.id)
     rows = paginate(session, stmt, page=page, per_page=per_page)
     return rows.map(lambda row: CommentOut.model_validate(row._asdict()))
+
+
+def get_comment(session: Session, comment_id: int) -> CommentOut:
+    """One comment with its author's name; a comment detached from its post is ``NotFound``."""
+    stmt = _comments().where(Comment.id == comment_id, Comment.post_id.is_not(None))
+    row = session.execute(stmt).one_or_none()
+    if row is None:
+        raise NotFound("comment", comment_id)
+    return CommentOut.model_validate(row._asdict())
+
+
+def _comments() -> Select[*tuple[Any, ...]]:
+    return select(
+        Comment.id,
+        Comment.post_id,
+        Comment.author_id,
+        User.username.label("author_username"),
+        Comment.body,
+        Comment.created_at,
+    ).join(User, Comment.author_id == User.id)
 
 
 def delete_comment(session: Session, user_id: int, comment_id: int) -> None:

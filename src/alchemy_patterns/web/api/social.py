@@ -1,0 +1,210 @@
+"""Posts, comments, likes, follows and the feed, all for a signed-in user.
+
+Any signed-in user reads any post, comment and list of followers; writes act
+as the caller (``current_user()``), who owns their posts, comments, likes and
+follows. The services look an object up *with* its owner's id, so deleting
+another user's post or comment answers 404, as an unknown one does. Likes and
+follows are PUT and DELETE on the link itself: idempotent, each answering the
+state it leaves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask_openapi3.blueprint import APIBlueprint
+from flask_openapi3.models.tag import Tag
+from pydantic import BaseModel
+
+from alchemy_patterns.domains.schemas import Id
+from alchemy_patterns.domains.social import services
+from alchemy_patterns.domains.social.schemas import (
+    CommentIn,
+    CommentOut,
+    FeedItem,
+    FollowState,
+    LikeState,
+    PostIn,
+    PostOut,
+    UserSummary,
+)
+from alchemy_patterns.web.auth import BEARER, current_user
+from alchemy_patterns.web.database import db_session
+from alchemy_patterns.web.responses import created, json_response, no_content
+from alchemy_patterns.web.schemas import (
+    CursorPageOut,
+    CursorQuery,
+    PageOut,
+    PageQuery,
+    Problem,
+    cursor_page_out,
+    page_out,
+)
+
+bp = APIBlueprint("social", __name__, abp_tags=[Tag(name="social")])
+
+SIGNED_IN: dict[str | int, Any] = {401: Problem}
+FOUND: dict[str | int, Any] = {401: Problem, 404: Problem}
+
+
+class PostPath(BaseModel):
+    post_id: Id
+
+
+class CommentPath(BaseModel):
+    comment_id: Id
+
+
+class UserPath(BaseModel):
+    user_id: Id
+
+
+# --- posts -----------------------------------------------------------------------------------
+
+
+@bp.post("/posts", responses={201: PostOut, **SIGNED_IN}, security=BEARER)
+def create_post(body: PostIn) -> Response:
+    post = services.create_post(db_session(), current_user().id, body)
+    return created(post, f"/posts/{post.id}")
+
+
+@bp.get("/posts/<int:post_id>", responses={200: FeedItem, **FOUND}, security=BEARER)
+def get_post(path: PostPath) -> Response:
+    """A post as the feed shows it: author, counts, and whether the caller likes it."""
+    return json_response(services.get_post(db_session(), current_user().id, path.post_id))
+
+
+@bp.delete("/posts/<int:post_id>", responses={204: None, **FOUND}, security=BEARER)
+def delete_post(path: PostPath) -> Response:
+    """Delete one of the caller's posts, its comments and likes; anyone else's is 404."""
+    services.delete_post(db_session(), current_user().id, path.post_id)
+    return no_content()
+
+
+@bp.get(
+    "/users/<int:user_id>/posts",
+    responses={200: CursorPageOut[FeedItem], **FOUND},
+    security=BEARER,
+)
+def user_posts(path: UserPath, query: CursorQuery) -> Response:
+    """A user's posts, newest first; follow ``next`` for the older ones."""
+    posts = services.user_posts(
+        db_session(),
+        current_user().id,
+        path.user_id,
+        cursor=query.cursor,
+        per_page=query.per_page,
+    )
+    return json_response(cursor_page_out(posts.items, posts.next_cursor))
+
+
+# --- comments --------------------------------------------------------------------------------
+
+
+@bp.post("/posts/<int:post_id>/comments", responses={201: CommentOut, **FOUND}, security=BEARER)
+def create_comment(path: PostPath, body: CommentIn) -> Response:
+    made = services.comment(db_session(), current_user().id, path.post_id, body)
+    return created(made, f"/comments/{made.id}")
+
+
+@bp.get(
+    "/posts/<int:post_id>/comments",
+    responses={200: PageOut[CommentOut], **FOUND},
+    security=BEARER,
+)
+def post_comments(path: PostPath, query: PageQuery) -> Response:
+    """A post's comments, oldest first."""
+    current_user()
+    page = services.post_comments(
+        db_session(), path.post_id, page=query.page, per_page=query.per_page
+    )
+    return json_response(page_out(page))
+
+
+@bp.get("/comments/<int:comment_id>", responses={200: CommentOut, **FOUND}, security=BEARER)
+def get_comment(path: CommentPath) -> Response:
+    current_user()
+    return json_response(services.get_comment(db_session(), path.comment_id))
+
+
+@bp.delete("/comments/<int:comment_id>", responses={204: None, **FOUND}, security=BEARER)
+def delete_comment(path: CommentPath) -> Response:
+    """Delete one of the caller's comments; anyone else's is 404."""
+    services.delete_comment(db_session(), current_user().id, path.comment_id)
+    return no_content()
+
+
+# --- likes -----------------------------------------------------------------------------------
+
+
+@bp.put("/posts/<int:post_id>/like", responses={200: LikeState, **FOUND}, security=BEARER)
+def like(path: PostPath) -> Response:
+    """Like a post; liking it again changes nothing."""
+    return json_response(services.like(db_session(), current_user().id, path.post_id))
+
+
+@bp.delete("/posts/<int:post_id>/like", responses={200: LikeState, **FOUND}, security=BEARER)
+def unlike(path: PostPath) -> Response:
+    """Take the like back; a post the caller does not like stays so."""
+    return json_response(services.unlike(db_session(), current_user().id, path.post_id))
+
+
+# --- follows ---------------------------------------------------------------------------------
+
+
+@bp.put(
+    "/users/<int:user_id>/follow",
+    responses={200: FollowState, **FOUND},
+    security=BEARER,
+)
+def follow(path: UserPath) -> Response:
+    """Follow a user; following them again changes nothing, following oneself is 422."""
+    return json_response(services.follow(db_session(), current_user().id, path.user_id))
+
+
+@bp.delete("/users/<int:user_id>/follow", responses={200: FollowState, **FOUND}, security=BEARER)
+def unfollow(path: UserPath) -> Response:
+    """Stop following a user; not following them already changes nothing."""
+    return json_response(services.unfollow(db_session(), current_user().id, path.user_id))
+
+
+@bp.get(
+    "/users/<int:user_id>/followers",
+    responses={200: PageOut[UserSummary], **FOUND},
+    security=BEARER,
+)
+def followers(path: UserPath, query: PageQuery) -> Response:
+    """Who follows the user, by username."""
+    current_user()
+    page = services.followers(db_session(), path.user_id, page=query.page, per_page=query.per_page)
+    return json_response(page_out(page))
+
+
+@bp.get(
+    "/users/<int:user_id>/following",
+    responses={200: PageOut[UserSummary], **FOUND},
+    security=BEARER,
+)
+def following(path: UserPath, query: PageQuery) -> Response:
+    """Whom the user follows, by username."""
+    current_user()
+    page = services.following(db_session(), path.user_id, page=query.page, per_page=query.per_page)
+    return json_response(page_out(page))
+
+
+# --- feed ------------------------------------------------------------------------------------
+
+
+@bp.get("/feed", responses={200: CursorPageOut[FeedItem], **SIGNED_IN}, security=BEARER)
+def feed(query: CursorQuery) -> Response:
+    """The posts of the people the caller follows, and the caller's own, newest first.
+
+    Pages by cursor: posts made while the caller reads appear on a fresh read
+    from the top, never repeated or skipped in the pages after this one. A
+    damaged cursor is 422.
+    """
+    posts = services.feed(
+        db_session(), current_user().id, cursor=query.cursor, per_page=query.per_page
+    )
+    return json_response(cursor_page_out(posts.items, posts.next_cursor))
