@@ -19,8 +19,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import URL, make_url
+
+from alchemy_patterns.domains.accounts import passwords
 
 pytest_plugins = ["tests.app_fixtures"]
 
@@ -108,6 +111,20 @@ def _ensure_server_database(url: str) -> None:
             f"{parsed.render_as_string()} cannot be used: {error}",
             pytrace=False,
         )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    """Argon2id at its smallest cost: the tests check what is hashed and verified, not the cost.
+
+    A login then takes a millisecond instead of tens. The parameters still
+    differ from the weak ones the rehash tests use.
+    """
+    cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_hasher", cheap)
+        patch.setattr(passwords, "_DUMMY_HASH", cheap.hash("not a real password"))
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -18,12 +18,29 @@ from alchemy_patterns.web.app import Api
 from tests.builders import make_user
 
 
-@pytest.fixture
-def app(app_db: Database) -> Api:
+def make_app(db: Database) -> Api:
     # A low limit per address keeps the throttling tests short.
-    app = create_app(Settings(login_failures_per_address=8), db=app_db)
+    app = create_app(Settings(login_failures_per_address=8), db=db)
     app.config["TESTING"] = True
     return app
+
+
+@pytest.fixture(scope="session")
+def _shared_app(_app_schema: Database) -> Api:
+    """One app per backend: building one registers every blueprint and its OpenAPI models."""
+    return make_app(_app_schema)
+
+
+@pytest.fixture
+def app(_shared_app: Api, app_db: Database) -> Api:
+    """The API on the chosen backend's app database (emptied after each test)."""
+    return _shared_app
+
+
+@pytest.fixture
+def fresh_app(app_db: Database) -> Api:
+    """An app of the test's own, for tests that add routes to it."""
+    return make_app(app_db)
 
 
 @pytest.fixture

@@ -28,8 +28,9 @@ def add_user_then(outcome: Exception | None) -> None:
 
 
 @pytest.fixture
-def routes(app: Api) -> Api:
+def routes(fresh_app: Api) -> Api:
     """Routes that write a row, then succeed or fail in the ways a view can."""
+    app = fresh_app
     app.add_url_rule("/test/ok", "ok", lambda: add_user_then(None) or ("", 204))
     app.add_url_rule("/test/conflict", "conflict", lambda: add_user_then(Conflict("taken")))
     app.add_url_rule("/test/crash", "crash", lambda: add_user_then(RuntimeError("secret detail")))
