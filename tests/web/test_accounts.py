@@ -201,3 +201,24 @@ def test_only_an_admin_changes_roles(
     assert granted.status_code == 200
     assert granted.get_json()["role"] == "admin"
     assert missing.status_code == 404
+
+
+def test_an_admin_reads_any_account_and_a_user_may_not(
+    client: FlaskClient, alice: Caller, bob: Caller, admin: Caller
+) -> None:
+    assert client.get(f"/users/{bob.id}", headers=admin.headers).get_json()["id"] == bob.id
+    assert client.get(f"/users/{bob.id}", headers=alice.headers).status_code == 403
+    assert client.get("/users/999999", headers=admin.headers).status_code == 404
+
+
+def test_a_disabled_account_can_no_longer_use_its_token(
+    client: FlaskClient, alice: Caller, admin: Caller
+) -> None:
+    response = client.put(
+        f"/users/{alice.id}/active", json={"active": False}, headers=admin.headers
+    )
+
+    assert response.get_json()["is_active"] is False
+    assert client.get("/me", headers=alice.headers).status_code == 401
+    client.put(f"/users/{alice.id}/active", json={"active": True}, headers=admin.headers)
+    assert client.get("/me", headers=alice.headers).status_code == 200

@@ -60,3 +60,18 @@ def test_a_bad_path_parameter_is_a_404(client: FlaskClient, admin: Caller) -> No
     response = client.put("/users/abc/role", json={"role": "user"}, headers=admin.headers)
 
     assert response.status_code == 404
+
+
+def test_text_with_a_nul_character_is_a_422_naming_the_field(
+    client: FlaskClient, alice: Caller
+) -> None:
+    response = client.put("/me/profile", json={"bio": "a\x00b"}, headers=alice.headers)
+
+    assert response.status_code == 422
+    assert [e["field"] for e in response.get_json()["errors"]] == ["bio"]
+
+
+def test_a_search_with_a_nul_character_is_a_422(client: FlaskClient) -> None:
+    response = client.get("/products", query_string={"search": "a\x00b"})
+
+    assert response.status_code == 422

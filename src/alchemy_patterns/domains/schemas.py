@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 #: A row's id as a client may send it: positive, and within a 32-bit INTEGER
 #: column on every backend, so a huge number is a 422, never a driver error.
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
+def refuse_nul(value: Any) -> Any:
+    """Text with a NUL character is refused: PostgreSQL cannot store it, and no one means it."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("text may not contain NUL (\\x00) characters")
+    return value
+
+
 class Input(BaseModel):
     """An allow-list of what a client may set: an unknown field is an error, not ignored."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    _no_nul = field_validator("*", mode="after")(refuse_nul)

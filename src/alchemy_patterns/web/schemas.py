@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, Generic, TypeVar
 
 from flask import request, url_for
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from alchemy_patterns.db import Page
 from alchemy_patterns.db.pagination import MAX_PER_PAGE
+from alchemy_patterns.domains.schemas import refuse_nul
 
 T = TypeVar("T")
 
@@ -43,6 +44,8 @@ class Query(BaseModel):
     """Query strings: an unknown parameter is an error, not ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+    _no_nul = field_validator("*", mode="after")(refuse_nul)
 
 
 class PageQuery(Query):

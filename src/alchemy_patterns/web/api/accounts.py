@@ -7,7 +7,7 @@ import datetime as dt
 from flask import Response, current_app, request
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from alchemy_patterns.domains.accounts import services, throttle, tokens
 from alchemy_patterns.domains.accounts.errors import InvalidCredentials
@@ -42,7 +42,15 @@ class UserPath(BaseModel):
 
 
 class RoleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     role: Role
+
+
+class ActiveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    active: bool
 
 
 @bp.post("/auth/register", responses={201: UserOut, 409: Problem})
@@ -120,3 +128,25 @@ def set_role(path: UserPath, body: RoleIn) -> Response:
     """Make a user an admin, or not (admins only)."""
     require_admin()
     return json_response(services.set_role(db_session(), path.user_id, body.role))
+
+
+@bp.get(
+    "/users/<int:user_id>",
+    responses={200: UserOut, 401: Problem, 403: Problem, 404: Problem},
+    security=BEARER,
+)
+def get_user(path: UserPath) -> Response:
+    """Any account (admins only)."""
+    require_admin()
+    return json_response(services.get_user(db_session(), path.user_id))
+
+
+@bp.put(
+    "/users/<int:user_id>/active",
+    responses={200: UserOut, 401: Problem, 403: Problem, 404: Problem},
+    security=BEARER,
+)
+def set_active(path: UserPath, body: ActiveIn) -> Response:
+    """Disable an account or enable it again (admins only); a disabled account's tokens stop."""
+    require_admin()
+    return json_response(services.set_active(db_session(), path.user_id, body.active))
