@@ -14,6 +14,7 @@ from alchemy_patterns.domains.school.services import (
     club_members,
     join_club,
     leave_club,
+    list_student_clubs,
 )
 from alchemy_patterns.domains.school.services import (
     student_clubs as clubs_of_student,
@@ -185,6 +186,27 @@ def test_student_clubs_lists_the_students_clubs_by_name(app_db: Database) -> Non
         clubs = clubs_of_student(session, student.id)
 
     assert [club.name for club in clubs] == ["Chess", "Drama"]
+
+
+def test_list_student_clubs_pages_the_students_clubs_by_name(app_db: Database) -> None:
+    with app_db.session_scope() as session:
+        student = make_student(session)
+        for name in ("Drama", "Chess", "Choir"):
+            add_members(session, make_club(session, name=name), [student])
+
+    with app_db.session_scope(read_only=True) as session:
+        page = list_student_clubs(session, student.id, per_page=2)
+        rest = list_student_clubs(session, student.id, page=2, per_page=2)
+
+    assert [club.name for club in page.items + rest.items] == ["Chess", "Choir", "Drama"]
+    assert page.total == 3
+
+
+def test_list_student_clubs_of_an_unknown_student_is_not_found(app_db: Database) -> None:
+    with pytest.raises(NotFound) as failure, app_db.session_scope() as session:
+        list_student_clubs(session, 424242)
+
+    assert failure.value.entity == "student"
 
 
 def test_student_clubs_of_an_unknown_student_is_not_found(app_db: Database) -> None:

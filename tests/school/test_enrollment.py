@@ -9,7 +9,7 @@ from alchemy_patterns.db import Conflict, Database, NotFound, ValidationFailed
 from alchemy_patterns.domains.school.errors import AlreadyEnrolled, EnrollmentStatusConflict
 from alchemy_patterns.domains.school.models import Enrollment, EnrollmentStatus, Grade
 from alchemy_patterns.domains.school.schemas import EnrollIn, SetGrade
-from alchemy_patterns.domains.school.services import drop, enroll, set_grade
+from alchemy_patterns.domains.school.services import drop, enroll, get_enrollment, set_grade
 from tests.school.builders import make_course, make_enrollment, make_student
 
 ACTIVE, DROPPED, COMPLETED = EnrollmentStatus
@@ -126,6 +126,25 @@ def test_re_enrolling_with_notes_replaces_the_old_notes(app_db: Database) -> Non
         again = enroll(session, student.id, course.id, EnrollIn(notes="back again"))
 
     assert again.notes == "back again"
+
+
+def test_get_enrollment_finds_it_whatever_its_status(app_db: Database) -> None:
+    student_id, course_id = student_and_course(app_db, DROPPED)
+
+    with app_db.session_scope(read_only=True) as session:
+        enrollment = get_enrollment(session, student_id, course_id)
+
+    assert (enrollment.student_id, enrollment.course_id) == (student_id, course_id)
+    assert enrollment.status == DROPPED
+
+
+def test_get_enrollment_of_a_student_not_enrolled_is_not_found(app_db: Database) -> None:
+    student_id, course_id = student_and_course(app_db)
+
+    with pytest.raises(NotFound) as failure, app_db.session_scope() as session:
+        get_enrollment(session, student_id, course_id)
+
+    assert (failure.value.entity, failure.value.key) == ("enrollment", (student_id, course_id))
 
 
 # --- drop -----------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ from alchemy_patterns.domains.school.services import (
     create_club,
     create_course,
     create_student,
+    get_club,
+    get_course,
     get_student,
     list_clubs,
     list_courses,
@@ -205,6 +207,25 @@ def test_list_clubs_counts_each_clubs_members(app_db: Database) -> None:
     ]
 
 
+def test_get_club_counts_its_members_in_one_statement(app_db: Database) -> None:
+    with app_db.session_scope() as session:
+        chess = make_club(session, name="Chess", description="Sundays")
+        add_members(session, chess, make_students(session, 3))
+
+    with app_db.session_scope(read_only=True) as session, count_queries() as counter:
+        club = get_club(session, chess.id)
+
+    assert (club.name, club.description, club.member_count) == ("Chess", "Sundays", 3)
+    assert counter.count == 1
+
+
+def test_get_club_of_an_unknown_id_is_not_found(app_db: Database) -> None:
+    with pytest.raises(NotFound) as failure, app_db.session_scope() as session:
+        get_club(session, 424242)
+
+    assert (failure.value.entity, failure.value.key) == ("club", 424242)
+
+
 @pytest.mark.parametrize("clubs", [1, 50])
 def test_list_clubs_counts_members_in_the_same_statement(app_db: Database, clubs: int) -> None:
     with app_db.session_scope() as session:
@@ -253,3 +274,20 @@ def test_list_courses_pages_by_code(app_db: Database) -> None:
 
     assert [c.code for c in page.items] == ["CS101", "MA200"]
     assert page.total == 3
+
+
+def test_get_course_finds_the_course(app_db: Database) -> None:
+    with app_db.session_scope() as session:
+        course_id = make_course(session, code="CS101", title="Programming").id
+
+    with app_db.session_scope(read_only=True) as session:
+        course = get_course(session, course_id)
+
+    assert (course.id, course.code, course.title) == (course_id, "CS101", "Programming")
+
+
+def test_get_course_of_an_unknown_id_is_not_found(app_db: Database) -> None:
+    with pytest.raises(NotFound) as failure, app_db.session_scope() as session:
+        get_course(session, 424242)
+
+    assert (failure.value.entity, failure.value.key) == ("course", 424242)

@@ -96,11 +96,21 @@ def create_club(session: Session, data: ClubIn) -> ClubOut:
 
 def list_clubs(session: Session, *, page: int = 1, per_page: int = 20) -> Page[ClubSummary]:
     """Clubs by name with their member counts, counted by a correlated subquery in one statement."""
-    member_count = select(func.count()).where(memberships.c.club_id == Club.id).scalar_subquery()
-    stmt = select(
-        Club.id, Club.name, Club.description, member_count.label("member_count")
-    ).order_by(Club.name, Club.id)
+    stmt = _club_summaries().order_by(Club.name, Club.id)
     return paginate(session, stmt, page=page, per_page=per_page).map(_summary)
+
+
+def get_club(session: Session, club_id: int) -> ClubSummary:
+    """The club with its member count, in one statement."""
+    row = session.execute(_club_summaries().where(Club.id == club_id)).one_or_none()
+    if row is None:
+        raise NotFound("club", club_id)
+    return _summary(row)
+
+
+def _club_summaries() -> Select[*tuple[Any, ...]]:
+    member_count = select(func.count()).where(memberships.c.club_id == Club.id).scalar_subquery()
+    return select(Club.id, Club.name, Club.description, member_count.label("member_count"))
 
 
 def _summary(row: Any) -> ClubSummary:
@@ -118,6 +128,10 @@ def create_course(session: Session, data: CourseIn) -> CourseOut:
 def list_courses(session: Session, *, page: int = 1, per_page: int = 20) -> Page[CourseOut]:
     stmt = select(Course).order_by(Course.code)
     return paginate(session, stmt, page=page, per_page=per_page).map(CourseOut.model_validate)
+
+
+def get_course(session: Session, course_id: int) -> CourseOut:
+    return CourseOut.model_validate(_course(session, course_id))
 
 
 def delete_course(session: Session, course_id: int) -> None:
@@ -209,13 +223,29 @@ def club_members(
 def student_clubs(session: Session, student_id: int) -> list[StudentClubOut]:
     """The clubs the student belongs to, by name, with the date each was joined."""
     _student(session, student_id)
-    stmt = (
+    return [_student_club(row) for row in session.execute(_clubs_of(student_id))]
+
+
+def list_student_clubs(
+    session: Session, student_id: int, *, page: int = 1, per_page: int = 20
+) -> Page[StudentClubOut]:
+    """The student's clubs as :func:`student_clubs` has them, a page at a time."""
+    _student(session, student_id)
+    page_of_rows = paginate(session, _clubs_of(student_id), page=page, per_page=per_page)
+    return page_of_rows.map(_student_club)
+
+
+def _clubs_of(student_id: int) -> Select[*tuple[Any, ...]]:
+    return (
         select(Club.id, Club.name, Club.description, memberships.c.joined_at)
         .join(memberships, memberships.c.club_id == Club.id)
         .where(memberships.c.student_id == student_id)
         .order_by(Club.name, Club.id)
     )
-    return [StudentClubOut.model_validate(row._asdict()) for row in session.execute(stmt)]
+
+
+def _student_club(row: Any) -> StudentClubOut:
+    return StudentClubOut.model_validate(row._asdict())
 
 
 # --- enrollments: a link with data ------------------------------------------------------
@@ -322,6 +352,15 @@ def set_grade(session: Session, student_id: int, course_id: int, data: SetGrade)
     return EnrollmentOut.model_validate(enrollment)
 
 
+def get_enrollment(session: Session, student_id: int, course_id: int) -> EnrollmentOut:
+    """The student's enrollment in the course, whatever its status (a dropped one too)."""
+    stmt = select(Enrollment).where(_enrollment_of(student_id, course_id))
+    enrollment = session.scalars(stmt).one_or_none()
+    if enrollment is None:
+        raise _not_enrolled(student_id, course_id)
+    return EnrollmentOut.model_validate(enrollment)
+
+
 def _enrollment_of(student_id: int, course_id: int) -> ColumnElement[bool]:
     return and_(Enrollment.student_id == student_id, Enrollment.course_id == course_id)
 
@@ -341,12 +380,16 @@ def _current_enrollment(session: Session, student_id: int, course_id: int) -> En
     )
     enrollment = session.scalars(stmt).one_or_none()
     if enrollment is None:
-        raise NotFound(
-            "enrollment",
-            (student_id, course_id),
-            f"student {student_id} is not enrolled in course {course_id}",
-        )
+        raise _not_enrolled(student_id, course_id)
     return enrollment
+
+
+def _not_enrolled(student_id: int, course_id: int) -> NotFound:
+    return NotFound(
+        "enrollment",
+        (student_id, course_id),
+        f"student {student_id} is not enrolled in course {course_id}",
+    )
 
 
 # --- reads across the link ---------------------------------------------------------------

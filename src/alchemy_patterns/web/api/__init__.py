@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_openapi3.blueprint import APIBlueprint
 
-from alchemy_patterns.web.api import accounts, audit, clinic, health, shop, social
+from alchemy_patterns.web.api import accounts, audit, clinic, health, school, shop, social
 
 BLUEPRINTS: list[APIBlueprint] = [
     health.bp,
@@ -13,4 +13,5 @@ BLUEPRINTS: list[APIBlueprint] = [
     audit.bp,
     clinic.bp,
     social.bp,
+    school.bp,
 ]

@@ -1,0 +1,311 @@
+"""The school: students, clubs and their members, courses, enrollments and grades.
+
+Who may do what. Students are the school's records, not user accounts, so no
+caller "owns" one: the rule is by role.
+
+* Any signed-in user may read: students, a student's transcript and clubs,
+  clubs and their members, courses and their rosters, an enrollment. Students'
+  names, e-mail addresses and grades are personal data, so nothing here is
+  anonymous (401).
+* Admins, the school's staff, write: they register students, create clubs and
+  courses, delete courses, enroll and drop students, grade them, and add
+  students to clubs or take them out. Anyone else is refused (403).
+
+Links are resources of their own, addressed by both ids:
+
+* ``PUT /clubs/{club_id}/members/{student_id}`` makes the student a member and
+  ``DELETE`` ends the membership; both are idempotent and answer 204.
+* ``PUT /courses/{course_id}/students/{student_id}`` enrolls the student:
+  201, with the enrollment, whether the row is new or a dropped enrollment
+  made active again (a new enrollment period starts, its date renewed, its
+  grade cleared). A student whose enrollment is active or completed is 409
+  ``already_enrolled``, and nothing changes, so repeating the request is safe.
+  ``DELETE`` drops the enrollment and answers it (200, status ``dropped``);
+  dropping a dropped one changes nothing, a graded one is 409. The dropped
+  enrollment stays readable: it is the record of the drop.
+
+An unknown student, club, course or enrollment is 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask_openapi3.blueprint import APIBlueprint
+from flask_openapi3.models.tag import Tag
+from pydantic import BaseModel
+
+from alchemy_patterns.domains.schemas import Id
+from alchemy_patterns.domains.school import services
+from alchemy_patterns.domains.school.schemas import (
+    ClubIn,
+    ClubMemberOut,
+    ClubOut,
+    ClubSummary,
+    CourseIn,
+    CourseOut,
+    CourseRoster,
+    EnrollIn,
+    EnrollmentOut,
+    SetGrade,
+    StudentClubOut,
+    StudentIn,
+    StudentOut,
+    Transcript,
+)
+from alchemy_patterns.web.auth import BEARER, current_user, require_admin
+from alchemy_patterns.web.database import db_session
+from alchemy_patterns.web.responses import created, json_response, no_content
+from alchemy_patterns.web.schemas import PageOut, PageQuery, Problem, page_out
+
+bp = APIBlueprint("school", __name__, abp_tags=[Tag(name="school")])
+
+STAFF: dict[str | int, Any] = {401: Problem, 403: Problem}
+SIGNED_IN: dict[str | int, Any] = {401: Problem}
+
+
+class StudentPath(BaseModel):
+    student_id: Id
+
+
+class ClubPath(BaseModel):
+    club_id: Id
+
+
+class CoursePath(BaseModel):
+    course_id: Id
+
+
+class MembershipPath(BaseModel):
+    club_id: Id
+    student_id: Id
+
+
+class EnrollmentPath(BaseModel):
+    course_id: Id
+    student_id: Id
+
+
+# --- students ----------------------------------------------------------------------------------
+
+
+@bp.get("/students", responses={200: PageOut[StudentOut], **SIGNED_IN}, security=BEARER)
+def list_students(query: PageQuery) -> Response:
+    """Students by last name, then first name."""
+    current_user()
+    page = services.list_students(db_session(), page=query.page, per_page=query.per_page)
+    return json_response(page_out(page))
+
+
+@bp.post("/students", responses={201: StudentOut, 409: Problem, **STAFF}, security=BEARER)
+def create_student(body: StudentIn) -> Response:
+    """A new student; an e-mail address already registered, whatever its case, is 409."""
+    require_admin()
+    student = services.create_student(db_session(), body)
+    return created(student, f"/students/{student.id}")
+
+
+@bp.get(
+    "/students/<int:student_id>",
+    responses={200: StudentOut, 404: Problem, **SIGNED_IN},
+    security=BEARER,
+)
+def get_student(path: StudentPath) -> Response:
+    current_user()
+    return json_response(services.get_student(db_session(), path.student_id))
+
+
+@bp.get(
+    "/students/<int:student_id>/transcript",
+    responses={200: Transcript, 404: Problem, **SIGNED_IN},
+    security=BEARER,
+)
+def student_transcript(path: StudentPath) -> Response:
+    """The student's courses with their grades, and the credit-weighted GPA (null until graded)."""
+    current_user()
+    return json_response(services.student_transcript(db_session(), path.student_id))
+
+
+@bp.get(
+    "/students/<int:student_id>/clubs",
+    responses={200: PageOut[StudentClubOut], 404: Problem, **SIGNED_IN},
+    security=BEARER,
+)
+def student_clubs(path: StudentPath, query: PageQuery) -> Response:
+    """The clubs the student belongs to, by name, with the date each was joined."""
+    current_user()
+    page = services.list_student_clubs(
+        db_session(), path.student_id, page=query.page, per_page=query.per_page
+    )
+    return json_response(page_out(page))
+
+
+# --- clubs ---------------------------------------------------------------------------------------
+
+
+@bp.get("/clubs", responses={200: PageOut[ClubSummary], **SIGNED_IN}, security=BEARER)
+def list_clubs(query: PageQuery) -> Response:
+    """Clubs by name, each with its member count."""
+    current_user()
+    page = services.list_clubs(db_session(), page=query.page, per_page=query.per_page)
+    return json_response(page_out(page))
+
+
+@bp.post("/clubs", responses={201: ClubOut, 409: Problem, **STAFF}, security=BEARER)
+def create_club(body: ClubIn) -> Response:
+    """A new club; a name already taken is 409."""
+    require_admin()
+    club = services.create_club(db_session(), body)
+    return created(club, f"/clubs/{club.id}")
+
+
+@bp.get(
+    "/clubs/<int:club_id>",
+    responses={200: ClubSummary, 404: Problem, **SIGNED_IN},
+    security=BEARER,
+)
+def get_club(path: ClubPath) -> Response:
+    current_user()
+    return json_response(services.get_club(db_session(), path.club_id))
+
+
+@bp.get(
+    "/clubs/<int:club_id>/members",
+    responses={200: PageOut[ClubMemberOut], 404: Problem, **SIGNED_IN},
+    security=BEARER,
+)
+def club_members(path: ClubPath, query: PageQuery) -> Response:
+    """The club's members by name, with the date each joined."""
+    current_user()
+    page = services.club_members(
+        db_session(), path.club_id, page=query.page, per_page=query.per_page
+    )
+    return json_response(page_out(page))
+
+
+@bp.put(
+    "/clubs/<int:club_id>/members/<int:student_id>",
+    responses={204: None, 404: Problem, **STAFF},
+    security=BEARER,
+)
+def join_club(path: MembershipPath) -> Response:
+    """Make the student a member; a member already stays one (the first join date is kept)."""
+    require_admin()
+    services.join_club(db_session(), path.student_id, path.club_id)
+    return no_content()
+
+
+@bp.delete(
+    "/clubs/<int:club_id>/members/<int:student_id>",
+    responses={204: None, 404: Problem, **STAFF},
+    security=BEARER,
+)
+def leave_club(path: MembershipPath) -> Response:
+    """End the membership; a student who is not a member stays so."""
+    require_admin()
+    services.leave_club(db_session(), path.student_id, path.club_id)
+    return no_content()
+
+
+# --- courses -------------------------------------------------------------------------------------
+
+
+@bp.get("/courses", responses={200: PageOut[CourseOut], **SIGNED_IN}, security=BEARER)
+def list_courses(query: PageQuery) -> Response:
+    """Courses by code."""
+    current_user()
+    page = services.list_courses(db_session(), page=query.page, per_page=query.per_page)
+    return json_response(page_out(page))
+
+
+@bp.post("/courses", responses={201: CourseOut, 409: Problem, **STAFF}, security=BEARER)
+def create_course(body: CourseIn) -> Response:
+    """A new course; its code is stored upper case, and a code already taken is 409."""
+    require_admin()
+    course = services.create_course(db_session(), body)
+    return created(course, f"/courses/{course.id}")
+
+
+@bp.get(
+    "/courses/<int:course_id>",
+    responses={200: CourseOut, 404: Problem, **SIGNED_IN},
+    security=BEARER,
+)
+def get_course(path: CoursePath) -> Response:
+    current_user()
+    return json_response(services.get_course(db_session(), path.course_id))
+
+
+@bp.delete(
+    "/courses/<int:course_id>",
+    responses={204: None, 404: Problem, 409: Problem, **STAFF},
+    security=BEARER,
+)
+def delete_course(path: CoursePath) -> Response:
+    """Delete a course nobody is or was enrolled in; one with enrollments is a record (409)."""
+    require_admin()
+    services.delete_course(db_session(), path.course_id)
+    return no_content()
+
+
+@bp.get(
+    "/courses/<int:course_id>/roster",
+    responses={200: CourseRoster, 404: Problem, **SIGNED_IN},
+    security=BEARER,
+)
+def course_roster(path: CoursePath) -> Response:
+    """The course and its students by name (not those who dropped it), in a fixed cost."""
+    current_user()
+    return json_response(services.course_roster(db_session(), path.course_id))
+
+
+# --- enrollments ---------------------------------------------------------------------------------
+
+
+@bp.get(
+    "/courses/<int:course_id>/students/<int:student_id>",
+    responses={200: EnrollmentOut, 404: Problem, **SIGNED_IN},
+    security=BEARER,
+)
+def get_enrollment(path: EnrollmentPath) -> Response:
+    """The student's enrollment in the course, whatever its status."""
+    current_user()
+    return json_response(services.get_enrollment(db_session(), path.student_id, path.course_id))
+
+
+@bp.put(
+    "/courses/<int:course_id>/students/<int:student_id>",
+    responses={201: EnrollmentOut, 404: Problem, 409: Problem, **STAFF},
+    security=BEARER,
+)
+def enroll(path: EnrollmentPath, body: EnrollIn) -> Response:
+    """Enroll the student (the body may be ``{}``), or re-enroll one who dropped the course.
+
+    201 either way; a student already enrolled (active or graded) is 409.
+    """
+    require_admin()
+    enrollment = services.enroll(db_session(), path.student_id, path.course_id, body)
+    return created(enrollment, f"/courses/{path.course_id}/students/{path.student_id}")
+
+
+@bp.delete(
+    "/courses/<int:course_id>/students/<int:student_id>",
+    responses={200: EnrollmentOut, 404: Problem, 409: Problem, **STAFF},
+    security=BEARER,
+)
+def drop(path: EnrollmentPath) -> Response:
+    """Drop the enrollment and answer it; a dropped one stays so, a graded one is 409."""
+    require_admin()
+    return json_response(services.drop(db_session(), path.student_id, path.course_id))
+
+
+@bp.put(
+    "/courses/<int:course_id>/students/<int:student_id>/grade",
+    responses={200: EnrollmentOut, 404: Problem, 409: Problem, **STAFF},
+    security=BEARER,
+)
+def set_grade(path: EnrollmentPath, body: SetGrade) -> Response:
+    """Grade the enrollment, which completes it; a grade may be corrected, a dropped one is 409."""
+    require_admin()
+    return json_response(services.set_grade(db_session(), path.student_id, path.course_id, body))
