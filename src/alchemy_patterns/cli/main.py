@@ -10,6 +10,7 @@ from sqlalchemy import exc as sa_exc
 
 from alchemy_patterns import __version__
 from alchemy_patterns.cli.db import db
+from alchemy_patterns.cli.seed import seed
 from alchemy_patterns.db import AppError
 from alchemy_patterns.settings import Settings
 
@@ -38,6 +39,7 @@ def cli(ctx: click.Context, database_url: str | None, debug: bool) -> None:
 
 
 cli.add_command(db)
+cli.add_command(seed)
 
 
 def main() -> None:
