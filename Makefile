@@ -15,10 +15,9 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-## run: migrate the default SQLite database (./instance) and show the app's version
+## run: serve the API with demo data on http://127.0.0.1:8000 (the default SQLite database, ./instance)
 run: $(STAMP)
-	$(BIN)/alchemy-patterns --version
-	$(BIN)/alchemy-patterns db upgrade
+	$(BIN)/alchemy-patterns serve --demo
 
 ## test: the whole suite on SQLite, PostgreSQL and MariaDB (DB=sqlite|postgresql|mariadb for one)
 test: $(STAMP)

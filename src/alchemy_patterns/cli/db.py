@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
+from sqlalchemy.engine import make_url
 
 from alchemy_patterns import migrations
 
@@ -52,6 +55,31 @@ def check(ctx: click.Context) -> None:
             click.echo(f"drift: {difference}", err=True)
         raise click.ClickException(f"{len(differences)} difference(s): write a migration")
     click.echo("models and migrations agree")
+
+
+@db.command()
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (scripts, CI).")
+@click.pass_context
+def reset(ctx: click.Context, yes: bool) -> None:
+    """Drop every table and migrate again: an empty database at the newest schema.
+
+    Asks first, unless --yes; without a terminal to ask on, refuses.
+    """
+    url = _url(ctx)
+    if not yes:
+        confirm_reset(url)
+    migrations.downgrade(url, "base")
+    migrations.upgrade(url, "head")
+    click.echo(f"database reset: empty, at {migrations.current(url)}")
+
+
+def confirm_reset(url: str) -> None:
+    """Ask on the terminal; with no terminal, refuse rather than wait for an answer."""
+    if not sys.stdin.isatty():
+        raise click.ClickException("db reset deletes every row: confirm with --yes (no terminal)")
+    at = migrations.current(url) or "base"
+    shown = make_url(url).render_as_string(hide_password=True)
+    click.confirm(f"Delete every row of {shown} (at {at})?", abort=True)
 
 
 @db.command()

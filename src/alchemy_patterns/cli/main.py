@@ -10,7 +10,9 @@ from sqlalchemy import exc as sa_exc
 
 from alchemy_patterns import __version__
 from alchemy_patterns.cli.db import db
+from alchemy_patterns.cli.errors import NamingUnreachableDatabase
 from alchemy_patterns.cli.seed import seed
+from alchemy_patterns.cli.serve import serve
 from alchemy_patterns.db import AppError
 from alchemy_patterns.settings import Settings
 
@@ -23,7 +25,9 @@ class Context:
     debug: bool
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=NamingUnreachableDatabase, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, "-V", "--version", prog_name="alchemy-patterns")
 @click.option(
     "--database-url",
@@ -40,6 +44,7 @@ def cli(ctx: click.Context, database_url: str | None, debug: bool) -> None:
 
 cli.add_command(db)
 cli.add_command(seed)
+cli.add_command(serve)
 
 
 def main() -> None:

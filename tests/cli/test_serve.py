@@ -1,0 +1,292 @@
+"""``serve`` and ``db reset``, run as a user runs them: subprocesses in a fresh directory.
+
+The quickstart test runs the README's own block, so the README cannot drift
+from the API: what a reader pastes is what was tested.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import func, select
+
+from alchemy_patterns import migrations
+from alchemy_patterns.cli import cli
+from alchemy_patterns.db import Database
+from alchemy_patterns.domains import metadata
+from alchemy_patterns.domains.shop.models import Product
+from tests.cli.test_cli import HEAD
+
+README = Path(__file__).parents[2] / "README.md"
+#: The line of the quickstart that names the server; the test points it at its own port.
+README_API = "API=http://127.0.0.1:8000"
+STARTUP_S = 60.0
+SHUTDOWN_S = 15.0
+UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:1/x"
+
+
+def clean_env() -> dict[str, str]:
+    """The environment of a fresh shell: none of this project's settings."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("ALCHEMY_PATTERNS_")}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    def get(self, path: str) -> int:
+        """The status of ``GET path``; 0 while nothing listens."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as answer:
+                status: int = answer.status
+                return status
+        except urllib.error.HTTPError as error:
+            return error.code
+        except (urllib.error.URLError, ConnectionError):
+            return 0
+
+    def wait_until_healthy(self) -> None:
+        deadline = time.monotonic() + STARTUP_S
+        while self.get("/healthz") != 200:
+            if time.monotonic() > deadline:
+                pytest.fail(f"no /healthz within {STARTUP_S} s:\n{self.output()}")
+            try:  # the pause between polls; a server that exited is a failure at once
+                self.process.wait(timeout=0.1)
+                pytest.fail(f"serve exited with {self.process.returncode}:\n{self.output()}")
+            except subprocess.TimeoutExpired:
+                pass
+
+    def stop(self, how: signal.Signals = signal.SIGTERM) -> int:
+        """The exit code after ``how`` (SIGTERM: as an orchestrator stops it), within SHUTDOWN_S."""
+        self.process.send_signal(how)
+        return self.process.wait(timeout=SHUTDOWN_S)
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def requests(self) -> list[tuple[str, str, int]]:
+        """``(method, path, status)`` of each request in the app's JSON access log; ids as {id}."""
+        lines = [json.loads(line) for line in self.output().splitlines() if line.startswith("{")]
+        return [
+            (line["method"], re.sub(r"/\d+", "/{id}", line["path"]), line["status"])
+            for line in lines
+            if line["path"] != "/healthz"
+        ]
+
+
+@contextmanager
+def serving(cwd: Path, *args: str) -> Iterator[Server]:
+    """``alchemy-patterns serve`` on a free port, healthy; killed at the end if still running."""
+    port = free_port()
+    log = cwd / "serve.log"
+    with log.open("a") as output:  # appends: the master and its workers share the file
+        process = subprocess.Popen(
+            [sys.executable, "-m", "alchemy_patterns", *args, "--port", str(port)],
+            cwd=cwd,
+            env=clean_env(),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # the whole group (gunicorn's workers too) can be killed
+        )
+    server = Server(process, port, log)
+    try:
+        server.wait_until_healthy()
+        yield server
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=SHUTDOWN_S)
+
+
+def quickstart(port: int) -> str:
+    """The README's quickstart block, pointed at ``port`` the way the README says to."""
+    section = README.read_text().split("## Quickstart", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
+    assert block is not None, "no ```sh block in the README's quickstart"
+    script = block.group(1)
+    assert script.count(README_API) == 1, f"the quickstart should set {README_API} once"
+    return script.replace(README_API, f"API=http://127.0.0.1:{port}")
+
+
+# --- serve -------------------------------------------------------------------------------------
+
+QUICKSTART_REQUESTS = [
+    ("POST", "/auth/register", 201),
+    ("POST", "/auth/register", 201),
+    ("POST", "/auth/login", 200),
+    ("POST", "/auth/login", 200),
+    ("GET", "/products", 200),
+    ("GET", "/products", 200),
+    ("POST", "/cart/items", 200),
+    ("GET", "/cart", 200),
+    ("POST", "/checkout", 201),
+    ("POST", "/checkout", 200),  # the same Idempotency-Key: the first order, not a second
+    ("POST", "/posts", 201),
+    ("PUT", "/users/{id}/follow", 200),
+    ("GET", "/feed", 200),
+]
+
+
+def test_the_readme_quickstart_works_as_written(tmp_path: Path) -> None:
+    with serving(tmp_path, "serve", "--demo", "--workers", "1", "--threads", "2") as server:
+        result = subprocess.run(
+            ["bash", "-c", "set -euo pipefail\n" + quickstart(server.port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+        assert result.returncode == 0, f"{result.stderr}\n{server.output()}"
+        assert server.stop() == 0
+    assert server.requests() == QUICKSTART_REQUESTS
+    assert "Hello from bob" in result.stdout  # the feed shows the post of the user ada follows
+    assert (tmp_path / "instance" / "alchemy_patterns.sqlite3").is_file()
+
+
+@pytest.mark.backends("postgresql", "mariadb")  # SQLite: the quickstart above
+def test_serve_migrates_the_chosen_backend_and_serves_it_from_several_workers(
+    tmp_path: Path, fresh_database_url: str
+) -> None:
+    args = ("--database-url", fresh_database_url, "serve", "--workers", "2", "--threads", "2")
+    with serving(tmp_path, *args) as server:
+        statuses = {server.get("/readyz") for _ in range(6)}  # from either worker
+
+        assert statuses == {200}
+        assert migrations.current(fresh_database_url) == HEAD
+        assert server.stop(signal.SIGINT) == 0  # Ctrl-C
+    assert server.output().count("Booting worker") == 2
+
+
+def test_serve_reload_runs_the_development_server(tmp_path: Path) -> None:
+    with serving(tmp_path, "serve", "--reload") as server:
+        assert server.get("/readyz") == 200
+        assert server.stop() == 0
+
+
+def test_serve_help_explains_the_options() -> None:
+    result = CliRunner().invoke(cli, ["serve", "--help"])
+
+    assert result.exit_code == 0
+    for option in ("--host", "--port", "--workers", "--threads", "--demo", "--reload"):
+        assert option in result.output
+    assert "--no-migrate" in result.output
+    assert "SQLite" in result.output
+
+
+# --- db reset ----------------------------------------------------------------------------------
+
+
+def with_a_product(url: str) -> Database:
+    """Given: the database at ``url`` migrated to head, with one product in it."""
+    migrations.upgrade(url)
+    db = Database(url, metadata=metadata)
+    with db.session_scope() as session:
+        session.add(Product(sku="SKU-1", name="Kettle", price=Decimal("12.50"), stock=3))
+    return db
+
+
+def row_counts(db: Database) -> dict[str, int]:
+    with db.session_scope(read_only=True) as session:
+        return {
+            table.name: session.scalar(select(func.count()).select_from(table)) or 0
+            for table in metadata.sorted_tables
+        }
+
+
+def test_db_reset_yes_empties_every_table_and_leaves_the_schema_at_head(
+    fresh_database_url: str,
+) -> None:
+    db = with_a_product(fresh_database_url)
+    try:
+        result = CliRunner().invoke(
+            cli, ["--database-url", fresh_database_url, "db", "reset", "--yes"]
+        )
+
+        assert result.exit_code == 0, result.output
+        assert migrations.current(fresh_database_url) == HEAD
+        assert set(row_counts(db).values()) == {0}
+    finally:
+        db.dispose()
+
+
+def test_db_reset_without_yes_and_without_a_terminal_refuses_at_once(tmp_path: Path) -> None:
+    db = with_a_product(f"sqlite:///{tmp_path / 'instance' / 'alchemy_patterns.sqlite3'}")
+    try:
+        with subprocess.Popen(
+            [sys.executable, "-m", "alchemy_patterns", "db", "reset"],
+            cwd=tmp_path,
+            env=clean_env(),
+            stdin=subprocess.PIPE,  # open and silent: a prompt would wait on it forever
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as process:
+            try:
+                returncode = process.wait(timeout=60)
+            finally:
+                process.kill()  # nothing to do once it has exited
+            assert process.stderr is not None
+            stderr = process.stderr.read()
+
+        assert returncode == 1
+        assert len(stderr.strip().splitlines()) == 1
+        assert "--yes" in stderr
+        assert row_counts(db)["products"] == 1
+    finally:
+        db.dispose()
+
+
+# --- an unreachable database -------------------------------------------------------------------
+# In-process: what main() does with the one line is tests/cli/test_cli.py's subprocess test.
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [UNREACHABLE, "serve"],
+        [UNREACHABLE, "db", "upgrade"],
+        [UNREACHABLE, "db", "reset", "--yes"],
+        ["mysql+pymysql://root@127.0.0.1:1/x", "serve", "--demo"],
+    ],
+    ids=["serve", "db-upgrade", "db-reset", "serve-mariadb"],
+)
+def test_an_unreachable_database_is_one_line_naming_host_and_cause(args: list[str]) -> None:
+    result = CliRunner().invoke(cli, ["--database-url", *args])
+
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert "127.0.0.1:1" in lines[0]
+    assert "connection refused" in lines[0]
+
+
+def test_debug_lets_the_driver_error_through_for_its_traceback() -> None:
+    result = CliRunner().invoke(cli, ["--debug", "--database-url", UNREACHABLE, "db", "upgrade"])
+
+    assert isinstance(result.exception, sa_exc.OperationalError)
