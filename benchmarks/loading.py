@@ -2,8 +2,9 @@
 
 The same read four ways, on the same data, in the same run:
 
-* ``lazy``: the guide's default (``lazy="select"``), one query per collection
-  touched: 1 + pets + appointments' distinct vets statements;
+* ``lazy``: the guide's default (``lazy="select"``), one query per thing
+  touched: the owner, its pets, each pet's appointments, each distinct vet
+  (1 + 1 + pets + vets statements);
 * ``joined``: ``joinedload`` all the way: one statement, but the owner's row
   repeated for every appointment, pets' for each of theirs;
 * ``selectin``: ``selectinload`` all the way: one statement per level;
