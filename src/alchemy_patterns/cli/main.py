@@ -13,6 +13,7 @@ from alchemy_patterns.cli.db import db
 from alchemy_patterns.cli.errors import NamingUnreachableDatabase
 from alchemy_patterns.cli.seed import seed
 from alchemy_patterns.cli.serve import serve
+from alchemy_patterns.cli.tour import tour
 from alchemy_patterns.db import AppError
 from alchemy_patterns.settings import Settings
 
@@ -45,6 +46,7 @@ def cli(ctx: click.Context, database_url: str | None, debug: bool) -> None:
 cli.add_command(db)
 cli.add_command(seed)
 cli.add_command(serve)
+cli.add_command(tour)
 
 
 def main() -> None:
