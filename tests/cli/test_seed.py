@@ -284,3 +284,43 @@ def test_an_unknown_size_is_a_usage_error_in_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "huge" in result.stderr
+
+
+# --- seed, then serve: every list of the API has something to show ---------------------------
+
+#: One list per domain, as the demo user sees it (``{user}`` is the demo user's id).
+LISTS = (
+    "/products",
+    "/orders",
+    "/owners",
+    "/vets",
+    "/students",
+    "/clubs",
+    "/courses",
+    "/feed",
+    "/users/{user}/followers",
+    "/users/{user}/following",
+)
+
+
+def test_after_seeding_every_list_of_the_api_has_items(seeded: Database) -> None:
+    from alchemy_patterns.web import create_app
+
+    client = create_app(Settings(), db=seeded).test_client()
+    login = client.post("/auth/login", json={"login": DEMO_USERNAME, "password": DEMO_PASSWORD})
+    assert login.status_code == 200
+    token, user = login.get_json()["access_token"], login.get_json()["user"]["id"]
+    headers = {"Authorization": f"Bearer {token}"}
+
+    empty = [
+        path
+        for path in LISTS
+        if not client.get(path.format(user=user), headers=headers).get_json()["items"]
+    ]
+
+    assert empty == []
+    admin = client.post("/auth/login", json={"login": ADMIN_USERNAME, "password": DEMO_PASSWORD})
+    audit = client.get(
+        "/audit", headers={"Authorization": f"Bearer {admin.get_json()['access_token']}"}
+    )
+    assert audit.get_json()["items"]
