@@ -64,5 +64,5 @@ def main() -> None:
         if debug:
             raise
         message = getattr(error, "orig", None) or error
-        click.echo(f"error: {type(error).__name__}: {' '.join(str(message).split())}", err=True)
+        click.echo(f"Error: {type(error).__name__}: {' '.join(str(message).split())}", err=True)
         sys.exit(1)
