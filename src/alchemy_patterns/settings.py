@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     max_overflow: int = Field(10, ge=0)
     pool_timeout: float = Field(30.0, gt=0, description="seconds to wait for a free connection")
     pool_recycle: int = Field(1800, gt=0, description="seconds before a connection is replaced")
+    connect_timeout: int = Field(10, gt=0, description="seconds to wait for a new connection")
     slow_query_ms: float | None = Field(200.0, ge=0, description="log slower statements")
     n_plus_one: Literal["off", "warn", "raise"] = "warn"
     login_window_s: int = Field(900, gt=0, description="how long a failed login counts")
@@ -48,6 +49,7 @@ class Settings(BaseSettings):
             max_overflow=self.max_overflow,
             pool_timeout=self.pool_timeout,
             pool_recycle=self.pool_recycle,
+            connect_timeout=self.connect_timeout,
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -92,6 +93,27 @@ def test_an_unreachable_database_is_unavailable_and_ping_says_so(
         assert db.ping() is False
     finally:
         db.dispose()
+
+
+@pytest.mark.backends("postgresql")  # PyMySQL waits for a greeting with no timeout
+def test_a_database_that_never_answers_is_unavailable_within_the_connect_timeout(
+    make_db: Callable[..., Database],
+) -> None:
+    with socket.create_server(("127.0.0.1", 0), backlog=8) as silent:  # listens, never answers
+        port = silent.getsockname()[1]
+        db = Database(
+            f"postgresql+psycopg://nobody@127.0.0.1:{port}/none",
+            engine_options=EngineOptions(connect_timeout=1, pool_timeout=1.0),
+        )
+        try:
+            started = time.monotonic()
+            with pytest.raises(Unavailable), db.session_scope() as session:
+                session.execute(text("SELECT 1"))
+            waited = time.monotonic() - started
+        finally:
+            db.dispose()
+
+    assert waited < 5.0  # the connect timeout, not the operating system's minutes
 
 
 def test_ping_is_true_when_the_database_answers(db: Database) -> None:

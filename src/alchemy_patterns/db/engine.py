@@ -45,6 +45,10 @@ class EngineOptions:
     pool_recycle: int = 1800  # below MariaDB's default wait_timeout of 8 hours
     sqlite_busy_timeout_ms: int = 5000
     application_name: str = "alchemy-patterns"
+    #: Seconds to wait for a new connection: a host that swallows packets then
+    #: fails in this time instead of the operating system's minutes. (PyMySQL
+    #: bounds the TCP connect only, not the wait for the server's greeting.)
+    connect_timeout: int = 10
 
 
 def backend_of(url: str | URL) -> Backend:
@@ -72,14 +76,21 @@ def make_engine(url: str | URL, options: EngineOptions | None = None, **extra: A
         return _server_engine(
             url.set(drivername="postgresql+psycopg") if url.drivername == "postgresql" else url,
             options,
-            {"connect_args": {"application_name": options.application_name}} | extra,
+            {
+                "connect_args": {
+                    "application_name": options.application_name,
+                    "connect_timeout": options.connect_timeout,
+                }
+            }
+            | extra,
         )
     if url.drivername in ("mysql", "mariadb"):
         url = url.set(drivername="mysql+pymysql")
     if "charset" not in url.query:
         url = url.update_query_dict({"charset": "utf8mb4"})
     init = "SET SESSION time_zone = '+00:00', sql_mode = 'TRADITIONAL,NO_ENGINE_SUBSTITUTION'"
-    return _server_engine(url, options, {"connect_args": {"init_command": init}} | extra)
+    connect_args = {"init_command": init, "connect_timeout": options.connect_timeout}
+    return _server_engine(url, options, {"connect_args": connect_args} | extra)
 
 
 def _server_engine(url: URL, options: EngineOptions, extra: dict[str, Any]) -> Engine:
