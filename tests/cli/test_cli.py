@@ -103,3 +103,16 @@ def test_a_usage_error_exits_2(tmp_path: Path, args: list[str]) -> None:
 
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [("not a url", "Could not parse"), ("oracle://scott@db/orcl", "unsupported database backend")],
+)
+def test_a_bad_database_url_is_one_clear_line(tmp_path: Path, url: str, says: str) -> None:
+    result = run(tmp_path, "--database-url", url, "db", "upgrade")
+
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert says in lines[0]
