@@ -90,10 +90,10 @@ def test_a_value_too_long_for_its_column_is_a_validation_failure(db: Database) -
         session.add(Book(author_id=author_id, title="x" * 201))
 
 
-@pytest.mark.backends("postgresql", "mariadb")
 def test_a_number_out_of_range_for_its_column_is_a_validation_failure(db: Database) -> None:
     with pytest.raises(ValidationFailed) as raised, db.session_scope() as session:
-        session.add(Book(author_id=2**40, title="out of range"))
+        # Beyond 32 bits for the servers' INTEGER, beyond 64 for SQLite's.
+        session.add(Book(author_id=2**40 if db.backend != "sqlite" else 2**70, title="x"))
 
     if db.backend == "mariadb":  # PostgreSQL does not say which column
         assert raised.value.field == "author_id"

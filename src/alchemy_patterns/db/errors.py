@@ -392,6 +392,10 @@ def translating_errors(metadata: MetaData | None = None) -> Iterator[None]:
         yield
     except (sa_exc.DBAPIError, sa_exc.TimeoutError) as error:
         raise_translated(error, metadata)
+    except OverflowError as error:
+        # sqlite3 refuses to bind an integer beyond 64 bits before SQLite sees
+        # it; the servers' "out of range" (22003, 1264) is a ValidationFailed too.
+        raise ValidationFailed(f"a number is out of range for the database: {error}") from error
 
 
 def raise_translated(error: BaseException, metadata: MetaData | None = None) -> NoReturn:

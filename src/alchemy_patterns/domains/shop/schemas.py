@@ -28,7 +28,7 @@ class ProductIn(Input):
     sku: Sku
     name: Name
     price: Price
-    stock: int = Field(default=0, ge=0)
+    stock: int = Field(default=0, ge=0, le=1_000_000_000)
 
 
 class ProductUpdate(Input):
