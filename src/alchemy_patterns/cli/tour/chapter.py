@@ -140,7 +140,7 @@ def _annotated(shape: str, runs: list[Statement]) -> str:
         notes.append(f"ran {len(runs)} times")
     if any(run.many for run in runs):
         notes.append("executemany")
-    return f"-- {', '.join(notes)}\n{shape}" if notes else shape
+    return f"{shape}  -- {', '.join(notes)}" if notes else shape
 
 
 def count_rows(db: Database, model: Any, *criteria: Any) -> int:
