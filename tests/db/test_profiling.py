@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import selectinload
 
 from alchemy_patterns.db import (
@@ -43,6 +44,15 @@ def test_count_queries_counts_exactly_the_statements_run(db: Database) -> None:
     assert counter.count == 3  # BEGIN and COMMIT are transaction control, not queries
     assert [s.sql.split()[0] for s in counter.statements] == ["SELECT", "SELECT", "UPDATE"]
     assert len(counter.matching("select")) == 2
+
+
+def test_count_queries_counts_a_statement_the_database_refused(db: Database) -> None:
+    with db.sessionmaker() as session, count_queries() as counter:
+        with pytest.raises(DBAPIError):
+            session.execute(text("SELECT * FROM no_such_table"))
+        session.rollback()
+
+    assert [s.sql for s in counter.statements] == ["SELECT * FROM no_such_table"]
 
 
 def test_count_queries_sees_only_its_own_thread(db: Database) -> None:

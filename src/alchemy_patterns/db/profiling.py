@@ -22,7 +22,7 @@ from typing import Any, Literal
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine, ExceptionContext
 
 __all__ = [
     "NPlusOneError",
@@ -101,6 +101,17 @@ def _after(
         record_statement(statement, seconds, executemany, dialect=conn.dialect)
 
 
+def _failed(context: ExceptionContext) -> None:
+    """A statement the database refused was still sent, and took time: it counts too."""
+    connection, statement = context.connection, context.statement
+    started = connection.info.pop(_START, None) if connection is not None else None
+    if statement is None or started is None or _TRANSACTION_CONTROL.match(statement):
+        return  # not a statement that reached the cursor (a failed connect, say)
+    execution = context.execution_context
+    many = bool(execution is not None and execution.executemany)
+    record_statement(statement, time.perf_counter() - started, many, dialect=context.dialect)
+
+
 def record_statement(
     sql: str, seconds: float, many: bool = False, *, dialect: Dialect | None = None
 ) -> None:
@@ -130,6 +141,7 @@ def _ensure_listening() -> None:
     if not event.contains(Engine, "before_cursor_execute", _before):
         event.listen(Engine, "before_cursor_execute", _before)
         event.listen(Engine, "after_cursor_execute", _after)
+        event.listen(Engine, "handle_error", _failed)
 
 
 def install_slow_query_log(engine: Engine, threshold_ms: float | None) -> None:

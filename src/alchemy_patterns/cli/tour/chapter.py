@@ -17,19 +17,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, event, func, select
-from sqlalchemy.engine import ExceptionContext
+from sqlalchemy import func, select
 from sqlalchemy.pool import QueuePool
 
 from alchemy_patterns.db import Database, count_queries
-from alchemy_patterns.db.profiling import Statement, record_statement
+from alchemy_patterns.db.profiling import Statement
 
 #: How many distinct statement shapes a variant shows.
 SQL_SHOWN = 4
 
-_TRANSACTION_CONTROL = re.compile(
-    r"^\s*(BEGIN|START TRANSACTION|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGNORECASE
-)
 _PLACEHOLDER = r"(?:\?|%s|%\(\w+\)s|:\w+|__\[POSTCOMPILE_\w+\])"
 _IN_LIST = re.compile(rf"IN \(\s*{_PLACEHOLDER}(?:\s*,\s*{_PLACEHOLDER})+\s*\)")
 _VALUES_ROWS = re.compile(r"(VALUES \([^()]*\))(?:, \([^()]*\))+")
@@ -93,31 +89,16 @@ def measure(name: str) -> Iterator[Measurement]:
     """Count and time the block: this thread's statements, and those of threads it lends them to.
 
     A statement the database refuses counts too (the tour's chapters are
-    often about one), which ``count_queries()`` alone leaves out.
+    often about one): ``count_queries()`` records those.
     """
     measurement = Measurement(name)
-    with count_queries() as counter, _counting_failures():
+    with count_queries() as counter:
         start = time.perf_counter()
         try:
             yield measurement
         finally:
             measurement.seconds = round(time.perf_counter() - start, 6)
             measurement.statements = list(counter.statements)
-
-
-def _record_failure(context: ExceptionContext) -> None:
-    statement, execution = context.statement, context.execution_context
-    if statement and not _TRANSACTION_CONTROL.match(statement):
-        record_statement(statement, 0.0, bool(execution and execution.executemany))
-
-
-@contextmanager
-def _counting_failures() -> Iterator[None]:
-    event.listen(Engine, "handle_error", _record_failure)
-    try:
-        yield
-    finally:
-        event.remove(Engine, "handle_error", _record_failure)
 
 
 def shape(sql: str) -> str:
