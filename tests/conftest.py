@@ -123,8 +123,9 @@ def _cheap_password_hashing() -> Iterator[None]:
     cheap = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(passwords, "_hasher", cheap)
-        patch.setattr(passwords, "_DUMMY_HASH", cheap.hash("not a real password"))
+        passwords._dummy_hash.cache_clear()  # made again, cheaply, on first use
         yield
+        passwords._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")

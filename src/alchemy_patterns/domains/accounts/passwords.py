@@ -6,13 +6,23 @@ carries one.
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
-# Verified when the login names no user, so a wrong login costs as much time
-# as a wrong password and response times do not reveal which accounts exist.
-_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified when the login names no user, so a wrong login costs as much time
+    as a wrong password and response times do not reveal which accounts exist.
+
+    Made on first use, not at import: every command that imports the accounts
+    would otherwise pay for an Argon2 hash at start-up.
+    """
+    return _hasher.hash("not a real password")
 
 
 def hash_password(password: str) -> str:
@@ -22,9 +32,10 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Whether ``password`` matches; ``None`` (no such user) takes as long and fails."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        matches = _hasher.verify(password_hash or _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return False
+    return matches and password_hash is not None
 
 
 def needs_rehash(password_hash: str) -> bool:
