@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alchemy_patterns.db import Conflict, Database, NotFound, ValidationFailed
+from alchemy_patterns.domains.accounts.access import SYSTEM
 from alchemy_patterns.domains.clinic.errors import InvalidTransition, SlotTaken
 from alchemy_patterns.domains.clinic.models import Appointment, AppointmentStatus
 from alchemy_patterns.domains.clinic.schemas import AppointmentIn, AppointmentOut
@@ -259,13 +260,13 @@ def test_get_appointment_reads_one_appointment(app_db: Database) -> None:
     booked = book(app_db, pet_id, vet_id, next_week())
 
     with app_db.session_scope(read_only=True) as session:
-        out = get_appointment(session, booked.id)
+        out = get_appointment(session, SYSTEM, booked.id)
 
     assert out == booked
 
 
 def test_get_appointment_of_an_unknown_id_is_not_found(app_db: Database) -> None:
     with pytest.raises(NotFound) as failure, app_db.session_scope() as session:
-        get_appointment(session, 424242)
+        get_appointment(session, SYSTEM, 424242)
 
     assert (failure.value.entity, failure.value.key) == ("appointment", 424242)

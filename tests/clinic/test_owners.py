@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from alchemy_patterns.db import Conflict, Database, NotFound, count_queries
+from alchemy_patterns.domains.accounts.access import SYSTEM
 from alchemy_patterns.domains.clinic.models import Appointment, Owner, Pet, Vet
 from alchemy_patterns.domains.clinic.schemas import OwnerIn, PetIn
 from alchemy_patterns.domains.clinic.services import (
@@ -71,8 +72,8 @@ def test_list_owners_gives_pages_in_name_order(app_db: Database) -> None:
             make_owner(session, name=name)
 
     with app_db.session_scope(read_only=True) as session:
-        first = list_owners(session, page=1, per_page=2)
-        last = list_owners(session, page=3, per_page=2)
+        first = list_owners(session, SYSTEM, page=1, per_page=2)
+        last = list_owners(session, SYSTEM, page=3, per_page=2)
 
     assert [o.name for o in first.items] == ["Ann", "Bea"]
     assert (first.total, first.pages) == (5, 3)
@@ -87,8 +88,8 @@ def test_list_owners_searches_names_ignoring_case_and_taking_wildcards_literally
             make_owner(session, name=name)
 
     with app_db.session_scope(read_only=True) as session:
-        smiths = list_owners(session, search="smith")
-        underscore = list_owners(session, search="o_s")
+        smiths = list_owners(session, SYSTEM, search="smith")
+        underscore = list_owners(session, SYSTEM, search="o_s")
 
     # Sorted here: whether "JOHN" sorts before "Jo_" depends on the backend's collation.
     assert sorted(o.name for o in smiths.items) == ["Anna Smith", "JOHN SMITHERS", "Jo_Smith"]
@@ -106,7 +107,7 @@ def test_add_pet_stores_the_pet_for_its_owner(app_db: Database) -> None:
         out = add_pet(session, owner_id, PetIn(name="Rex", species="dog"))
 
     with app_db.session_scope(read_only=True) as session:
-        found = get_pet(session, out.id)
+        found = get_pet(session, SYSTEM, out.id)
     assert (found.owner_id, found.name, found.species, found.born_on) == (
         owner_id,
         "Rex",
@@ -126,7 +127,7 @@ def test_add_pet_for_an_unknown_owner_is_not_found_and_adds_nothing(app_db: Data
 
 def test_get_pet_of_an_unknown_id_is_not_found(app_db: Database) -> None:
     with pytest.raises(NotFound) as failure, app_db.session_scope(read_only=True) as session:
-        get_pet(session, 424242)
+        get_pet(session, SYSTEM, 424242)
 
     assert (failure.value.entity, failure.value.key) == ("pet", 424242)
 

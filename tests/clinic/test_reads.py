@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload, lazyload, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
 from alchemy_patterns.db import Database, NotFound, NPlusOneError, count_queries
+from alchemy_patterns.domains.accounts.access import SYSTEM
 from alchemy_patterns.domains.clinic.models import Appointment, AppointmentStatus, Owner, Pet, Vet
 from alchemy_patterns.domains.clinic.schemas import OwnerDetail
 from alchemy_patterns.domains.clinic.services import owner_detail, vet_schedule
@@ -61,7 +62,7 @@ def test_owner_detail_gives_the_pets_their_appointments_and_each_vet(app_db: Dat
         make_pet(session, make_owner(session), name="Someone else's")
 
     with app_db.session_scope(read_only=True) as session:
-        detail = owner_detail(session, owner.id)
+        detail = owner_detail(session, SYSTEM, owner.id)
 
     assert (detail.id, detail.name) == (owner.id, "Ada")
     assert [(p.id, p.name) for p in detail.pets] == [(rex.id, "Rex"), (tom.id, "Tom")]
@@ -77,7 +78,7 @@ def test_owner_detail_runs_three_statements_however_many_pets(app_db: Database, 
     owner_id = household(app_db, pets=pets)
 
     with app_db.session_scope(read_only=True) as session, count_queries() as counter:
-        detail = owner_detail(session, owner_id)
+        detail = owner_detail(session, SYSTEM, owner_id)
 
     assert counter.count == 3, counter.report()
     assert sum(len(pet.appointments) for pet in detail.pets) == pets * 3
@@ -85,7 +86,7 @@ def test_owner_detail_runs_three_statements_however_many_pets(app_db: Database, 
 
 def test_owner_detail_of_an_unknown_owner_is_not_found(app_db: Database) -> None:
     with pytest.raises(NotFound) as failure, app_db.session_scope(read_only=True) as session:
-        owner_detail(session, 424242)
+        owner_detail(session, SYSTEM, 424242)
 
     assert (failure.value.entity, failure.value.key) == ("owner", 424242)
 
@@ -142,7 +143,7 @@ def test_owner_detail_is_the_lazy_reads_result(app_db: Database) -> None:
         lazy = OwnerDetail.model_validate(read_owner(session, owner_id, *LAZY))
 
     with app_db.session_scope(read_only=True) as session:
-        assert owner_detail(session, owner_id) == lazy
+        assert owner_detail(session, SYSTEM, owner_id) == lazy
 
 
 # --- vet_schedule --------------------------------------------------------------------------
@@ -174,7 +175,7 @@ def test_vet_schedule_runs_two_statements_however_many_appointments(
     vet_id = vets_day(app_db, appointments)
 
     with app_db.session_scope(read_only=True) as session, count_queries() as counter:
-        schedule = vet_schedule(session, vet_id, DAY)
+        schedule = vet_schedule(session, SYSTEM, vet_id, DAY)
 
     assert counter.count == 2, counter.report()
     assert len(schedule) == appointments
@@ -190,7 +191,7 @@ def test_vet_schedule_lists_the_day_in_time_order_with_pet_and_owner(app_db: Dat
         make_appointment(session, rex, other_vet, at(DAY, 10))
 
     with app_db.session_scope(read_only=True) as session:
-        schedule = vet_schedule(session, vet.id, DAY)
+        schedule = vet_schedule(session, SYSTEM, vet.id, DAY)
 
     assert [
         (e.scheduled_at, e.pet_id, e.pet_name, e.owner_id, e.owner_name, e.reason) for e in schedule
@@ -209,7 +210,7 @@ def test_vet_schedule_keeps_to_the_utc_day(app_db: Database) -> None:
             make_appointment(session, pet, vet, when)
 
     with app_db.session_scope(read_only=True) as session:
-        schedule = vet_schedule(session, vet.id, DAY)
+        schedule = vet_schedule(session, SYSTEM, vet.id, DAY)
 
     assert [entry.scheduled_at for entry in schedule] == [at(DAY, 0), at(DAY, 23, 59)]
 
@@ -223,8 +224,8 @@ def test_vet_schedule_leaves_out_cancelled_appointments_unless_asked(app_db: Dat
         make_appointment(session, pet, vet, at(DAY, 10), status=AppointmentStatus.COMPLETED)
 
     with app_db.session_scope(read_only=True) as session:
-        active = vet_schedule(session, vet.id, DAY)
-        everything_booked = vet_schedule(session, vet.id, DAY, include_cancelled=True)
+        active = vet_schedule(session, SYSTEM, vet.id, DAY)
+        everything_booked = vet_schedule(session, SYSTEM, vet.id, DAY, include_cancelled=True)
 
     assert [(e.scheduled_at.hour, e.status.value) for e in active] == [
         (9, "scheduled"),
@@ -239,7 +240,7 @@ def test_vet_schedule_leaves_out_cancelled_appointments_unless_asked(app_db: Dat
 
 def test_vet_schedule_of_an_unknown_vet_is_not_found(app_db: Database) -> None:
     with pytest.raises(NotFound) as failure, app_db.session_scope(read_only=True) as session:
-        vet_schedule(session, 424242, DAY)
+        vet_schedule(session, SYSTEM, 424242, DAY)
 
     assert (failure.value.entity, failure.value.key) == ("vet", 424242)
 

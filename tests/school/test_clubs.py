@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from alchemy_patterns.db import Database, NotFound, count_queries
+from alchemy_patterns.domains.accounts.access import SYSTEM
 from alchemy_patterns.domains.school.models import Club, Student, student_clubs
 from alchemy_patterns.domains.school.services import (
     club_members,
@@ -64,13 +65,13 @@ def test_joining_keeps_the_date_of_the_first_join(app_db: Database) -> None:
     with app_db.session_scope() as session:
         join_club(session, student_id, club_id)
     with app_db.session_scope(read_only=True) as session:
-        [first] = clubs_of_student(session, student_id)
+        [first] = clubs_of_student(session, SYSTEM, student_id)
 
     with app_db.session_scope() as session:
         join_club(session, student_id, club_id)
 
     with app_db.session_scope(read_only=True) as session:
-        [again] = clubs_of_student(session, student_id)
+        [again] = clubs_of_student(session, SYSTEM, student_id)
     assert again.joined_at == first.joined_at
 
 
@@ -143,8 +144,8 @@ def test_club_members_lists_members_by_name_with_the_date_they_joined(app_db: Da
         add_members(session, other_club, students[3:])
 
     with app_db.session_scope(read_only=True) as session:
-        page = club_members(session, club.id, per_page=2)
-        rest = club_members(session, club.id, page=2, per_page=2)
+        page = club_members(session, SYSTEM, club.id, per_page=2)
+        rest = club_members(session, SYSTEM, club.id, page=2, per_page=2)
 
     listed = [(m.first_name, m.last_name) for m in page.items + rest.items]
     assert listed == [("Alan", "Hopper"), ("Grace", "Hopper"), ("Ada", "Lovelace")]
@@ -154,7 +155,7 @@ def test_club_members_lists_members_by_name_with_the_date_they_joined(app_db: Da
 
 def test_club_members_of_an_unknown_club_is_not_found(app_db: Database) -> None:
     with pytest.raises(NotFound) as failure, app_db.session_scope() as session:
-        club_members(session, 424242)
+        club_members(session, SYSTEM, 424242)
 
     assert (failure.value.entity, failure.value.key) == ("club", 424242)
 
@@ -168,7 +169,7 @@ def test_club_members_costs_the_same_statements_for_1_and_50(
         add_members(session, club, make_students(session, members))
 
     with app_db.session_scope(read_only=True) as session, count_queries() as counter:
-        page = club_members(session, club.id, per_page=100)
+        page = club_members(session, SYSTEM, club.id, per_page=100)
 
     assert len(page.items) == members
     assert counter.count == 2  # the club, the page (short: no count needed)
@@ -183,7 +184,7 @@ def test_student_clubs_lists_the_students_clubs_by_name(app_db: Database) -> Non
         add_members(session, choir, [other])
 
     with app_db.session_scope(read_only=True) as session:
-        clubs = clubs_of_student(session, student.id)
+        clubs = clubs_of_student(session, SYSTEM, student.id)
 
     assert [club.name for club in clubs] == ["Chess", "Drama"]
 
@@ -195,8 +196,8 @@ def test_list_student_clubs_pages_the_students_clubs_by_name(app_db: Database) -
             add_members(session, make_club(session, name=name), [student])
 
     with app_db.session_scope(read_only=True) as session:
-        page = list_student_clubs(session, student.id, per_page=2)
-        rest = list_student_clubs(session, student.id, page=2, per_page=2)
+        page = list_student_clubs(session, SYSTEM, student.id, per_page=2)
+        rest = list_student_clubs(session, SYSTEM, student.id, page=2, per_page=2)
 
     assert [club.name for club in page.items + rest.items] == ["Chess", "Choir", "Drama"]
     assert page.total == 3
@@ -204,14 +205,14 @@ def test_list_student_clubs_pages_the_students_clubs_by_name(app_db: Database) -
 
 def test_list_student_clubs_of_an_unknown_student_is_not_found(app_db: Database) -> None:
     with pytest.raises(NotFound) as failure, app_db.session_scope() as session:
-        list_student_clubs(session, 424242)
+        list_student_clubs(session, SYSTEM, 424242)
 
     assert failure.value.entity == "student"
 
 
 def test_student_clubs_of_an_unknown_student_is_not_found(app_db: Database) -> None:
     with pytest.raises(NotFound) as failure, app_db.session_scope() as session:
-        clubs_of_student(session, 424242)
+        clubs_of_student(session, SYSTEM, 424242)
 
     assert failure.value.entity == "student"
 

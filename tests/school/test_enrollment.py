@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select, update
 
 from alchemy_patterns.db import Conflict, Database, NotFound, ValidationFailed
+from alchemy_patterns.domains.accounts.access import SYSTEM
 from alchemy_patterns.domains.school.errors import AlreadyEnrolled, EnrollmentStatusConflict
 from alchemy_patterns.domains.school.models import Enrollment, EnrollmentStatus, Grade
 from alchemy_patterns.domains.school.schemas import EnrollIn, SetGrade
@@ -132,7 +133,7 @@ def test_get_enrollment_finds_it_whatever_its_status(app_db: Database) -> None:
     student_id, course_id = student_and_course(app_db, DROPPED)
 
     with app_db.session_scope(read_only=True) as session:
-        enrollment = get_enrollment(session, student_id, course_id)
+        enrollment = get_enrollment(session, SYSTEM, student_id, course_id)
 
     assert (enrollment.student_id, enrollment.course_id) == (student_id, course_id)
     assert enrollment.status == DROPPED
@@ -142,7 +143,7 @@ def test_get_enrollment_of_a_student_not_enrolled_is_not_found(app_db: Database)
     student_id, course_id = student_and_course(app_db)
 
     with pytest.raises(NotFound) as failure, app_db.session_scope() as session:
-        get_enrollment(session, student_id, course_id)
+        get_enrollment(session, SYSTEM, student_id, course_id)
 
     assert (failure.value.entity, failure.value.key) == ("enrollment", (student_id, course_id))
 

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from alchemy_patterns.db import Conflict, Database, NotFound, ValidationFailed, count_queries
+from alchemy_patterns.domains.accounts.access import SYSTEM
 from alchemy_patterns.domains.school.models import Club, Course, Grade, Student
 from alchemy_patterns.domains.school.schemas import (
     ClubIn,
@@ -107,7 +108,7 @@ def test_create_student_stores_the_student(app_db: Database) -> None:
         created = create_student(session, student_in())
 
     with app_db.session_scope(read_only=True) as session:
-        found = get_student(session, created.id)
+        found = get_student(session, SYSTEM, created.id)
     assert found == created
     assert (found.first_name, found.last_name, found.email) == ("Ada", "Lovelace", "ada@x.org")
 
@@ -137,7 +138,7 @@ def test_a_conflict_leaves_the_callers_transaction_usable(app_db: Database) -> N
 
 def test_get_student_of_an_unknown_id_is_not_found(app_db: Database) -> None:
     with pytest.raises(NotFound) as failure, app_db.session_scope() as session:
-        get_student(session, 424242)
+        get_student(session, SYSTEM, 424242)
 
     assert (failure.value.entity, failure.value.key) == ("student", 424242)
 
@@ -148,8 +149,8 @@ def test_list_students_pages_by_last_then_first_name(app_db: Database) -> None:
             make_student(session, first_name=first_name, last_name=last_name)
 
     with app_db.session_scope(read_only=True) as session:
-        first = list_students(session, page=1, per_page=2)
-        second = list_students(session, page=2, per_page=2)
+        first = list_students(session, SYSTEM, page=1, per_page=2)
+        second = list_students(session, SYSTEM, page=2, per_page=2)
 
     assert [(s.first_name, s.last_name) for s in first.items] == [
         ("Alan", "Hopper"),
@@ -161,7 +162,7 @@ def test_list_students_pages_by_last_then_first_name(app_db: Database) -> None:
 
 def test_list_students_refuses_a_page_size_beyond_the_cap(app_db: Database) -> None:
     with pytest.raises(ValidationFailed) as failure, app_db.session_scope() as session:
-        list_students(session, per_page=101)
+        list_students(session, SYSTEM, per_page=101)
 
     assert failure.value.field == "per_page"
 

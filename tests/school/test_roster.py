@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from alchemy_patterns.db import Database, NotFound, assert_max_queries, count_queries
+from alchemy_patterns.domains.accounts.access import SYSTEM
 from alchemy_patterns.domains.school.models import EnrollmentStatus, Grade
 from alchemy_patterns.domains.school.services import course_roster
 from tests.school.builders import (
@@ -26,7 +27,7 @@ def test_the_roster_lists_the_course_and_its_students_by_last_then_first_name(
         enroll_all(session, course, students)
 
     with app_db.session_scope(read_only=True) as session:
-        roster = course_roster(session, course.id)
+        roster = course_roster(session, SYSTEM, course.id)
 
     assert (roster.course.code, roster.course.title, roster.course.credits) == (
         "CS101",
@@ -56,7 +57,7 @@ def test_the_roster_shows_status_grade_and_date_and_leaves_out_who_dropped(
         make_enrollment(session, elsewhere, other_course)
 
     with app_db.session_scope(read_only=True) as session:
-        roster = course_roster(session, course.id)
+        roster = course_roster(session, SYSTEM, course.id)
 
     assert [(s.student_id, s.status, s.grade) for s in roster.students] == [
         (active.id, EnrollmentStatus.ACTIVE, None),
@@ -70,14 +71,14 @@ def test_the_roster_of_a_course_nobody_took_is_empty(app_db: Database) -> None:
         course_id = make_course(session).id
 
     with app_db.session_scope(read_only=True) as session:
-        roster = course_roster(session, course_id)
+        roster = course_roster(session, SYSTEM, course_id)
 
     assert roster.students == []
 
 
 def test_the_roster_of_an_unknown_course_is_not_found(app_db: Database) -> None:
     with pytest.raises(NotFound) as failure, app_db.session_scope() as session:
-        course_roster(session, 424242)
+        course_roster(session, SYSTEM, 424242)
 
     assert (failure.value.entity, failure.value.key) == ("course", 424242)
 
@@ -95,7 +96,7 @@ def test_the_roster_costs_two_statements_for_1_student_and_for_200(
         count_queries() as counter,
         assert_max_queries(2),
     ):
-        roster = course_roster(session, course.id)
+        roster = course_roster(session, SYSTEM, course.id)
 
     assert len(roster.students) == students
     assert counter.count == 2

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from alchemy_patterns.db import Database, NotFound, count_queries
+from alchemy_patterns.domains.accounts.access import SYSTEM
 from alchemy_patterns.domains.school.models import GRADE_POINTS, EnrollmentStatus, Grade, Student
 from alchemy_patterns.domains.school.services import GRADE_HUNDREDTHS, student_transcript
 from tests.school.builders import make_course, make_enrollment, make_student
@@ -46,7 +47,7 @@ def test_the_average_is_weighted_by_credits_and_ignores_ungraded_courses(
         take(session, student, 6, status=EnrollmentStatus.DROPPED)
 
     with app_db.session_scope(read_only=True) as session:
-        transcript = student_transcript(session, student.id)
+        transcript = student_transcript(session, SYSTEM, student.id)
 
     # (4.0 * 4 + 3.3 * 3 + 2.0 * 2) / 9 = 29.9 / 9 = 3.3222...
     assert transcript.gpa == Decimal("3.32")
@@ -62,7 +63,7 @@ def test_the_average_rounds_half_up_and_exactly(app_db: Database) -> None:
         take(session, student, 19, Grade.F)
 
     with app_db.session_scope(read_only=True) as session:
-        transcript = student_transcript(session, student.id)
+        transcript = student_transcript(session, SYSTEM, student.id)
 
     # 3.7 / 20 = 0.185 exactly: half-up gives 0.19. Half-even would give 0.18, and
     # so would the float 0.185, which is 0.18499999999999999...
@@ -77,7 +78,7 @@ def test_an_f_counts_its_credits_with_no_points(app_db: Database) -> None:
         take(session, student, 3, Grade.F)
 
     with app_db.session_scope(read_only=True) as session:
-        transcript = student_transcript(session, student.id)
+        transcript = student_transcript(session, SYSTEM, student.id)
 
     assert (transcript.gpa, transcript.graded_credits) == (Decimal("2.00"), 6)
 
@@ -89,7 +90,7 @@ def test_one_graded_course_averages_to_its_grades_points(app_db: Database, grade
         take(session, student, 7, grade)
 
     with app_db.session_scope(read_only=True) as session:
-        transcript = student_transcript(session, student.id)
+        transcript = student_transcript(session, SYSTEM, student.id)
 
     assert transcript.gpa == GRADE_POINTS[grade]
 
@@ -100,7 +101,7 @@ def test_a_student_with_no_grades_has_no_average(app_db: Database) -> None:
         take(session, student, 3)
 
     with app_db.session_scope(read_only=True) as session:
-        transcript = student_transcript(session, student.id)
+        transcript = student_transcript(session, SYSTEM, student.id)
 
     assert (transcript.gpa, transcript.graded_credits) == (None, 0)
     assert [line.status for line in transcript.courses] == [EnrollmentStatus.ACTIVE]
@@ -111,7 +112,7 @@ def test_a_student_with_no_courses_has_an_empty_transcript(app_db: Database) -> 
         student = make_student(session, first_name="Ada")
 
     with app_db.session_scope(read_only=True) as session:
-        transcript = student_transcript(session, student.id)
+        transcript = student_transcript(session, SYSTEM, student.id)
 
     assert (transcript.student.first_name, transcript.courses, transcript.gpa) == ("Ada", [], None)
 
@@ -126,7 +127,7 @@ def test_the_transcript_lists_code_title_credits_status_and_grade_by_code(
         take(session, other, 5, Grade.A, code="PH100", title="Physics")
 
     with app_db.session_scope(read_only=True) as session:
-        transcript = student_transcript(session, student.id)
+        transcript = student_transcript(session, SYSTEM, student.id)
 
     assert [(c.code, c.title, c.credits, c.status, c.grade) for c in transcript.courses] == [
         ("CS101", "Programming", 3, EnrollmentStatus.ACTIVE, None),
@@ -137,7 +138,7 @@ def test_the_transcript_lists_code_title_credits_status_and_grade_by_code(
 
 def test_the_transcript_of_an_unknown_student_is_not_found(app_db: Database) -> None:
     with pytest.raises(NotFound) as failure, app_db.session_scope() as session:
-        student_transcript(session, 424242)
+        student_transcript(session, SYSTEM, 424242)
 
     assert (failure.value.entity, failure.value.key) == ("student", 424242)
 
@@ -152,7 +153,7 @@ def test_the_transcript_costs_two_statements_for_1_course_and_for_50(
             take(session, student, 2, Grade.B_MINUS)
 
     with app_db.session_scope(read_only=True) as session, count_queries() as counter:
-        transcript = student_transcript(session, student.id)
+        transcript = student_transcript(session, SYSTEM, student.id)
 
     assert counter.count == 2
     assert len(transcript.courses) == courses

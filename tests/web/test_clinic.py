@@ -1,4 +1,7 @@
-"""The clinic over HTTP: staff (admins) write, signed-in users read, reads cost a fixed count."""
+"""The clinic over HTTP: staff (admins) write and read all, reads cost a fixed count.
+
+Who else reads what is tested in ``test_authorization.py``.
+"""
 
 from __future__ import annotations
 
@@ -118,14 +121,14 @@ def test_changing_the_clinic_is_for_staff_only(
 # --- owners -------------------------------------------------------------------------------------
 
 
-def test_staff_register_an_owner(client: FlaskClient, admin: Caller, alice: Caller) -> None:
+def test_staff_register_an_owner(client: FlaskClient, admin: Caller) -> None:
     response = client.post("/owners", json=NEW_OWNER, headers=admin.headers)
 
     assert response.status_code == 201
     owner = response.get_json()
     assert response.headers["Location"] == f"/owners/{owner['id']}"
     assert (owner["name"], owner["email"]) == ("Ada Lovelace", "ada@example.com")
-    shown = client.get(response.headers["Location"], headers=alice.headers).get_json()
+    shown = client.get(response.headers["Location"], headers=admin.headers).get_json()
     assert (shown["id"], shown["pets"]) == (owner["id"], [])
 
 
@@ -162,14 +165,14 @@ def test_a_bad_owner_is_a_422_naming_the_field(
 
 
 def test_owners_are_listed_a_page_at_a_time_and_searched_by_name(
-    client: FlaskClient, app_db: Database, alice: Caller
+    client: FlaskClient, app_db: Database, admin: Caller
 ) -> None:
     with app_db.session_scope() as session:
         for name in ("Cleo", "Ada", "Bea", "Adam"):
             make_owner(session, name=name)
 
-    first = client.get("/owners?per_page=3", headers=alice.headers).get_json()
-    found = client.get("/owners?search=ADA", headers=alice.headers).get_json()
+    first = client.get("/owners?per_page=3", headers=admin.headers).get_json()
+    found = client.get("/owners?search=ADA", headers=admin.headers).get_json()
 
     assert [o["name"] for o in first["items"]] == ["Ada", "Adam", "Bea"]
     assert (first["total"], first["links"]["next"]) == (4, "/owners?per_page=3&page=2")
@@ -182,14 +185,14 @@ def test_a_bad_owner_list_query_is_a_422(client: FlaskClient, alice: Caller, que
 
 
 def test_the_owner_shows_their_pets_appointments_and_vets(
-    client: FlaskClient, app_db: Database, alice: Caller
+    client: FlaskClient, app_db: Database, admin: Caller
 ) -> None:
     with app_db.session_scope() as session:
         owner, vet = make_owner(session, name="Ada"), make_vet(session, name="Dr Herriot")
         rex = make_pet(session, owner, name="Rex")
         make_appointment(session, rex, vet, next_week(9), reason="jab")
 
-    response = client.get(f"/owners/{owner.id}", headers=alice.headers)
+    response = client.get(f"/owners/{owner.id}", headers=admin.headers)
 
     assert response.status_code == 200
     detail = response.get_json()
@@ -223,7 +226,7 @@ def test_deleting_an_owner_deletes_their_pets_and_appointments_but_no_vet(
 
 
 def test_an_owners_detail_costs_the_same_statements_for_1_pet_and_for_50(
-    client: FlaskClient, app_db: Database, alice: Caller
+    client: FlaskClient, app_db: Database, admin: Caller
 ) -> None:
     with app_db.session_scope() as session:
         small_vets = [make_vet(session) for _ in range(3)]
@@ -231,8 +234,8 @@ def test_an_owners_detail_costs_the_same_statements_for_1_pet_and_for_50(
         small = make_household(session, small_vets, pets=1, appointments_each=3).id
         large = make_household(session, large_vets, pets=50, appointments_each=3).id
 
-    one = client.get(f"/owners/{small}", headers=alice.headers)
-    fifty = client.get(f"/owners/{large}", headers=alice.headers)
+    one = client.get(f"/owners/{small}", headers=admin.headers)
+    fifty = client.get(f"/owners/{large}", headers=admin.headers)
 
     pets = fifty.get_json()["pets"]
     assert (len(pets), {len(p["appointments"]) for p in pets}) == (50, {3})
@@ -240,13 +243,13 @@ def test_an_owners_detail_costs_the_same_statements_for_1_pet_and_for_50(
 
 
 def test_the_owner_list_costs_the_same_statements_for_1_owner_and_for_50(
-    client: FlaskClient, app_db: Database, alice: Caller
+    client: FlaskClient, app_db: Database, admin: Caller
 ) -> None:
     owners(app_db, 1)
-    one = client.get("/owners?per_page=100", headers=alice.headers)
+    one = client.get("/owners?per_page=100", headers=admin.headers)
     owners(app_db, 49)
 
-    fifty = client.get("/owners?per_page=100", headers=alice.headers)
+    fifty = client.get("/owners?per_page=100", headers=admin.headers)
 
     assert len(fifty.get_json()["items"]) == 50
     assert queries(one) == queries(fifty) <= 2  # the token, the page (short: no COUNT)
@@ -255,9 +258,7 @@ def test_the_owner_list_costs_the_same_statements_for_1_owner_and_for_50(
 # --- pets ---------------------------------------------------------------------------------------
 
 
-def test_staff_add_a_pet_to_an_owner(
-    client: FlaskClient, app_db: Database, admin: Caller, alice: Caller
-) -> None:
+def test_staff_add_a_pet_to_an_owner(client: FlaskClient, app_db: Database, admin: Caller) -> None:
     with app_db.session_scope() as session:
         owner_id = make_owner(session).id
 
@@ -266,7 +267,7 @@ def test_staff_add_a_pet_to_an_owner(
     assert response.status_code == 201
     pet = response.get_json()
     assert response.headers["Location"] == f"/pets/{pet['id']}"
-    shown = client.get(response.headers["Location"], headers=alice.headers).get_json()
+    shown = client.get(response.headers["Location"], headers=admin.headers).get_json()
     assert shown == {"id": pet["id"], "owner_id": owner_id, **NEW_PET}
 
 
@@ -460,7 +461,7 @@ def test_a_vet_with_appointments_is_kept_with_a_409(
 
 
 def test_a_vets_schedule_lists_the_day_in_time_order_with_names(
-    client: FlaskClient, app_db: Database, alice: Caller
+    client: FlaskClient, app_db: Database, admin: Caller
 ) -> None:
     with app_db.session_scope() as session:
         vet, other_vet = make_vet(session), make_vet(session)
@@ -472,9 +473,9 @@ def test_a_vets_schedule_lists_the_day_in_time_order_with_names(
         make_appointment(session, rex, vet, next_week(9) + dt.timedelta(days=1))
     day = next_week().date()
 
-    shown = client.get(f"/vets/{vet.id}/schedule?day={day}", headers=alice.headers)
+    shown = client.get(f"/vets/{vet.id}/schedule?day={day}", headers=admin.headers)
     everything = client.get(
-        f"/vets/{vet.id}/schedule?day={day}&include_cancelled=true", headers=alice.headers
+        f"/vets/{vet.id}/schedule?day={day}&include_cancelled=true", headers=admin.headers
     )
 
     assert shown.status_code == 200
@@ -510,7 +511,7 @@ def test_the_schedule_of_an_unknown_vet_is_a_404(client: FlaskClient, alice: Cal
 
 
 def test_a_schedule_costs_the_same_statements_for_1_appointment_and_for_50(
-    client: FlaskClient, app_db: Database, alice: Caller
+    client: FlaskClient, app_db: Database, admin: Caller
 ) -> None:
     with app_db.session_scope() as session:
         quiet, busy = make_vet(session), make_vet(session)
@@ -518,8 +519,8 @@ def test_a_schedule_costs_the_same_statements_for_1_appointment_and_for_50(
         make_household(session, [busy], pets=50, appointments_each=1)
     day = next_week().date()
 
-    one = client.get(f"/vets/{quiet.id}/schedule?day={day}", headers=alice.headers)
-    fifty = client.get(f"/vets/{busy.id}/schedule?day={day}", headers=alice.headers)
+    one = client.get(f"/vets/{quiet.id}/schedule?day={day}", headers=admin.headers)
+    fifty = client.get(f"/vets/{busy.id}/schedule?day={day}", headers=admin.headers)
 
     assert len(fifty.get_json()["items"]) == 50
     assert queries(one) == queries(fifty) <= 3
@@ -528,9 +529,7 @@ def test_a_schedule_costs_the_same_statements_for_1_appointment_and_for_50(
 # --- appointments -------------------------------------------------------------------------------
 
 
-def test_staff_book_an_appointment(
-    client: FlaskClient, app_db: Database, admin: Caller, alice: Caller
-) -> None:
+def test_staff_book_an_appointment(client: FlaskClient, app_db: Database, admin: Caller) -> None:
     _, pet_id, vet_id = pet_and_vet(app_db)
     local = next_week(12, 30).astimezone(dt.timezone(dt.timedelta(hours=2)))
 
@@ -545,7 +544,7 @@ def test_staff_book_an_appointment(
         "scheduled",
         when(next_week(12, 30)).replace("+00:00", "Z"),
     )
-    assert client.get(response.headers["Location"], headers=alice.headers).get_json() == appointment
+    assert client.get(response.headers["Location"], headers=admin.headers).get_json() == appointment
 
 
 def test_booking_a_taken_slot_is_a_409_naming_the_time(

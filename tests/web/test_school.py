@@ -1,4 +1,7 @@
-"""The school over HTTP: staff (admins) write, signed-in users read, reads cost a fixed count."""
+"""The school over HTTP: staff (admins) write and read all, reads cost a fixed count.
+
+Who else reads what is tested in ``test_authorization.py``.
+"""
 
 from __future__ import annotations
 
@@ -185,14 +188,14 @@ def test_changing_the_school_is_for_staff_only(
 # --- students ----------------------------------------------------------------------------------
 
 
-def test_staff_register_a_student(client: FlaskClient, admin: Caller, alice: Caller) -> None:
+def test_staff_register_a_student(client: FlaskClient, admin: Caller) -> None:
     response = client.post("/students", json=NEW_STUDENT, headers=admin.headers)
 
     assert response.status_code == 201
     student = response.get_json()
     assert response.headers["Location"] == f"/students/{student['id']}"
     assert student["email"] == "ada@example.com"
-    assert client.get(response.headers["Location"], headers=alice.headers).get_json() == student
+    assert client.get(response.headers["Location"], headers=admin.headers).get_json() == student
 
 
 def test_an_email_already_registered_in_another_case_is_a_409_naming_it(
@@ -230,13 +233,13 @@ def test_a_bad_student_is_a_422_naming_the_field(
 
 
 def test_students_are_listed_by_name_a_page_at_a_time(
-    client: FlaskClient, app_db: Database, alice: Caller
+    client: FlaskClient, app_db: Database, admin: Caller
 ) -> None:
     with app_db.session_scope() as session:
         for first, last in [("Grace", "Hopper"), ("Ada", "Lovelace"), ("Alan", "Hopper")]:
             make_student(session, first_name=first, last_name=last)
 
-    page = client.get("/students?per_page=2", headers=alice.headers).get_json()
+    page = client.get("/students?per_page=2", headers=admin.headers).get_json()
 
     assert [s["first_name"] for s in page["items"]] == ["Alan", "Grace"]
     assert (page["total"], page["links"]["next"]) == (3, "/students?per_page=2&page=2")
@@ -283,7 +286,7 @@ def test_an_unknown_student_club_or_course_is_a_404(client: FlaskClient, alice: 
 
 
 def test_the_transcript_lists_courses_grades_and_the_credit_weighted_gpa(
-    client: FlaskClient, app_db: Database, alice: Caller
+    client: FlaskClient, app_db: Database, admin: Caller
 ) -> None:
     with app_db.session_scope() as session:
         student = make_student(session)
@@ -295,7 +298,7 @@ def test_the_transcript_lists_courses_grades_and_the_credit_weighted_gpa(
         make_enrollment(session, student, three, status=EnrollmentStatus.COMPLETED, grade=Grade.B)
         make_enrollment(session, student, ungraded)
 
-    transcript = client.get(f"/students/{student.id}/transcript", headers=alice.headers).get_json()
+    transcript = client.get(f"/students/{student.id}/transcript", headers=admin.headers).get_json()
 
     lines = [(c["code"], c["status"], c["grade"]) for c in transcript["courses"]]
     assert lines == [
@@ -308,33 +311,33 @@ def test_the_transcript_lists_courses_grades_and_the_credit_weighted_gpa(
 
 
 def test_a_transcript_without_a_grade_has_no_gpa(
-    client: FlaskClient, app_db: Database, alice: Caller
+    client: FlaskClient, app_db: Database, admin: Caller
 ) -> None:
     with app_db.session_scope() as session:
         student_id = make_student(session).id
 
-    transcript = client.get(f"/students/{student_id}/transcript", headers=alice.headers).get_json()
+    transcript = client.get(f"/students/{student_id}/transcript", headers=admin.headers).get_json()
 
     assert (transcript["courses"], transcript["gpa"]) == ([], None)
 
 
 def test_a_transcript_costs_the_same_statements_for_1_course_and_for_50(
-    client: FlaskClient, app_db: Database, alice: Caller
+    client: FlaskClient, app_db: Database, admin: Caller
 ) -> None:
     with app_db.session_scope() as session:
         small, large = (s.id for s in make_students(session, 2))
     graded_courses(app_db, small, 1)
     graded_courses(app_db, large, 50)
 
-    one = client.get(f"/students/{small}/transcript", headers=alice.headers)
-    fifty = client.get(f"/students/{large}/transcript", headers=alice.headers)
+    one = client.get(f"/students/{small}/transcript", headers=admin.headers)
+    fifty = client.get(f"/students/{large}/transcript", headers=admin.headers)
 
     assert (len(fifty.get_json()["courses"]), fifty.get_json()["gpa"]) == (50, "4.00")
     assert queries(one) == queries(fifty) <= 3  # the token, the student, the lines
 
 
 def test_a_students_clubs_are_listed_by_name_a_page_at_a_time(
-    client: FlaskClient, app_db: Database, alice: Caller
+    client: FlaskClient, app_db: Database, admin: Caller
 ) -> None:
     with app_db.session_scope() as session:
         student = make_student(session)
@@ -342,7 +345,7 @@ def test_a_students_clubs_are_listed_by_name_a_page_at_a_time(
             add_members(session, make_club(session, name=name), [student])
         make_club(session, name="Archery")
 
-    page = client.get(f"/students/{student.id}/clubs?per_page=2", headers=alice.headers).get_json()
+    page = client.get(f"/students/{student.id}/clubs?per_page=2", headers=admin.headers).get_json()
 
     assert [c["name"] for c in page["items"]] == ["Chess", "Choir"]
     assert page["total"] == 3
@@ -390,7 +393,7 @@ def test_clubs_are_listed_by_name_with_their_member_counts(
 
 
 def test_joining_a_club_twice_makes_one_membership(
-    client: FlaskClient, app_db: Database, admin: Caller, alice: Caller
+    client: FlaskClient, app_db: Database, admin: Caller
 ) -> None:
     url = student_and_club(app_db)
 
@@ -399,7 +402,7 @@ def test_joining_a_club_twice_makes_one_membership(
     assert statuses == [204, 204]
     club_id, student_id = int(url.split("/")[2]), int(url.split("/")[4])
     assert members(app_db) == [(club_id, student_id)]
-    listed = client.get(f"/clubs/{club_id}/members", headers=alice.headers).get_json()
+    listed = client.get(f"/clubs/{club_id}/members", headers=admin.headers).get_json()
     assert [(m["id"], m["joined_at"][-1]) for m in listed["items"]] == [(student_id, "Z")]
 
 
@@ -436,7 +439,7 @@ def test_a_membership_of_an_unknown_club_or_student_is_a_404_naming_it(
 
 
 def test_club_members_are_listed_by_name_a_page_at_a_time(
-    client: FlaskClient, app_db: Database, alice: Caller
+    client: FlaskClient, app_db: Database, admin: Caller
 ) -> None:
     with app_db.session_scope() as session:
         club, other = make_club(session), make_club(session)
@@ -445,7 +448,7 @@ def test_club_members_are_listed_by_name_a_page_at_a_time(
         add_members(session, club, students[:3])
         add_members(session, other, students[3:])
 
-    page = client.get(f"/clubs/{club.id}/members?per_page=2", headers=alice.headers).get_json()
+    page = client.get(f"/clubs/{club.id}/members?per_page=2", headers=admin.headers).get_json()
 
     assert [m["first_name"] for m in page["items"]] == ["Alan", "Grace"]
     assert (page["total"], page["links"]["next"]) == (
@@ -455,7 +458,7 @@ def test_club_members_are_listed_by_name_a_page_at_a_time(
 
 
 def test_club_members_cost_the_same_statements_for_1_member_and_for_50(
-    client: FlaskClient, app_db: Database, alice: Caller
+    client: FlaskClient, app_db: Database, admin: Caller
 ) -> None:
     with app_db.session_scope() as session:
         small, large = make_club(session), make_club(session)
@@ -463,15 +466,15 @@ def test_club_members_cost_the_same_statements_for_1_member_and_for_50(
         add_members(session, small, students[:1])
         add_members(session, large, students)
 
-    one = client.get(f"/clubs/{small.id}/members?per_page=100", headers=alice.headers)
-    fifty = client.get(f"/clubs/{large.id}/members?per_page=100", headers=alice.headers)
+    one = client.get(f"/clubs/{small.id}/members?per_page=100", headers=admin.headers)
+    fifty = client.get(f"/clubs/{large.id}/members?per_page=100", headers=admin.headers)
 
     assert len(fifty.get_json()["items"]) == 50
     assert queries(one) == queries(fifty) <= 3  # the token, the club, the page (no COUNT)
 
 
 def test_a_students_clubs_cost_the_same_statements_for_1_club_and_for_50(
-    client: FlaskClient, app_db: Database, alice: Caller
+    client: FlaskClient, app_db: Database, admin: Caller
 ) -> None:
     with app_db.session_scope() as session:
         small, large = make_students(session, 2)
@@ -482,8 +485,8 @@ def test_a_students_clubs_cost_the_same_statements_for_1_club_and_for_50(
         for club in clubs:
             add_members(session, club, [large])
 
-    one = client.get(f"/students/{small.id}/clubs?per_page=100", headers=alice.headers)
-    fifty = client.get(f"/students/{large.id}/clubs?per_page=100", headers=alice.headers)
+    one = client.get(f"/students/{small.id}/clubs?per_page=100", headers=admin.headers)
+    fifty = client.get(f"/students/{large.id}/clubs?per_page=100", headers=admin.headers)
 
     assert len(fifty.get_json()["items"]) == 50
     assert queries(one) == queries(fifty) <= 3  # the token, the student, the page (no COUNT)
@@ -550,13 +553,13 @@ def test_courses_are_listed_by_code(client: FlaskClient, app_db: Database, alice
 
 @pytest.mark.parametrize("url", list(NEW_ROW))
 def test_a_list_costs_the_same_statements_for_1_row_and_for_50(
-    client: FlaskClient, app_db: Database, alice: Caller, url: str
+    client: FlaskClient, app_db: Database, admin: Caller, url: str
 ) -> None:
     add_rows(app_db, url, 1)
-    one = client.get(f"{url}?per_page=100", headers=alice.headers)
+    one = client.get(f"{url}?per_page=100", headers=admin.headers)
     add_rows(app_db, url, 49)
 
-    fifty = client.get(f"{url}?per_page=100", headers=alice.headers)
+    fifty = client.get(f"{url}?per_page=100", headers=admin.headers)
 
     assert len(fifty.get_json()["items"]) == 50
     assert queries(one) == queries(fifty) <= 2  # the token, the page (short: no COUNT)
@@ -591,7 +594,7 @@ def test_a_course_with_enrollments_even_dropped_or_graded_is_not_deleted(
 
 
 def test_the_roster_lists_the_students_by_name_but_not_those_who_dropped(
-    client: FlaskClient, app_db: Database, alice: Caller
+    client: FlaskClient, app_db: Database, admin: Caller
 ) -> None:
     with app_db.session_scope() as session:
         course = make_course(session, code="CS101")
@@ -601,7 +604,7 @@ def test_the_roster_lists_the_students_by_name_but_not_those_who_dropped(
         make_enrollment(session, ada, course)
         make_enrollment(session, alan, course, status=EnrollmentStatus.DROPPED)
 
-    roster = client.get(f"/courses/{course.id}/roster", headers=alice.headers).get_json()
+    roster = client.get(f"/courses/{course.id}/roster", headers=admin.headers).get_json()
 
     assert roster["course"]["code"] == "CS101"
     listed = [(s["first_name"], s["status"], s["grade"]) for s in roster["students"]]
@@ -609,7 +612,7 @@ def test_the_roster_lists_the_students_by_name_but_not_those_who_dropped(
 
 
 def test_the_roster_costs_the_same_statements_for_1_student_and_for_50(
-    client: FlaskClient, app_db: Database, alice: Caller
+    client: FlaskClient, app_db: Database, admin: Caller
 ) -> None:
     with app_db.session_scope() as session:
         small, large = make_course(session), make_course(session)
@@ -617,8 +620,8 @@ def test_the_roster_costs_the_same_statements_for_1_student_and_for_50(
         enroll_all(session, small, students[:1])
         enroll_all(session, large, students)
 
-    one = client.get(f"/courses/{small.id}/roster", headers=alice.headers)
-    fifty = client.get(f"/courses/{large.id}/roster", headers=alice.headers)
+    one = client.get(f"/courses/{small.id}/roster", headers=admin.headers)
+    fifty = client.get(f"/courses/{large.id}/roster", headers=admin.headers)
 
     assert len(fifty.get_json()["students"]) == 50
     assert queries(one) == queries(fifty) <= 3  # the token, the course, the students
@@ -627,9 +630,7 @@ def test_the_roster_costs_the_same_statements_for_1_student_and_for_50(
 # --- enrollments ---------------------------------------------------------------------------------
 
 
-def test_staff_enroll_a_student(
-    client: FlaskClient, app_db: Database, admin: Caller, alice: Caller
-) -> None:
+def test_staff_enroll_a_student(client: FlaskClient, app_db: Database, admin: Caller) -> None:
     url = student_and_course(app_db)
 
     response = client.put(url, json={"notes": "late registration"}, headers=admin.headers)
@@ -642,7 +643,7 @@ def test_staff_enroll_a_student(
         None,
         "late registration",
     )
-    assert client.get(url, headers=alice.headers).get_json() == enrollment
+    assert client.get(url, headers=admin.headers).get_json() == enrollment
 
 
 def test_enrolling_an_enrolled_student_again_is_a_409_and_changes_nothing(

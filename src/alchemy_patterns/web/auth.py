@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import g, request
 
+from alchemy_patterns.domains.accounts.access import Viewer
 from alchemy_patterns.domains.accounts.errors import AuthenticationRequired, Forbidden
 from alchemy_patterns.domains.accounts.models import Role
 from alchemy_patterns.domains.accounts.schemas import UserOut
@@ -44,6 +45,11 @@ def current_user() -> UserOut:
         set_actor(db_session(), g.user.id)
     user: UserOut = g.user
     return user
+
+
+def current_viewer() -> Viewer:
+    """The signed-in user as the domains' reads see them (staff or not), or 401."""
+    return Viewer.of(current_user())
 
 
 def require_admin() -> UserOut:

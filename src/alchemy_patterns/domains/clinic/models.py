@@ -22,13 +22,14 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from alchemy_patterns.db import Base, TimestampMixin, text_enum
+from alchemy_patterns.domains.accounts.access import LinkedToAccount
 from alchemy_patterns.domains.audit.models import Auditable
 
 NAME_MAX_LENGTH = 100
 EMAIL_MAX_LENGTH = 254
 
 
-class Owner(Auditable, TimestampMixin, Base):
+class Owner(LinkedToAccount, Auditable, TimestampMixin, Base):
     __tablename__ = "owners"
     # Stored lower case, so the plain UNIQUE is case-insensitive on every backend
     # (the same rule as users' addresses, see accounts.models).

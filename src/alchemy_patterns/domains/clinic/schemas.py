@@ -51,6 +51,8 @@ class OwnerIn(Input):
     name: Name
     email: Email
     phone: Phone | None = None
+    #: The user account this owner signs in with, if any: it reads this record.
+    user_id: Id | None = None
 
 
 class PetIn(Input):
@@ -78,6 +80,7 @@ class OwnerOut(BaseModel):
     name: str
     email: str
     phone: str | None
+    user_id: int | None
     created_at: dt.datetime
 
 

@@ -7,6 +7,12 @@ database decides here, so the rule holds under concurrency too:
 * a vet with appointments is kept by ``ON DELETE RESTRICT`` (:func:`delete_vet`);
 * an appointment changes status by a conditional UPDATE (:func:`cancel_appointment`);
 * a pet changes hands under a row lock (:func:`transfer_pet`).
+
+Reads of owners, pets and appointments are personal data: they take the
+:class:`~alchemy_patterns.domains.accounts.access.Viewer` they are made for,
+and show staff everything and anyone else only the owner record linked to
+their account (with its pets and appointments). A record that is not theirs
+is ``NotFound``, exactly like one that does not exist.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from alchemy_patterns.db import (
     savepoint,
     update_where,
 )
+from alchemy_patterns.domains.accounts.access import Viewer
 from alchemy_patterns.domains.clinic.errors import (
     InvalidTransition,
     NotTheOwner,
@@ -65,26 +72,32 @@ def register_owner(session: Session, data: OwnerIn) -> OwnerOut:
 
 
 def list_owners(
-    session: Session, *, search: str | None = None, page: int = 1, per_page: int = 20
+    session: Session,
+    viewer: Viewer,
+    *,
+    search: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
 ) -> Page[OwnerOut]:
-    stmt = select(Owner).order_by(Owner.name, Owner.id)
+    """Owners by name that ``viewer`` may read (staff: all; anyone else: their own)."""
+    stmt = select(Owner).where(viewer.sees(Owner.user_id)).order_by(Owner.name, Owner.id)
     if search:
         stmt = stmt.where(Owner.name.icontains(search, autoescape=True))
     return paginate(session, stmt, page=page, per_page=per_page).map(OwnerOut.model_validate)
 
 
-def owner_detail(session: Session, owner_id: int) -> OwnerDetail:
+def owner_detail(session: Session, viewer: Viewer, owner_id: int) -> OwnerDetail:
     """The owner, their pets, each pet's appointments and each one's vet: three statements.
 
     The guide's N+1 read, loaded the way the shape asks: the pets and the
     appointments are collections, each loaded for all parents at once with
     ``selectinload`` (one ``IN`` query each, however many pets); the vet is a
     many-to-one, joined onto the appointments' query. The same three
-    statements for 1 pet or 50.
+    statements for 1 pet or 50. An owner ``viewer`` may not read is ``NotFound``.
     """
     stmt = (
         select(Owner)
-        .where(Owner.id == owner_id)
+        .where(Owner.id == owner_id, viewer.sees(Owner.user_id))
         .options(
             selectinload(Owner.pets)
             .selectinload(Pet.appointments)
@@ -118,8 +131,13 @@ def add_pet(session: Session, owner_id: int, data: PetIn) -> PetOut:
     return PetOut.model_validate(pet)
 
 
-def get_pet(session: Session, pet_id: int) -> PetOut:
-    return PetOut.model_validate(_pet(session, pet_id))
+def get_pet(session: Session, viewer: Viewer, pet_id: int) -> PetOut:
+    """The pet, if ``viewer`` may read its owner; ``NotFound`` otherwise."""
+    stmt = select(Pet).join(Pet.owner).where(Pet.id == pet_id, viewer.sees(Owner.user_id))
+    pet = session.scalars(stmt).one_or_none()
+    if pet is None:
+        raise NotFound("pet", pet_id)
+    return PetOut.model_validate(pet)
 
 
 def remove_pet(session: Session, owner_id: int, pet_id: int) -> None:
@@ -252,8 +270,15 @@ def book_appointment(session: Session, data: AppointmentIn) -> AppointmentOut:
     return AppointmentOut.model_validate(appointment)
 
 
-def get_appointment(session: Session, appointment_id: int) -> AppointmentOut:
-    appointment = session.get(Appointment, appointment_id)
+def get_appointment(session: Session, viewer: Viewer, appointment_id: int) -> AppointmentOut:
+    """The appointment, if ``viewer`` may read its pet's owner; ``NotFound`` otherwise."""
+    stmt = (
+        select(Appointment)
+        .join(Appointment.pet)
+        .join(Pet.owner)
+        .where(Appointment.id == appointment_id, viewer.sees(Owner.user_id))
+    )
+    appointment = session.scalars(stmt).one_or_none()
     if appointment is None:
         raise NotFound("appointment", appointment_id)
     return AppointmentOut.model_validate(appointment)
@@ -298,9 +323,16 @@ def _transition(
 
 
 def vet_schedule(
-    session: Session, vet_id: int, day: dt.date, *, include_cancelled: bool = False
+    session: Session,
+    viewer: Viewer,
+    vet_id: int,
+    day: dt.date,
+    *,
+    include_cancelled: bool = False,
 ) -> list[ScheduleEntry]:
     """A vet's appointments on one UTC day, in time order, with pet and owner names.
+
+    Staff see the whole day; anyone else only the appointments of their own pets.
 
     Two statements whatever the day holds: the vet (for ``NotFound``), then
     one joined read of the rows the schedule shows. The day is the half-open
@@ -324,6 +356,7 @@ def vet_schedule(
         .join(Pet.owner)
         .where(
             Appointment.vet_id == vet_id,
+            viewer.sees(Owner.user_id),
             Appointment.scheduled_at >= start,
             Appointment.scheduled_at < start + dt.timedelta(days=1),
         )

@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from alchemy_patterns.db import Base, TimestampMixin, UTCDateTime, text_enum, utcnow
+from alchemy_patterns.domains.accounts.access import LinkedToAccount
 
 NAME_MAX_LENGTH = 50
 EMAIL_MAX_LENGTH = 254
@@ -41,7 +42,7 @@ student_clubs = Table(
 )
 
 
-class Student(TimestampMixin, Base):
+class Student(LinkedToAccount, TimestampMixin, Base):
     __tablename__ = "students"
     __table_args__ = (CheckConstraint("email = lower(email)", "email_lowercase"),)
 

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
-from alchemy_patterns.domains.schemas import Input
+from alchemy_patterns.domains.schemas import Id, Input
 from alchemy_patterns.domains.school.models import (
     EMAIL_MAX_LENGTH,
     NAME_MAX_LENGTH,
@@ -47,6 +47,8 @@ class StudentIn(Input):
     first_name: PersonName
     last_name: PersonName
     email: Email
+    #: The user account this student signs in with, if any: it reads this record.
+    user_id: Id | None = None
 
 
 class ClubIn(Input):
@@ -75,6 +77,7 @@ class StudentOut(BaseModel):
     first_name: str
     last_name: str
     email: str
+    user_id: int | None
 
 
 class ClubOut(BaseModel):

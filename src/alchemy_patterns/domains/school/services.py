@@ -10,6 +10,11 @@ requests cannot break them:
   constraint, not a prior SELECT, decides who enrolls, and status changes are
   conditional UPDATEs (``... WHERE status = 'active'``), so a graded course
   cannot be dropped by a request that read it before it was graded.
+
+Students, their clubs, enrollments and grades are personal data: the reads
+take the :class:`~alchemy_patterns.domains.accounts.access.Viewer` they are
+made for, and show staff everything and anyone else only the student record
+linked to their account. A student who is not theirs is ``NotFound``.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from alchemy_patterns.db import (
     upsert,
     utcnow,
 )
+from alchemy_patterns.domains.accounts.access import Viewer
 from alchemy_patterns.domains.school.errors import (
     AlreadyEnrolled,
     CourseHasEnrollments,
@@ -77,12 +83,20 @@ def create_student(session: Session, data: StudentIn) -> StudentOut:
     return StudentOut.model_validate(student)
 
 
-def get_student(session: Session, student_id: int) -> StudentOut:
-    return StudentOut.model_validate(_student(session, student_id))
+def get_student(session: Session, viewer: Viewer, student_id: int) -> StudentOut:
+    """The student, if ``viewer`` may read them; ``NotFound`` otherwise."""
+    return StudentOut.model_validate(_visible_student(session, viewer, student_id))
 
 
-def list_students(session: Session, *, page: int = 1, per_page: int = 20) -> Page[StudentOut]:
-    stmt = select(Student).order_by(Student.last_name, Student.first_name, Student.id)
+def list_students(
+    session: Session, viewer: Viewer, *, page: int = 1, per_page: int = 20
+) -> Page[StudentOut]:
+    """Students by name that ``viewer`` may read (staff: all; anyone else: their own)."""
+    stmt = (
+        select(Student)
+        .where(viewer.sees(Student.user_id))
+        .order_by(Student.last_name, Student.first_name, Student.id)
+    )
     return paginate(session, stmt, page=page, per_page=per_page).map(StudentOut.model_validate)
 
 
@@ -157,6 +171,15 @@ def _student(session: Session, student_id: int) -> Student:
     return student
 
 
+def _visible_student(session: Session, viewer: Viewer, student_id: int) -> Student:
+    """The student if ``viewer`` may read them: one statement, and ``NotFound`` either way."""
+    stmt = select(Student).where(Student.id == student_id, viewer.sees(Student.user_id))
+    student = session.scalars(stmt).one_or_none()
+    if student is None:
+        raise NotFound("student", student_id)
+    return student
+
+
 def _club(session: Session, club_id: int) -> Club:
     club = session.get(Club, club_id)
     if club is None:
@@ -200,9 +223,9 @@ def leave_club(session: Session, student_id: int, club_id: int) -> None:
 
 
 def club_members(
-    session: Session, club_id: int, *, page: int = 1, per_page: int = 20
+    session: Session, viewer: Viewer, club_id: int, *, page: int = 1, per_page: int = 20
 ) -> Page[ClubMemberOut]:
-    """The club's members by name, with the date each joined."""
+    """The club's members by name, with the date each joined (for non-staff: themselves)."""
     _club(session, club_id)
     stmt = (
         select(
@@ -210,27 +233,28 @@ def club_members(
             Student.first_name,
             Student.last_name,
             Student.email,
+            Student.user_id,
             memberships.c.joined_at,
         )
         .join(memberships, memberships.c.student_id == Student.id)
-        .where(memberships.c.club_id == club_id)
+        .where(memberships.c.club_id == club_id, viewer.sees(Student.user_id))
         .order_by(Student.last_name, Student.first_name, Student.id)
     )
     page_of_rows = paginate(session, stmt, page=page, per_page=per_page)
     return page_of_rows.map(lambda row: ClubMemberOut.model_validate(row._asdict()))
 
 
-def student_clubs(session: Session, student_id: int) -> list[StudentClubOut]:
+def student_clubs(session: Session, viewer: Viewer, student_id: int) -> list[StudentClubOut]:
     """The clubs the student belongs to, by name, with the date each was joined."""
-    _student(session, student_id)
+    _visible_student(session, viewer, student_id)
     return [_student_club(row) for row in session.execute(_clubs_of(student_id))]
 
 
 def list_student_clubs(
-    session: Session, student_id: int, *, page: int = 1, per_page: int = 20
+    session: Session, viewer: Viewer, student_id: int, *, page: int = 1, per_page: int = 20
 ) -> Page[StudentClubOut]:
     """The student's clubs as :func:`student_clubs` has them, a page at a time."""
-    _student(session, student_id)
+    _visible_student(session, viewer, student_id)
     page_of_rows = paginate(session, _clubs_of(student_id), page=page, per_page=per_page)
     return page_of_rows.map(_student_club)
 
@@ -352,9 +376,18 @@ def set_grade(session: Session, student_id: int, course_id: int, data: SetGrade)
     return EnrollmentOut.model_validate(enrollment)
 
 
-def get_enrollment(session: Session, student_id: int, course_id: int) -> EnrollmentOut:
-    """The student's enrollment in the course, whatever its status (a dropped one too)."""
-    stmt = select(Enrollment).where(_enrollment_of(student_id, course_id))
+def get_enrollment(
+    session: Session, viewer: Viewer, student_id: int, course_id: int
+) -> EnrollmentOut:
+    """The student's enrollment in the course, whatever its status (a dropped one too).
+
+    ``NotFound`` too when ``viewer`` may not read the student.
+    """
+    stmt = (
+        select(Enrollment)
+        .join(Enrollment.student)
+        .where(_enrollment_of(student_id, course_id), viewer.sees(Student.user_id))
+    )
     enrollment = session.scalars(stmt).one_or_none()
     if enrollment is None:
         raise _not_enrolled(student_id, course_id)
@@ -395,11 +428,11 @@ def _not_enrolled(student_id: int, course_id: int) -> NotFound:
 # --- reads across the link ---------------------------------------------------------------
 
 
-def course_roster(session: Session, course_id: int) -> CourseRoster:
+def course_roster(session: Session, viewer: Viewer, course_id: int) -> CourseRoster:
     """The course and its students (not those who dropped it) by name: two statements.
 
     The course, then one joined SELECT of enrollments and students, however
-    many students there are.
+    many students there are. Anyone but staff sees only their own line.
     """
     course = _course(session, course_id)
     stmt = (
@@ -413,7 +446,11 @@ def course_roster(session: Session, course_id: int) -> CourseRoster:
             Enrollment.enrolled_at,
         )
         .join(Enrollment.student)
-        .where(Enrollment.course_id == course_id, Enrollment.status != EnrollmentStatus.DROPPED)
+        .where(
+            Enrollment.course_id == course_id,
+            Enrollment.status != EnrollmentStatus.DROPPED,
+            viewer.sees(Student.user_id),
+        )
         .order_by(Student.last_name, Student.first_name, Student.id)
     )
     students = [RosterEntry.model_validate(row._asdict()) for row in session.execute(stmt)]
@@ -433,7 +470,7 @@ GRADE_HUNDREDTHS: dict[Grade, int] = {
 }
 
 
-def student_transcript(session: Session, student_id: int) -> Transcript:
+def student_transcript(session: Session, viewer: Viewer, student_id: int) -> Transcript:
     """The student's courses and credit-weighted grade-point average: two statements.
 
     The database computes the average's parts beside the lines (window
@@ -444,8 +481,9 @@ def student_transcript(session: Session, student_id: int) -> Transcript:
     the one division, rounded half-up to 2 places, is done here in integer
     arithmetic, so no float ever touches the average. Ungraded (active or
     dropped) courses count for nothing; with no grade at all the average is None.
+    A student ``viewer`` may not read is ``NotFound``.
     """
-    student = _student(session, student_id)
+    student = _visible_student(session, viewer, student_id)
     rows = session.execute(_transcript_lines(student_id)).all()
     weighted = int(rows[0].weighted_hundredths or 0) if rows else 0
     credits = int(rows[0].graded_credits or 0) if rows else 0

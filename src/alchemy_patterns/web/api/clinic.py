@@ -1,14 +1,18 @@
 """The clinic: owners and their pets, vets and their schedules, appointments.
 
-Who may do what. The clinic's owners, pets and vets are the clinic's own
-records, not user accounts, so no caller "owns" one: the rule is by role.
+Who may do what. Owners' addresses and telephone numbers, their pets and
+appointments are personal data (the clinic's client list), so nothing here is
+anonymous (401), and no ordinary account reads another's:
 
-* Any signed-in user may read: owners (with their pets, appointments and
-  vets), pets, vets, a vet's schedule, appointments. Owners' addresses and
-  telephone numbers are personal data, so nothing here is anonymous (401).
-* Admins, the clinic's staff, write: they register and delete owners, add,
-  remove and transfer pets, manage vets, and book, cancel and complete
-  appointments. Anyone else is refused (403).
+* Admins, the clinic's staff, read everything and write: they register and
+  delete owners (linking an owner to the user account they sign in with, if
+  any), add, remove and transfer pets, manage vets, and book, cancel and
+  complete appointments. Anyone else is refused those (403).
+* An account linked to an owner record reads that owner, their pets and
+  appointments, and sees only those in lists (the owner list, a vet's
+  schedule). Any other owner, pet or appointment is 404 to them, exactly as
+  one that does not exist, so existence does not leak.
+* Vets are the clinic's public staff: every signed-in account reads them.
 
 An unknown owner, pet, vet or appointment is 404, and so is another owner's
 pet named under an owner's path.
@@ -38,7 +42,7 @@ from alchemy_patterns.domains.clinic.schemas import (
     VetOut,
 )
 from alchemy_patterns.domains.schemas import Id, Input
-from alchemy_patterns.web.auth import BEARER, current_user, require_admin
+from alchemy_patterns.web.auth import BEARER, current_user, current_viewer, require_admin
 from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import created, json_response, no_content
 from alchemy_patterns.web.schemas import PageOut, PageQuery, Problem, Query, page_out
@@ -102,9 +106,13 @@ class Schedule(BaseModel):
 
 @bp.get("/owners", responses={200: PageOut[OwnerOut], **SIGNED_IN}, security=BEARER)
 def list_owners(query: OwnerQuery) -> Response:
-    current_user()
+    """Owners by name: staff see all, anyone else only the record linked to their account."""
     page = services.list_owners(
-        db_session(), search=query.search, page=query.page, per_page=query.per_page
+        db_session(),
+        current_viewer(),
+        search=query.search,
+        page=query.page,
+        per_page=query.per_page,
     )
     return json_response(page_out(page))
 
@@ -123,9 +131,11 @@ def register_owner(body: OwnerIn) -> Response:
     security=BEARER,
 )
 def get_owner(path: OwnerPath) -> Response:
-    """The owner, their pets, each pet's appointments and each one's vet, in a fixed cost."""
-    current_user()
-    return json_response(services.owner_detail(db_session(), path.owner_id))
+    """The owner, their pets, each pet's appointments and each one's vet, in a fixed cost.
+
+    Staff, or the owner's own account; anyone else gets 404.
+    """
+    return json_response(services.owner_detail(db_session(), current_viewer(), path.owner_id))
 
 
 @bp.delete("/owners/<int:owner_id>", responses={204: None, 404: Problem, **STAFF}, security=BEARER)
@@ -152,8 +162,8 @@ def add_pet(path: OwnerPath, body: PetIn) -> Response:
 
 @bp.get("/pets/<int:pet_id>", responses={200: PetOut, 404: Problem, **SIGNED_IN}, security=BEARER)
 def get_pet(path: PetPath) -> Response:
-    current_user()
-    return json_response(services.get_pet(db_session(), path.pet_id))
+    """The pet: for staff, or for its owner's account (anyone else: 404)."""
+    return json_response(services.get_pet(db_session(), current_viewer(), path.pet_id))
 
 
 @bp.delete(
@@ -221,10 +231,16 @@ def delete_vet(path: VetPath) -> Response:
     security=BEARER,
 )
 def vet_schedule(path: VetPath, query: ScheduleQuery) -> Response:
-    """The vet's appointments on ``day`` (UTC) in time order, with each pet's and owner's name."""
-    current_user()
+    """The vet's appointments on ``day`` (UTC) in time order, with each pet's and owner's name.
+
+    Staff see the whole day; anyone else only their own pets' appointments.
+    """
     entries = services.vet_schedule(
-        db_session(), path.vet_id, query.day, include_cancelled=query.include_cancelled
+        db_session(),
+        current_viewer(),
+        path.vet_id,
+        query.day,
+        include_cancelled=query.include_cancelled,
     )
     return json_response(Schedule(vet_id=path.vet_id, day=query.day, items=entries))
 
@@ -254,8 +270,9 @@ def book_appointment(body: AppointmentIn) -> Response:
     security=BEARER,
 )
 def get_appointment(path: AppointmentPath) -> Response:
-    current_user()
-    return json_response(services.get_appointment(db_session(), path.appointment_id))
+    """The appointment: for staff, or for its pet's owner's account (anyone else: 404)."""
+    appointment = services.get_appointment(db_session(), current_viewer(), path.appointment_id)
+    return json_response(appointment)
 
 
 @bp.post(

@@ -1,15 +1,20 @@
 """The school: students, clubs and their members, courses, enrollments and grades.
 
-Who may do what. Students are the school's records, not user accounts, so no
-caller "owns" one: the rule is by role.
+Who may do what. Students' names, e-mail addresses, clubs and grades are
+personal data, so nothing here is anonymous (401), and no ordinary account
+reads another's:
 
-* Any signed-in user may read: students, a student's transcript and clubs,
-  clubs and their members, courses and their rosters, an enrollment. Students'
-  names, e-mail addresses and grades are personal data, so nothing here is
-  anonymous (401).
-* Admins, the school's staff, write: they register students, create clubs and
-  courses, delete courses, enroll and drop students, grade them, and add
-  students to clubs or take them out. Anyone else is refused (403).
+* Admins, the school's staff, read everything and write: they register
+  students (linking a student to the user account they sign in with, if
+  any), create clubs and courses, delete courses, enroll and drop students,
+  grade them, and add students to clubs or take them out. Anyone else is
+  refused those (403).
+* An account linked to a student record reads that student, their
+  transcript, clubs and enrollments, and sees only themselves in lists (the
+  student list, a club's members, a course's roster). Any other student or
+  enrollment is 404 to them, exactly as one that does not exist.
+* Clubs and courses are the school's public catalogue: every signed-in
+  account reads them.
 
 Links are resources of their own, addressed by both ids:
 
@@ -54,7 +59,7 @@ from alchemy_patterns.domains.school.schemas import (
     StudentOut,
     Transcript,
 )
-from alchemy_patterns.web.auth import BEARER, current_user, require_admin
+from alchemy_patterns.web.auth import BEARER, current_user, current_viewer, require_admin
 from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import created, json_response, no_content
 from alchemy_patterns.web.schemas import PageOut, PageQuery, Problem, page_out
@@ -92,9 +97,10 @@ class EnrollmentPath(BaseModel):
 
 @bp.get("/students", responses={200: PageOut[StudentOut], **SIGNED_IN}, security=BEARER)
 def list_students(query: PageQuery) -> Response:
-    """Students by last name, then first name."""
-    current_user()
-    page = services.list_students(db_session(), page=query.page, per_page=query.per_page)
+    """Students by last name, then first name: staff see all, anyone else their own record."""
+    page = services.list_students(
+        db_session(), current_viewer(), page=query.page, per_page=query.per_page
+    )
     return json_response(page_out(page))
 
 
@@ -112,8 +118,8 @@ def create_student(body: StudentIn) -> Response:
     security=BEARER,
 )
 def get_student(path: StudentPath) -> Response:
-    current_user()
-    return json_response(services.get_student(db_session(), path.student_id))
+    """The student: for staff, or for the account linked to the record (anyone else: 404)."""
+    return json_response(services.get_student(db_session(), current_viewer(), path.student_id))
 
 
 @bp.get(
@@ -122,9 +128,12 @@ def get_student(path: StudentPath) -> Response:
     security=BEARER,
 )
 def student_transcript(path: StudentPath) -> Response:
-    """The student's courses with their grades, and the credit-weighted GPA (null until graded)."""
-    current_user()
-    return json_response(services.student_transcript(db_session(), path.student_id))
+    """The student's courses with their grades, and the credit-weighted GPA (null until graded).
+
+    Staff, or the student's own account; anyone else gets 404.
+    """
+    transcript = services.student_transcript(db_session(), current_viewer(), path.student_id)
+    return json_response(transcript)
 
 
 @bp.get(
@@ -133,10 +142,9 @@ def student_transcript(path: StudentPath) -> Response:
     security=BEARER,
 )
 def student_clubs(path: StudentPath, query: PageQuery) -> Response:
-    """The clubs the student belongs to, by name, with the date each was joined."""
-    current_user()
+    """The clubs the student belongs to, by name, with the date each was joined (staff or self)."""
     page = services.list_student_clubs(
-        db_session(), path.student_id, page=query.page, per_page=query.per_page
+        db_session(), current_viewer(), path.student_id, page=query.page, per_page=query.per_page
     )
     return json_response(page_out(page))
 
@@ -176,10 +184,9 @@ def get_club(path: ClubPath) -> Response:
     security=BEARER,
 )
 def club_members(path: ClubPath, query: PageQuery) -> Response:
-    """The club's members by name, with the date each joined."""
-    current_user()
+    """The club's members by name, with the date each joined; anyone but staff sees only self."""
     page = services.club_members(
-        db_session(), path.club_id, page=query.page, per_page=query.per_page
+        db_session(), current_viewer(), path.club_id, page=query.page, per_page=query.per_page
     )
     return json_response(page_out(page))
 
@@ -255,9 +262,11 @@ def delete_course(path: CoursePath) -> Response:
     security=BEARER,
 )
 def course_roster(path: CoursePath) -> Response:
-    """The course and its students by name (not those who dropped it), in a fixed cost."""
-    current_user()
-    return json_response(services.course_roster(db_session(), path.course_id))
+    """The course and its students by name (not those who dropped it), in a fixed cost.
+
+    Anyone but staff sees only their own line.
+    """
+    return json_response(services.course_roster(db_session(), current_viewer(), path.course_id))
 
 
 # --- enrollments ---------------------------------------------------------------------------------
@@ -269,9 +278,11 @@ def course_roster(path: CoursePath) -> Response:
     security=BEARER,
 )
 def get_enrollment(path: EnrollmentPath) -> Response:
-    """The student's enrollment in the course, whatever its status."""
-    current_user()
-    return json_response(services.get_enrollment(db_session(), path.student_id, path.course_id))
+    """The student's enrollment in the course, whatever its status (staff or the student)."""
+    enrollment = services.get_enrollment(
+        db_session(), current_viewer(), path.student_id, path.course_id
+    )
+    return json_response(enrollment)
 
 
 @bp.put(
