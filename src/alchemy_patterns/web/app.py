@@ -56,6 +56,7 @@ class Api(OpenAPI):
         for path_item in self.spec_json["paths"].values():
             for operation in path_item.values():
                 _document_problems(operation)
+                _document_access(operation)
 
 
 def _document_problems(operation: dict[str, Any]) -> None:
@@ -68,6 +69,29 @@ def _document_problems(operation: dict[str, Any]) -> None:
     for status in statuses:
         if str(status) not in responses or status == 422:  # one Problem, not flask-openapi3's list
             responses[str(status)] = _problem_response(status)
+
+
+#: Who may call an operation, from what it declares: its security and a 403 answer.
+ACCESS_ANYONE = "**Who may call it:** anyone, no token needed."
+ACCESS_SIGNED_IN = (
+    "**Who may call it:** any signed-in account. Private records (the clinic's owners, "
+    "pets and appointments; the school's students, enrollments and grades) are shown only "
+    "to staff and to the account linked to them: to anyone else they are 404, and lists "
+    "leave them out."
+)
+ACCESS_STAFF = "**Who may call it:** staff (the admin role) only; any other account gets 403."
+
+
+def _document_access(operation: dict[str, Any]) -> None:
+    """Say in the operation's description who may call it (``/docs`` shows it)."""
+    if not operation.get("security"):
+        access = ACCESS_ANYONE
+    elif "403" in operation.get("responses", {}):
+        access = ACCESS_STAFF
+    else:
+        access = ACCESS_SIGNED_IN
+    description = operation.get("description", "").strip()
+    operation["description"] = f"{description}\n\n{access}" if description else access
 
 
 def _problem_response(status: int) -> dict[str, Any]:
