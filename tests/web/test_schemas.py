@@ -1,0 +1,40 @@
+"""The web layer's own models: query schemas are generated once, and never shared."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from alchemy_patterns.web.schemas import PageQuery
+
+#: pydantic's own ``model_json_schema``, beneath the cache.
+GENERATE = BaseModel.model_json_schema.__func__  # type: ignore[attr-defined]
+
+
+def test_a_query_schema_is_pydantics_own() -> None:
+    assert PageQuery.model_json_schema() == GENERATE(PageQuery)
+
+
+def test_a_query_schema_is_made_once_per_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Counted(PageQuery):
+        pass
+
+    made: list[type[BaseModel]] = []
+
+    def counting(cls: type[BaseModel], *args: Any, **kwargs: Any) -> Any:
+        made.append(cls)
+        return GENERATE(cls, *args, **kwargs)
+
+    monkeypatch.setattr(BaseModel, "model_json_schema", classmethod(counting))
+
+    first, second = Counted.model_json_schema(), Counted.model_json_schema()
+
+    assert (made, first) == ([Counted], second)
+
+
+def test_changing_a_returned_schema_changes_no_later_one() -> None:
+    PageQuery.model_json_schema()["properties"].clear()
+
+    assert set(PageQuery.model_json_schema()["properties"]) == {"page", "per_page"}
