@@ -37,4 +37,4 @@ def test_a_query_schema_is_made_once_per_model(monkeypatch: pytest.MonkeyPatch) 
 def test_changing_a_returned_schema_changes_no_later_one() -> None:
     PageQuery.model_json_schema()["properties"].clear()
 
-    assert set(PageQuery.model_json_schema()["properties"]) == {"page", "per_page"}
+    assert {"page", "per_page"} <= set(PageQuery.model_json_schema()["properties"])
