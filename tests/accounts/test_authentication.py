@@ -20,7 +20,9 @@ from alchemy_patterns.domains.accounts.schemas import ChangePassword, Credential
 from alchemy_patterns.domains.accounts.services import (
     authenticate,
     change_password,
+    check_credentials,
     get_user,
+    renew_weak_hash,
     set_active,
     set_role,
 )
@@ -48,6 +50,10 @@ def stored_hash(db: Database, user_id: int) -> str:
 def sign_in(db: Database, login: str, password: str = PASSWORD) -> UserOut:
     with db.session_scope() as session:
         return authenticate(session, credentials(login, password))
+
+
+def weak_hash(password: str = PASSWORD) -> str:
+    return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(password)
 
 
 def failed_sign_in(db: Database, login: str, password: str = PASSWORD) -> InvalidCredentials:
@@ -92,7 +98,7 @@ def test_every_failure_to_sign_in_is_the_same_invalid_credentials(app_db: Databa
 
 
 def test_a_hash_with_weaker_parameters_is_replaced_at_sign_in(app_db: Database) -> None:
-    weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
+    weak = weak_hash()
     assert needs_rehash(weak)
     user = add_user(app_db, username="alice", password_hash=weak)
 
@@ -114,12 +120,56 @@ def test_a_current_hash_is_left_alone_at_sign_in(app_db: Database) -> None:
 
 
 def test_a_weak_hash_is_kept_when_the_password_is_wrong(app_db: Database) -> None:
-    weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
+    weak = weak_hash()
     user = add_user(app_db, username="alice", password_hash=weak)
 
     failed_sign_in(app_db, "alice", "not the password")
 
     assert stored_hash(app_db, user.id) == weak
+
+
+# --- check_credentials, then renew_weak_hash (the login's two steps) ----------------------
+
+
+def test_checking_credentials_writes_nothing_not_even_a_weak_hash(app_db: Database) -> None:
+    weak = weak_hash()
+    user = add_user(app_db, username="alice", password_hash=weak)
+
+    with app_db.session_scope(read_only=True) as session:
+        checked = check_credentials(session, credentials("alice"))
+
+    assert checked.id == user.id
+    assert stored_hash(app_db, user.id) == weak
+
+
+def test_checking_wrong_credentials_is_invalid_credentials(app_db: Database) -> None:
+    add_user(app_db, username="alice")
+
+    with pytest.raises(InvalidCredentials), app_db.session_scope(read_only=True) as session:
+        check_credentials(session, credentials("alice", "not the password"))
+
+
+def test_renewing_replaces_a_weak_hash(app_db: Database) -> None:
+    weak = weak_hash()
+    user = add_user(app_db, username="alice", password_hash=weak)
+
+    with app_db.session_scope() as session:
+        renew_weak_hash(session, user.id, credentials("alice"))
+
+    renewed = stored_hash(app_db, user.id)
+    assert renewed != weak
+    assert verify_password(renewed, PASSWORD)
+    assert not needs_rehash(renewed)
+
+
+def test_renewing_keeps_a_weak_hash_of_a_password_changed_meanwhile(app_db: Database) -> None:
+    changed = weak_hash(NEW_PASSWORD)  # changed since PASSWORD was checked
+    user = add_user(app_db, username="alice", password_hash=changed)
+
+    with app_db.session_scope() as session:
+        renew_weak_hash(session, user.id, credentials("alice"))
+
+    assert stored_hash(app_db, user.id) == changed
 
 
 # --- change_password -----------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from argon2 import PasswordHasher
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
@@ -13,7 +14,7 @@ from alchemy_patterns.domains.accounts.models import User
 from alchemy_patterns.domains.accounts.throttle import ThrottlePolicy
 from alchemy_patterns.domains.shop.models import Cart
 from alchemy_patterns.web.app import Api
-from tests.builders import PASSWORD
+from tests.builders import PASSWORD, make_user
 from tests.web.conftest import Caller, sign_in
 
 NEW_USER = {"username": "ada", "email": "Ada@Example.com", "password": "a long passphrase"}
@@ -175,6 +176,28 @@ def test_a_success_clears_the_accounts_failures(
         login(client, alice.username, "wrong!!!", f"10.2.0.{attempt}")
 
     assert login(client, alice.username, PASSWORD, "10.2.0.99") == 200
+
+
+def test_successful_logins_never_use_up_their_addresss_limit(
+    client: FlaskClient, alice: Caller, policy: ThrottlePolicy
+) -> None:
+    for _ in range(3 * policy.per_address):
+        assert login(client, alice.username, PASSWORD, "10.3.0.1") == 200
+
+    for attempt in range(policy.per_address):
+        assert login(client, f"nobody{attempt}", "wrong!!!", "10.3.0.1") == 401
+    assert login(client, alice.username, PASSWORD, "10.3.0.1") == 429
+
+
+def test_a_login_renews_a_weak_hash(client: FlaskClient, app_db: Database) -> None:
+    weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
+    with app_db.session_scope() as session:
+        user = make_user(session, password_hash=weak)
+
+    assert login(client, user.username, PASSWORD) == 200
+
+    with app_db.session_scope(read_only=True) as session:
+        assert session.get_one(User, user.id).password_hash != weak
 
 
 # --- profile and roles -------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, true
+from sqlalchemy import CheckConstraint, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from alchemy_patterns.db import Base, TimestampMixin, text_enum, utcnow
@@ -92,17 +92,27 @@ class ApiToken(Base):
     user: Mapped[User] = relationship(lazy="raise")
 
 
-class LoginFailure(Base):
-    """One failed login, kept for the throttling window, by account and by address.
+class LoginAttempts(Base):
+    """The password checks one subject (an account or an address) made in its current window.
 
-    A row per failure (not a counter to update) needs no lock and no upsert:
-    concurrent failures each insert, and the window is a COUNT over an index.
+    One counter row per subject, not a row per failure: an attempt is counted
+    *before* its password is verified, by locking the row, comparing it with
+    the limit and counting up in one short transaction
+    (:func:`~alchemy_patterns.domains.accounts.throttle.reserve`). Rows per
+    failure, counted and then added to in separate steps, let every attempt
+    that arrived while a hash was being verified through. A window that has
+    ended starts again at the next attempt; rows of ended windows are deleted
+    after successful logins.
     """
 
-    __tablename__ = "login_failures"
-    __table_args__ = (Index(None, "subject", "failed_at"),)
+    __tablename__ = "login_attempts"
+    __table_args__ = (CheckConstraint("attempts >= 0", "attempts_not_negative"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     #: ``login:<name>`` or ``address:<ip>``.
-    subject: Mapped[str] = mapped_column(String(300))
-    failed_at: Mapped[dt.datetime] = mapped_column(index=True)
+    subject: Mapped[str] = mapped_column(String(300), primary_key=True)
+    #: When the first attempt of the current window was counted.
+    window_start: Mapped[dt.datetime] = mapped_column(index=True)
+    attempts: Mapped[int]
+
+    def __repr__(self) -> str:
+        return f"<LoginAttempts {self.subject!r} {self.attempts} since {self.window_start}>"

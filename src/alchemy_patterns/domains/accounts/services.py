@@ -69,14 +69,42 @@ def authenticate(session: Session, credentials: Credentials) -> UserOut:
     A hash made with parameters weaker than today's is replaced while the
     password is at hand.
     """
+    user = _verified_user(session, credentials)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(credentials.password.get_secret_value())
+    return UserOut.model_validate(user)
+
+
+def check_credentials(session: Session, credentials: Credentials) -> UserOut:
+    """Like :func:`authenticate`, but writes nothing: the hash is verified, never renewed.
+
+    So it can run in a read-only unit of work, where the slow hash holds no
+    write lock (SQLite's one writer stays free for everyone else meanwhile);
+    :func:`renew_weak_hash` does the writing afterwards.
+    """
+    return UserOut.model_validate(_verified_user(session, credentials))
+
+
+def renew_weak_hash(session: Session, user_id: int, credentials: Credentials) -> None:
+    """Replace the user's hash if it is weaker than today's and still matches the password.
+
+    For a password :func:`check_credentials` has just accepted. The rare weak
+    hash is verified again, so a password changed in the meantime is never
+    replaced by the old one.
+    """
+    password = credentials.password.get_secret_value()
+    user = _user(session, user_id)
+    if needs_rehash(user.password_hash) and verify_password(user.password_hash, password):
+        user.password_hash = hash_password(password)
+
+
+def _verified_user(session: Session, credentials: Credentials) -> User:
     user = _user_by_login(session, credentials.login)
     password = credentials.password.get_secret_value()
     valid = verify_password(user.password_hash if user else None, password)
     if user is None or not valid or not user.is_active:
         raise InvalidCredentials
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    return UserOut.model_validate(user)
+    return user
 
 
 def change_password(session: Session, user_id: int, data: ChangePassword) -> None:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_record_accounts"
-down_revision: str | None = "0005_checkout_keys"
+down_revision: str | None = "0006_login_attempts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

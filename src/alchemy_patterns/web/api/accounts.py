@@ -9,8 +9,8 @@ from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 from pydantic import BaseModel, ConfigDict
 
-from alchemy_patterns.domains.accounts import services, throttle, tokens
-from alchemy_patterns.domains.accounts.errors import InvalidCredentials
+from alchemy_patterns.domains.accounts import services, tokens
+from alchemy_patterns.domains.accounts.login import log_in
 from alchemy_patterns.domains.accounts.models import Role
 from alchemy_patterns.domains.accounts.schemas import (
     ChangePassword,
@@ -20,6 +20,7 @@ from alchemy_patterns.domains.accounts.schemas import (
     RegisterUser,
     UserOut,
 )
+from alchemy_patterns.domains.accounts.throttle import ThrottlePolicy
 from alchemy_patterns.domains.schemas import Id
 from alchemy_patterns.domains.shop.services import register_user_with_cart
 from alchemy_patterns.web.auth import BEARER, bearer_token, current_user, require_admin
@@ -64,24 +65,13 @@ def register(body: RegisterUser) -> Response:
 def login(body: Credentials) -> Response:
     """A bearer token for a username or e-mail address and its password.
 
-    Failed attempts are counted per account and per address; past the limit
-    the answer is 429 with ``Retry-After``, whatever the password.
+    Attempts are counted per account and per address before the password is
+    verified; past the limit the answer is 429 with ``Retry-After``, whatever
+    the password.
     """
-    policy: throttle.ThrottlePolicy = current_app.config["LOGIN_THROTTLE"]
-    limits = throttle.subjects(body.login, request.remote_addr, policy)
-    session = db_session()
-    throttle.check_allowed(session, limits, policy)
-    try:
-        user = services.authenticate(session, body)
-    except InvalidCredentials:
-        # Recorded in a transaction of its own, since this request's is rolled
-        # back; ended first, so that SQLite's one writer is free for it.
-        session.rollback()
-        with database().session_scope() as own:
-            throttle.record_failure(own, limits)
-        raise
-    throttle.forget_failures(session, [next(iter(limits))], policy)
-    issued = tokens.issue_token(session, user.id)
+    policy: ThrottlePolicy = current_app.config["LOGIN_THROTTLE"]
+    user = log_in(database(), db_session(), body, request.remote_addr, policy)
+    issued = tokens.issue_token(db_session(), user.id)
     return json_response(
         TokenOut(access_token=issued.token, expires_at=issued.expires_at, user=user)
     )
