@@ -46,14 +46,14 @@ class Server:
     log: Path
 
     def get(self, path: str) -> int:
-        """The status of ``GET path``; 0 while nothing listens."""
+        """The status of ``GET path``; 0 while nothing listens or answers within 5 s."""
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as answer:
                 status: int = answer.status
                 return status
         except urllib.error.HTTPError as error:
             return error.code
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
             return 0
 
     def wait_until_healthy(self) -> None:
