@@ -18,6 +18,7 @@ from alchemy_patterns.settings import Settings, make_database
 from alchemy_patterns.web import body, errors, observability
 from alchemy_patterns.web.auth import SECURITY_SCHEMES
 from alchemy_patterns.web.database import commit_request, database, init_app
+from alchemy_patterns.web.enum_names import name_enum_values
 from alchemy_patterns.web.schemas import Problem
 
 #: Larger bodies are refused (413) before they are parsed.
@@ -51,12 +52,15 @@ class Api(OpenAPI):
         Blueprints document what their views raise; the problems that come
         from anywhere (body checks, validation, authentication, path
         converters, the database) are added here, as ``application/problem+json``.
+        Enums whose values are no identifiers (``B+``) get names for client
+        generators (``x-enum-varnames``).
         """
         super().generate_spec_json()  # type: ignore[no-untyped-call]
         for path_item in self.spec_json["paths"].values():
             for operation in path_item.values():
                 _document_problems(operation)
                 _document_access(operation)
+        name_enum_values(self.spec_json)
 
 
 def _document_problems(operation: dict[str, Any]) -> None:
@@ -127,6 +131,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     body.init_app(app)
     _register_api(app)
     _register_docs(app)
+    app.api_doc  # noqa: B018  # built now: a document that cannot be built stops start-up
     return app
 
 
