@@ -406,6 +406,8 @@ class Lab:
 
 def check_same_answers(lab: Lab, endpoints: list[Endpoint]) -> None:
     """Each endpoint's answer from every app, byte for byte; also that each server counts them."""
+    for server in lab.running.values():
+        server.settle()  # the logins are counted, and counted before
     before = {name: sum(s.requests_counted().values()) for name, s in lab.running.items()}
     sent: collections.Counter[str] = collections.Counter()
     for endpoint in endpoints:
@@ -567,10 +569,14 @@ def load(lab: Lab, endpoints: list[Endpoint]) -> list[Run]:
                 print(
                     f"  round {round_}  {endpoint.name:<18} {app:<5} {run.rps:8.1f} req/s"
                     f"  p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:7.2f} ms"
-                    + ("" if run.valid else f"  INVALID ({run.errors} errors)"),
+                    + ("" if run.valid else f"  INVALID ({run.errors} errors{hint(endpoint)})"),
                     flush=True,
                 )
     return runs
+
+
+def hint(endpoint: Endpoint) -> str:
+    return "; more requests than filled carts? raise --carts" if endpoint.key == "checkout" else ""
 
 
 # --- the report -----------------------------------------------------------------------------
