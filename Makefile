@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DB     ?= all
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench wrk clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,12 +29,20 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict src
 
-## bench: the benchmarks (ratios to a baseline measured in the same run)
-bench: $(STAMP)
+## bench: the benchmarks (ratios to a baseline measured in the same run); installs wrk as root
+bench: $(STAMP) wrk
 	$(BIN)/python benchmarks/bulk_insert.py
 	$(BIN)/python benchmarks/stream.py
 	$(BIN)/python benchmarks/cart.py
 	$(BIN)/python benchmarks/loading.py
+	$(BIN)/python benchmarks/pagination.py
+	$(BIN)/python benchmarks/api.py
+
+# benchmarks/api.py loads the servers with wrk (Debian's package).
+wrk:
+	@command -v wrk >/dev/null || test "$$(id -u)" != 0 \
+		|| apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }
+	@command -v wrk >/dev/null || { echo "benchmarks/api.py needs wrk: apt-get install wrk"; exit 1; }
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

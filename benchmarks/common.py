@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -95,3 +96,14 @@ def write_json(results: list[dict[str, Any]], target: str | None) -> None:
     if target:
         out = json.dumps(results, indent=2)
         sys.stdout.write(out + "\n") if target == "-" else Path(target).write_text(out)
+
+
+def spread(values: list[float]) -> tuple[float, float, float]:
+    """Median, minimum and maximum of a measurement repeated over rounds."""
+    return statistics.median(values), min(values), max(values)
+
+
+def show_spread(values: list[float], digits: int = 2, unit: str = "") -> str:
+    """``median (min-max)``, as the round-based scripts print it."""
+    middle, low, high = spread(values)
+    return f"{middle:.{digits}f}{unit} ({low:.{digits}f}-{high:.{digits}f})"
