@@ -9,6 +9,10 @@ from __future__ import annotations
 import itertools
 import random
 from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from alchemy_patterns.cli.seeding.context import Seeding, slug
 from alchemy_patterns.cli.seeding.loading import Family, Row
@@ -30,6 +34,20 @@ def seed_accounts(seeding: Seeding) -> list[int]:
     known = list(_known_accounts(seeding, password_hash))
     generated = _generated_users(seeding, rng, password_hash, seeding.plan.users - len(known))
     return seeding.loader.insert_families(User, itertools.chain(known, generated), key="user_id")
+
+
+def demo_account_to_link(seeding: Seeding, link: InstrumentedAttribute[Any]) -> int | None:
+    """The demo account's id, if no row is linked to it through ``link`` yet (else None).
+
+    The demo user is linked to one clinic owner and one student, so that it
+    reads a record of its own there (staff read them all); a second seeding
+    (``--append``) links no other, since an account has one record at most.
+    """
+    with seeding.loader.db.session_scope(read_only=True) as session:
+        user_id = session.scalar(select(User.id).where(User.username == DEMO_USERNAME))
+        if user_id is None or session.scalar(select(link).where(link == user_id)) is not None:
+            return None
+        return user_id
 
 
 def _known_accounts(seeding: Seeding, password_hash: str) -> Iterator[Family]:

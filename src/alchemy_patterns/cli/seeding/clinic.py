@@ -12,6 +12,7 @@ import datetime as dt
 import random
 from collections.abc import Iterator, Sequence
 
+from alchemy_patterns.cli.seeding.accounts import demo_account_to_link
 from alchemy_patterns.cli.seeding.context import Seeding, slug
 from alchemy_patterns.cli.seeding.loading import Family, Row, table_of
 from alchemy_patterns.cli.seeding.plan import PETS_PER_OWNER
@@ -57,12 +58,14 @@ def _vets(seeding: Seeding, rng: random.Random) -> Iterator[Family]:
 
 def _owners(seeding: Seeding, rng: random.Random) -> Iterator[Family]:
     serial = seeding.loader.max_id(Owner)
+    demo_id = demo_account_to_link(seeding, Owner.user_id)
     for i in range(seeding.plan.owners):
         first, last = seeding.person(rng)
         owner = {
             "name": f"{first} {last}",
             "email": f"{slug(first)}.{slug(last)}{serial + i + 1}@example.org",
             "phone": f"+1 555-{rng.randint(0, 9999):04d}" if rng.random() < 0.8 else None,
+            "user_id": demo_id if i == 0 else None,
         }
         yield owner, {Pet: _pets(seeding, rng)}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Sequence
 
+from alchemy_patterns.cli.seeding.accounts import demo_account_to_link
 from alchemy_patterns.cli.seeding.context import Seeding, slug
 from alchemy_patterns.cli.seeding.loading import Family, Row, Target
 from alchemy_patterns.cli.seeding.plan import CLUBS_PER_STUDENT, COURSES_PER_STUDENT
@@ -76,12 +77,14 @@ def _students(
     seeding: Seeding, rng: random.Random, club_ids: Sequence[int], course_ids: Sequence[int]
 ) -> Iterator[Family]:
     serial = seeding.loader.max_id(Student)
+    demo_id = demo_account_to_link(seeding, Student.user_id)
     for i in range(seeding.plan.students):
         first, last = seeding.person(rng)
         student = {
             "first_name": first,
             "last_name": last,
             "email": f"{slug(first)}.{slug(last)}{serial + i + 1}@school.example.edu",
+            "user_id": demo_id if i == 0 else None,
         }
         links: dict[Target, list[Row]] = {
             student_clubs: _memberships(rng, club_ids),
