@@ -33,7 +33,9 @@ __all__ = [
     "count",
     "exists",
     "get_or_raise",
+    "keyset_after",
     "keyset_paginate",
+    "keyset_position",
     "paginate",
     "stream",
 ]
@@ -294,6 +296,41 @@ def _check_cursor_values(
             raise ValidationFailed("cursor is not valid", columns=("cursor",)) from error
 
 
+def _position(
+    parts: list[tuple[ColumnElement[Any], bool]], cursor: str, dialect: Dialect
+) -> list[Any]:
+    values = decode_cursor(cursor, len(parts))
+    _check_cursor_values(parts, values, dialect)
+    return values
+
+
+def keyset_position(
+    session: Session, order_by: Sequence[ColumnElement[Any]], cursor: str | None
+) -> list[Any] | None:
+    """The key values ``cursor`` stands for in ``order_by``; None without a cursor.
+
+    For reads that page inside a subquery (the top rows of each group, say)
+    rather than at the top of the statement as :func:`keyset_paginate` does;
+    :func:`keyset_after` makes the condition. The cursor is checked as it is
+    there: a damaged one is a ``ValidationFailed``.
+    """
+    if cursor is None:
+        return None
+    return _position(_order_parts(order_by), cursor, session.get_bind().dialect)
+
+
+def keyset_after(
+    order_by: Sequence[ColumnElement[Any]], values: Sequence[Any]
+) -> ColumnElement[bool]:
+    """The rows strictly after ``values`` in ``order_by`` order.
+
+    ``values`` may be plain values (a :func:`keyset_position`) or columns of
+    another table, bound to the same position. The condition leads with an inclusive
+    bound on the first column, so an index on the order serves it as a range.
+    """
+    return _after(_order_parts(order_by), list(values))
+
+
 @overload
 def keyset_paginate(
     session: Session,
@@ -338,8 +375,7 @@ def keyset_paginate(
     parts = _order_parts(order_by)
     keyed = stmt.add_columns(*(column for column, _ in parts)).order_by(None).order_by(*order_by)
     if cursor is not None:
-        values = decode_cursor(cursor, len(parts))
-        _check_cursor_values(parts, values, session.get_bind(clause=keyed).dialect)
+        values = _position(parts, cursor, session.get_bind(clause=keyed).dialect)
         keyed = keyed.where(_after(parts, values))
     # Read once, then split each row into the caller's columns (as Rows, or
     # scalars for one entity or column) and the key values behind the cursor.
