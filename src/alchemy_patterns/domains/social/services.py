@@ -117,12 +117,12 @@ def comment(session: Session, user_id: int, post_id: int, data: CommentIn) -> Co
 
 
 def post_comments(
-    session: Session, post_id: int, *, page: int = 1, per_page: int = 20
+    session: Session, post_id: int, *, page: int = 1, per_page: int = 20, count: bool = True
 ) -> Page[CommentOut]:
     """A post's comments, oldest first, each with its author's name: the join, not a lazy load."""
     _require_post(session, post_id)
     stmt = _comments().where(Comment.post_id == post_id).order_by(Comment.id)
-    rows = paginate(session, stmt, page=page, per_page=per_page)
+    rows = paginate(session, stmt, page=page, per_page=per_page, count=count)
     return rows.map(lambda row: CommentOut.model_validate(row._asdict()))
 
 
@@ -275,35 +275,39 @@ def _expire_follow_collections(session: Session, follower_id: int, followed_id: 
 
 
 def followers(
-    session: Session, user_id: int, *, page: int = 1, per_page: int = 20
+    session: Session, user_id: int, *, page: int = 1, per_page: int = 20, count: bool = True
 ) -> Page[UserSummary]:
     """Who follows the user, by username."""
-    return _people(session, user_id, follows.c.followed_id, follows.c.follower_id, page, per_page)
+    links = (follows.c.followed_id, follows.c.follower_id)
+    return _people(session, user_id, links, page=page, per_page=per_page, count=count)
 
 
 def following(
-    session: Session, user_id: int, *, page: int = 1, per_page: int = 20
+    session: Session, user_id: int, *, page: int = 1, per_page: int = 20, count: bool = True
 ) -> Page[UserSummary]:
     """Whom the user follows, by username."""
-    return _people(session, user_id, follows.c.follower_id, follows.c.followed_id, page, per_page)
+    links = (follows.c.follower_id, follows.c.followed_id)
+    return _people(session, user_id, links, page=page, per_page=per_page, count=count)
 
 
 def _people(
     session: Session,
     user_id: int,
-    whose: ColumnElement[int],
-    who: ColumnElement[int],
+    links: tuple[ColumnElement[int], ColumnElement[int]],
+    *,
     page: int,
     per_page: int,
+    count: bool,
 ) -> Page[UserSummary]:
-    """The users at the ``who`` end of the user's follow links, one page of them."""
+    """The users at the far end (``who``) of the user's (``whose``) follow links, a page of them."""
+    whose, who = links
     stmt = (
         select(User.id, User.username)
         .join(follows, who == User.id)
         .where(whose == user_id)
         .order_by(User.username)
     )
-    people = paginate(session, stmt, page=page, per_page=per_page)
+    people = paginate(session, stmt, page=page, per_page=per_page, count=count)
     if not people.items:
         _require_user(session, user_id)  # an unknown user, or one with nobody
     return people.map(lambda row: UserSummary(id=row.id, username=row.username))

@@ -103,9 +103,7 @@ class Schedule(BaseModel):
 @bp.get("/owners", responses={200: PageOut[OwnerOut], **SIGNED_IN}, security=BEARER)
 def list_owners(query: OwnerQuery) -> Response:
     current_user()
-    page = services.list_owners(
-        db_session(), search=query.search, page=query.page, per_page=query.per_page
-    )
+    page = services.list_owners(db_session(), search=query.search, **query.paging())
     return json_response(page_out(page))
 
 
@@ -186,7 +184,7 @@ def transfer_pet(path: PetPath, body: Transfer) -> Response:
 @bp.get("/vets", responses={200: PageOut[VetOut], **SIGNED_IN}, security=BEARER)
 def list_vets(query: PageQuery) -> Response:
     current_user()
-    page = services.list_vets(db_session(), page=query.page, per_page=query.per_page)
+    page = services.list_vets(db_session(), **query.paging())
     return json_response(page_out(page))
 
 

@@ -94,7 +94,7 @@ class EnrollmentPath(BaseModel):
 def list_students(query: PageQuery) -> Response:
     """Students by last name, then first name."""
     current_user()
-    page = services.list_students(db_session(), page=query.page, per_page=query.per_page)
+    page = services.list_students(db_session(), **query.paging())
     return json_response(page_out(page))
 
 
@@ -135,9 +135,7 @@ def student_transcript(path: StudentPath) -> Response:
 def student_clubs(path: StudentPath, query: PageQuery) -> Response:
     """The clubs the student belongs to, by name, with the date each was joined."""
     current_user()
-    page = services.list_student_clubs(
-        db_session(), path.student_id, page=query.page, per_page=query.per_page
-    )
+    page = services.list_student_clubs(db_session(), path.student_id, **query.paging())
     return json_response(page_out(page))
 
 
@@ -148,7 +146,7 @@ def student_clubs(path: StudentPath, query: PageQuery) -> Response:
 def list_clubs(query: PageQuery) -> Response:
     """Clubs by name, each with its member count."""
     current_user()
-    page = services.list_clubs(db_session(), page=query.page, per_page=query.per_page)
+    page = services.list_clubs(db_session(), **query.paging())
     return json_response(page_out(page))
 
 
@@ -178,9 +176,7 @@ def get_club(path: ClubPath) -> Response:
 def club_members(path: ClubPath, query: PageQuery) -> Response:
     """The club's members by name, with the date each joined."""
     current_user()
-    page = services.club_members(
-        db_session(), path.club_id, page=query.page, per_page=query.per_page
-    )
+    page = services.club_members(db_session(), path.club_id, **query.paging())
     return json_response(page_out(page))
 
 
@@ -215,7 +211,7 @@ def leave_club(path: MembershipPath) -> Response:
 def list_courses(query: PageQuery) -> Response:
     """Courses by code."""
     current_user()
-    page = services.list_courses(db_session(), page=query.page, per_page=query.per_page)
+    page = services.list_courses(db_session(), **query.paging())
     return json_response(page_out(page))
 
 
