@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/stream.py
 	$(BIN)/python benchmarks/cart.py
 	$(BIN)/python benchmarks/loading.py
+	$(BIN)/python benchmarks/growth.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
