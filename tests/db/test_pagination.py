@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
-from sqlalchemy import Select, func, insert, select
+from sqlalchemy import Select, Subquery, func, insert, select
 
 from alchemy_patterns.db import (
     Database,
@@ -21,7 +21,9 @@ from alchemy_patterns.db import (
     count_queries,
     exists,
     get_or_raise,
+    keyset_after,
     keyset_paginate,
+    keyset_position,
     paginate,
 )
 from tests.db.models import Author, Book, Event, Measurement
@@ -197,6 +199,67 @@ def test_paginate_last_page_that_is_exactly_full_counts_and_has_no_next(db: Data
     assert len(page.items) == 10
     assert (page.total, page.pages, page.has_next) == (40, 4, False)
     assert queries.count == 2
+
+
+def test_paginate_without_the_count_runs_one_statement_fewer_and_gives_no_total(
+    db: Database,
+) -> None:
+    add_measurements(db, 45)
+
+    with db.sessionmaker() as session, count_queries() as counted:
+        with_total = paginate(session, by_reading(), page=2, per_page=10)
+    with db.sessionmaker() as session, count_queries() as uncounted:
+        without = paginate(session, by_reading(), page=2, per_page=10, count=False)
+
+    assert uncounted.count == counted.count - 1 == 1
+    assert [m.reading for m in without.items] == [m.reading for m in with_total.items]
+    assert (without.total, without.pages, without.has_next, without.has_prev) == (
+        None,
+        None,
+        True,
+        True,
+    )
+
+
+@pytest.mark.parametrize(("rows", "last"), [(45, 5), (40, 4)])
+def test_paginate_without_the_count_knows_a_next_page_up_to_the_last(
+    db: Database, rows: int, last: int
+) -> None:
+    """The last page has no next, full or not; the one before it has."""
+    add_measurements(db, rows)
+
+    with db.sessionmaker() as session:
+        before_last, final = (
+            paginate(session, by_reading(), page=number, per_page=10, count=False)
+            for number in (last - 1, last)
+        )
+
+    assert (len(before_last.items), before_last.has_next) == (10, True)
+    assert [m.reading for m in final.items] == list(range((last - 1) * 10, rows))
+    assert final.has_next is False
+
+
+def test_paginate_enrich_reads_the_page_with_per_row_values_and_counts_the_plain_list(
+    db: Database,
+) -> None:
+    for name, books in (("ada", 3), ("bob", 0), ("cy", 1), ("di", 2)):
+        add_author_with_books(db, name, [f"{name}{i}" for i in range(books)])
+
+    def with_book_counts(authors: Subquery) -> Select[Any]:
+        books = select(func.count()).where(Book.author_id == authors.c.id).scalar_subquery()
+        return select(authors.c.name, books.label("books")).order_by(authors.c.name)
+
+    with db.sessionmaker() as session:
+        page = paginate(
+            session,
+            select(Author.id, Author.name).order_by(Author.name),
+            page=2,
+            per_page=2,
+            enrich=with_book_counts,
+        )
+
+    assert [tuple(row) for row in page.items] == [("cy", 1), ("di", 2)]
+    assert (page.total, page.has_next) == (4, False)
 
 
 @pytest.mark.parametrize(
@@ -375,6 +438,29 @@ def test_keyset_refuses_a_damaged_cursor(db: Database, cursor: str) -> None:
 
     with pytest.raises(ValidationFailed) as raised:
         keyset_page(db, select(Event), NEWEST_FIRST, cursor, 2)
+
+    assert raised.value.field == "cursor"
+
+
+def test_keyset_position_and_after_page_inside_a_subquery_as_keyset_paginate_does(
+    db: Database,
+) -> None:
+    add_events(db, 12, ties=3)
+    with db.sessionmaker() as session:
+        first = keyset_paginate(session, select(Event), NEWEST_FIRST, per_page=5)
+        position = keyset_position(session, NEWEST_FIRST, first.next_cursor)
+        assert position is not None
+        inner = select(Event.id).where(keyset_after(NEWEST_FIRST, position))
+        after = set(session.scalars(inner))
+        nothing = keyset_position(session, NEWEST_FIRST, None)
+
+    assert after == {event_id for _, event_id in event_keys(db, NEWEST_FIRST)[5:]}
+    assert nothing is None
+
+
+def test_keyset_position_refuses_a_damaged_cursor(db: Database) -> None:
+    with db.sessionmaker() as session, pytest.raises(ValidationFailed) as raised:
+        keyset_position(session, NEWEST_FIRST, opaque(["not a time", 1]))
 
     assert raised.value.field == "cursor"
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, TypeVar, overload
 
-from sqlalchemy import BigInteger, ColumnElement, Row, Select, and_, func, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Row, Select, Subquery, and_, func, or_, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import operators
@@ -33,7 +33,9 @@ __all__ = [
     "count",
     "exists",
     "get_or_raise",
+    "keyset_after",
     "keyset_paginate",
+    "keyset_position",
     "paginate",
     "stream",
 ]
@@ -52,20 +54,23 @@ MAX_PER_PAGE = 100
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
-    """One numbered page and enough to link to the others."""
+    """One numbered page and enough to link to the others.
+
+    ``total`` is None when the list was not counted (``paginate(count=False)``);
+    ``has_next`` is known either way.
+    """
 
     items: list[T]
     page: int
     per_page: int
-    total: int
+    total: int | None
+    has_next: bool
 
     @property
-    def pages(self) -> int:
+    def pages(self) -> int | None:
+        if self.total is None:
+            return None
         return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
     @property
     def has_prev(self) -> bool:
@@ -73,7 +78,8 @@ class Page(Generic[T]):
 
     def map(self, convert: Callable[[T], U]) -> Page[U]:
         """The same page with each item converted (an ORM object to its schema, say)."""
-        return Page([convert(item) for item in self.items], self.page, self.per_page, self.total)
+        items = [convert(item) for item in self.items]
+        return Page(items, self.page, self.per_page, self.total, self.has_next)
 
 
 @dataclass(frozen=True)
@@ -114,8 +120,29 @@ def _rows(session: Session, stmt: AnySelect) -> list[Any]:
 
 def count(session: Session, stmt: AnySelect) -> int:
     """Rows ``stmt`` would return: ``COUNT(*)`` over it without ORDER BY, LIMIT or OFFSET."""
+    return _count(session, stmt)
+
+
+def _count(session: Session, stmt: AnySelect) -> int:
     inner = stmt.order_by(None).limit(None).offset(None).subquery()
     return session.scalar(select(func.count()).select_from(inner)) or 0
+
+
+#: Builds the SELECT of a page from its rows, as a subquery (per-row aggregates, say).
+Enrich = Callable[[Subquery], AnySelect]
+
+
+@overload
+def paginate(
+    session: Session,
+    stmt: AnySelect,
+    *,
+    page: int = ...,
+    per_page: int = ...,
+    max_per_page: int = ...,
+    count: bool = ...,
+    enrich: Enrich,
+) -> Page[AnyRow]: ...
 
 
 @overload
@@ -126,6 +153,7 @@ def paginate(
     page: int = ...,
     per_page: int = ...,
     max_per_page: int = ...,
+    count: bool = ...,
 ) -> Page[T]: ...
 
 
@@ -137,6 +165,7 @@ def paginate(
     page: int = ...,
     per_page: int = ...,
     max_per_page: int = ...,
+    count: bool = ...,
 ) -> Page[AnyRow]: ...
 
 
@@ -147,6 +176,8 @@ def paginate(
     page: int = 1,
     per_page: int = DEFAULT_PER_PAGE,
     max_per_page: int = MAX_PER_PAGE,
+    count: bool = True,
+    enrich: Enrich | None = None,
 ) -> Page[Any]:
     """Page number ``page`` (1-based) of ``stmt``, and the total.
 
@@ -154,17 +185,37 @@ def paginate(
     :class:`ValidationFailed` rather than silently capped: a client asking for
     10,000 rows should learn it gets 100. The count is skipped when the page
     itself shows where the list ends (a short page, not past the end).
+
+    ``count=False`` skips the total (``total`` is None): a deep page of a
+    large list is then one statement, not a page and a ``COUNT(*)`` of the
+    whole list. One row more than the page is read to tell whether another
+    page follows.
+
+    ``enrich`` is given the page's rows as a subquery and returns the SELECT
+    the page is read with (it must order it again): per-row aggregates (a
+    club's member count) are then computed for the rows of the page only,
+    not for every row an OFFSET skips. The total counts ``stmt`` alone.
     """
     _check_page_size(per_page, max_per_page)
     if page < 1:
         raise ValidationFailed(f"page must be 1 or more, not {page}", columns=("page",))
     offset = (page - 1) * per_page
-    items = _rows(session, stmt.limit(per_page).offset(offset))
+    if not count:
+        rows = _page_rows(session, stmt, offset, per_page + 1, enrich)
+        return Page(rows[:per_page], page, per_page, None, len(rows) > per_page)
+    items = _page_rows(session, stmt, offset, per_page, enrich)
     if 0 < len(items) < per_page or (page == 1 and not items):
         total = offset + len(items)
     else:
-        total = count(session, stmt)
-    return Page(items, page, per_page, total)
+        total = _count(session, stmt)
+    return Page(items, page, per_page, total, offset + per_page < total)
+
+
+def _page_rows(
+    session: Session, stmt: AnySelect, offset: int, limit: int, enrich: Enrich | None
+) -> list[Any]:
+    paged = stmt.limit(limit).offset(offset)
+    return _rows(session, paged if enrich is None else enrich(paged.subquery("page")))
 
 
 # --- keyset ------------------------------------------------------------------
@@ -294,6 +345,41 @@ def _check_cursor_values(
             raise ValidationFailed("cursor is not valid", columns=("cursor",)) from error
 
 
+def _position(
+    parts: list[tuple[ColumnElement[Any], bool]], cursor: str, dialect: Dialect
+) -> list[Any]:
+    values = decode_cursor(cursor, len(parts))
+    _check_cursor_values(parts, values, dialect)
+    return values
+
+
+def keyset_position(
+    session: Session, order_by: Sequence[ColumnElement[Any]], cursor: str | None
+) -> list[Any] | None:
+    """The key values ``cursor`` stands for in ``order_by``; None without a cursor.
+
+    For reads that page inside a subquery (the top rows of each group, say)
+    rather than at the top of the statement as :func:`keyset_paginate` does;
+    :func:`keyset_after` makes the condition. The cursor is checked as it is
+    there: a damaged one is a ``ValidationFailed``.
+    """
+    if cursor is None:
+        return None
+    return _position(_order_parts(order_by), cursor, session.get_bind().dialect)
+
+
+def keyset_after(
+    order_by: Sequence[ColumnElement[Any]], values: Sequence[Any]
+) -> ColumnElement[bool]:
+    """The rows strictly after ``values`` in ``order_by`` order.
+
+    ``values`` may be plain values (a :func:`keyset_position`) or columns of
+    another table, bound to the same position. The condition leads with an inclusive
+    bound on the first column, so an index on the order serves it as a range.
+    """
+    return _after(_order_parts(order_by), list(values))
+
+
 @overload
 def keyset_paginate(
     session: Session,
@@ -338,8 +424,7 @@ def keyset_paginate(
     parts = _order_parts(order_by)
     keyed = stmt.add_columns(*(column for column, _ in parts)).order_by(None).order_by(*order_by)
     if cursor is not None:
-        values = decode_cursor(cursor, len(parts))
-        _check_cursor_values(parts, values, session.get_bind(clause=keyed).dialect)
+        values = _position(parts, cursor, session.get_bind(clause=keyed).dialect)
         keyed = keyed.where(_after(parts, values))
     # Read once, then split each row into the caller's columns (as Rows, or
     # scalars for one entity or column) and the key values behind the cursor.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypedDict, TypeVar
 
 from flask import request, url_for
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -72,6 +72,24 @@ class PageQuery(Query):
 
     page: int = Field(1, ge=1, le=1_000_000)
     per_page: int = Field(20, ge=1, le=MAX_PER_PAGE)
+    count: bool = Field(
+        True,
+        description=(
+            "false skips counting the whole list, for deep pages of a long one: "
+            "`total` and `pages` are then null and `links.last` is absent; "
+            "`links.next` is still given when another page follows"
+        ),
+    )
+
+    def paging(self) -> Paging:
+        """The arguments every list service takes: ``service(session, **query.paging())``."""
+        return Paging(page=self.page, per_page=self.per_page, count=self.count)
+
+
+class Paging(TypedDict):
+    page: int
+    per_page: int
+    count: bool
 
 
 class CursorQuery(Query):
@@ -82,7 +100,7 @@ class CursorQuery(Query):
 class Links(BaseModel):
     self: str
     first: str
-    last: str
+    last: str | None = Field(None, description="absent when the list was not counted")
     next: str | None
     prev: str | None
 
@@ -91,8 +109,8 @@ class PageOut(BaseModel, Generic[T]):
     items: list[T]
     page: int
     per_page: int
-    total: int
-    pages: int
+    total: int | None = Field(description="null when the list was not counted (count=false)")
+    pages: int | None = Field(description="null when the list was not counted (count=false)")
     links: Links
 
     @classmethod
@@ -117,20 +135,25 @@ def _link(page: int) -> str:
 
 
 def page_out(page: Page[Any]) -> dict[str, Any]:
-    """A page with its total and the links to its neighbours, as the API returns it."""
+    """A page with its total and the links to its neighbours, as the API returns it.
+
+    An uncounted page (``count=false``) has no total, so no link to the last.
+    """
+    links = {
+        "self": _link(page.page),
+        "first": _link(1),
+        "next": _link(page.page + 1) if page.has_next else None,
+        "prev": _link(page.page - 1) if page.has_prev else None,
+    }
+    if page.pages is not None:
+        links["last"] = _link(page.pages)
     return {
         "items": page.items,
         "page": page.page,
         "per_page": page.per_page,
         "total": page.total,
         "pages": page.pages,
-        "links": {
-            "self": _link(page.page),
-            "first": _link(1),
-            "last": _link(page.pages),
-            "next": _link(page.page + 1) if page.has_next else None,
-            "prev": _link(page.page - 1) if page.has_prev else None,
-        },
+        "links": links,
     }
 
 

@@ -33,7 +33,8 @@ class Auditable:
 
 class AuditRecord(Base):
     __tablename__ = "audit_records"
-    __table_args__ = (Index(None, "entity", "entity_id"),)
+    # One entity's records, newest first (by id), are a range of this index.
+    __table_args__ = (Index(None, "entity", "entity_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigKey, primary_key=True)
     action: Mapped[str] = mapped_column(String(50))

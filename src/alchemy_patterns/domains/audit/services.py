@@ -53,6 +53,7 @@ def audit_trail(
     entity_id: object = None,
     page: int = 1,
     per_page: int = 20,
+    count: bool = True,
 ) -> Page[AuditRecordOut]:
     """Records newest first, each with its details: two statements and a count."""
     stmt = select(AuditRecord).options(selectinload(AuditRecord.details))
@@ -61,5 +62,5 @@ def audit_trail(
     if entity_id is not None:
         stmt = stmt.where(AuditRecord.entity_id == str(entity_id))
     stmt = stmt.order_by(AuditRecord.id.desc())
-    records = paginate(session, stmt, page=page, per_page=per_page)
+    records = paginate(session, stmt, page=page, per_page=per_page, count=count)
     return records.map(AuditRecordOut.model_validate)

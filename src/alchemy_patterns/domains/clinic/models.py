@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from alchemy_patterns.db import Base, TimestampMixin, text_enum
@@ -33,7 +33,11 @@ class Owner(LinkedToAccount, Auditable, TimestampMixin, Base):
     __tablename__ = "owners"
     # Stored lower case, so the plain UNIQUE is case-insensitive on every backend
     # (the same rule as users' addresses, see accounts.models).
-    __table_args__ = (CheckConstraint("email = lower(email)", "email_lowercase"),)
+    __table_args__ = (
+        CheckConstraint("email = lower(email)", "email_lowercase"),
+        # The list's order (name, then id for equal names): a page is a range of it.
+        Index(None, "name", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
@@ -78,6 +82,7 @@ class Pet(Auditable, TimestampMixin, Base):
 
 class Vet(TimestampMixin, Base):
     __tablename__ = "vets"
+    __table_args__ = (Index(None, "name", "id"),)  # the list's order
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))

@@ -78,12 +78,15 @@ def list_owners(
     search: str | None = None,
     page: int = 1,
     per_page: int = 20,
+    count: bool = True,
 ) -> Page[OwnerOut]:
     """Owners by name that ``viewer`` may read (staff: all; anyone else: their own)."""
     stmt = select(Owner).where(viewer.sees(Owner.user_id)).order_by(Owner.name, Owner.id)
     if search:
         stmt = stmt.where(Owner.name.icontains(search, autoescape=True))
-    return paginate(session, stmt, page=page, per_page=per_page).map(OwnerOut.model_validate)
+    return paginate(session, stmt, page=page, per_page=per_page, count=count).map(
+        OwnerOut.model_validate
+    )
 
 
 def owner_detail(session: Session, viewer: Viewer, owner_id: int) -> OwnerDetail:
@@ -217,9 +220,13 @@ def get_vet(session: Session, vet_id: int) -> VetOut:
     return VetOut.model_validate(_vet(session, vet_id))
 
 
-def list_vets(session: Session, *, page: int = 1, per_page: int = 20) -> Page[VetOut]:
+def list_vets(
+    session: Session, *, page: int = 1, per_page: int = 20, count: bool = True
+) -> Page[VetOut]:
     stmt = select(Vet).order_by(Vet.name, Vet.id)
-    return paginate(session, stmt, page=page, per_page=per_page).map(VetOut.model_validate)
+    return paginate(session, stmt, page=page, per_page=per_page, count=count).map(
+        VetOut.model_validate
+    )
 
 
 def delete_vet(session: Session, vet_id: int) -> None:

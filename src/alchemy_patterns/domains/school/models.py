@@ -19,6 +19,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    Index,
     String,
     Table,
     UniqueConstraint,
@@ -44,11 +45,15 @@ student_clubs = Table(
 
 class Student(LinkedToAccount, TimestampMixin, Base):
     __tablename__ = "students"
-    __table_args__ = (CheckConstraint("email = lower(email)", "email_lowercase"),)
+    __table_args__ = (
+        CheckConstraint("email = lower(email)", "email_lowercase"),
+        # The list's order (and a roster's): a page of students is a range of it.
+        Index(None, "last_name", "first_name", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     first_name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
-    last_name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), index=True)
+    last_name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
     email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)
 
     # passive_deletes: ON DELETE CASCADE removes the links of a deleted student

@@ -22,7 +22,17 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, delete, func, select
+from sqlalchemy import (
+    ColumnElement,
+    ColumnExpressionArgument,
+    Select,
+    Subquery,
+    and_,
+    case,
+    delete,
+    func,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from alchemy_patterns.db import (
@@ -89,7 +99,7 @@ def get_student(session: Session, viewer: Viewer, student_id: int) -> StudentOut
 
 
 def list_students(
-    session: Session, viewer: Viewer, *, page: int = 1, per_page: int = 20
+    session: Session, viewer: Viewer, *, page: int = 1, per_page: int = 20, count: bool = True
 ) -> Page[StudentOut]:
     """Students by name that ``viewer`` may read (staff: all; anyone else: their own)."""
     stmt = (
@@ -97,7 +107,9 @@ def list_students(
         .where(viewer.sees(Student.user_id))
         .order_by(Student.last_name, Student.first_name, Student.id)
     )
-    return paginate(session, stmt, page=page, per_page=per_page).map(StudentOut.model_validate)
+    return paginate(session, stmt, page=page, per_page=per_page, count=count).map(
+        StudentOut.model_validate
+    )
 
 
 def create_club(session: Session, data: ClubIn) -> ClubOut:
@@ -108,23 +120,37 @@ def create_club(session: Session, data: ClubIn) -> ClubOut:
     return ClubOut.model_validate(club)
 
 
-def list_clubs(session: Session, *, page: int = 1, per_page: int = 20) -> Page[ClubSummary]:
-    """Clubs by name with their member counts, counted by a correlated subquery in one statement."""
-    stmt = _club_summaries().order_by(Club.name, Club.id)
-    return paginate(session, stmt, page=page, per_page=per_page).map(_summary)
+def list_clubs(
+    session: Session, *, page: int = 1, per_page: int = 20, count: bool = True
+) -> Page[ClubSummary]:
+    """Clubs by name (unique: its index is the order) with their member counts, in one statement.
+
+    The clubs are paged first, in a subquery, and only the page's are counted:
+    a deep page does not count the members of every club its OFFSET skips.
+    """
+    clubs = select(Club.id, Club.name, Club.description).order_by(Club.name)
+    rows = paginate(
+        session, clubs, page=page, per_page=per_page, count=count, enrich=_with_member_counts
+    )
+    return rows.map(_summary)
+
+
+def _with_member_counts(clubs: Subquery) -> Select[*tuple[Any, ...]]:
+    return select(*clubs.c, _member_count(clubs.c.id)).order_by(clubs.c.name)
 
 
 def get_club(session: Session, club_id: int) -> ClubSummary:
     """The club with its member count, in one statement."""
-    row = session.execute(_club_summaries().where(Club.id == club_id)).one_or_none()
+    stmt = select(Club.id, Club.name, Club.description, _member_count(Club.id))
+    row = session.execute(stmt.where(Club.id == club_id)).one_or_none()
     if row is None:
         raise NotFound("club", club_id)
     return _summary(row)
 
 
-def _club_summaries() -> Select[*tuple[Any, ...]]:
-    member_count = select(func.count()).where(memberships.c.club_id == Club.id).scalar_subquery()
-    return select(Club.id, Club.name, Club.description, member_count.label("member_count"))
+def _member_count(club_id: ColumnExpressionArgument[int]) -> ColumnElement[int]:
+    counted = select(func.count()).where(memberships.c.club_id == club_id)
+    return counted.scalar_subquery().label("member_count")
 
 
 def _summary(row: Any) -> ClubSummary:
@@ -139,9 +165,13 @@ def create_course(session: Session, data: CourseIn) -> CourseOut:
     return CourseOut.model_validate(course)
 
 
-def list_courses(session: Session, *, page: int = 1, per_page: int = 20) -> Page[CourseOut]:
+def list_courses(
+    session: Session, *, page: int = 1, per_page: int = 20, count: bool = True
+) -> Page[CourseOut]:
     stmt = select(Course).order_by(Course.code)
-    return paginate(session, stmt, page=page, per_page=per_page).map(CourseOut.model_validate)
+    return paginate(session, stmt, page=page, per_page=per_page, count=count).map(
+        CourseOut.model_validate
+    )
 
 
 def get_course(session: Session, course_id: int) -> CourseOut:
@@ -223,7 +253,13 @@ def leave_club(session: Session, student_id: int, club_id: int) -> None:
 
 
 def club_members(
-    session: Session, viewer: Viewer, club_id: int, *, page: int = 1, per_page: int = 20
+    session: Session,
+    viewer: Viewer,
+    club_id: int,
+    *,
+    page: int = 1,
+    per_page: int = 20,
+    count: bool = True,
 ) -> Page[ClubMemberOut]:
     """The club's members by name, with the date each joined (for non-staff: themselves)."""
     _club(session, club_id)
@@ -240,7 +276,7 @@ def club_members(
         .where(memberships.c.club_id == club_id, viewer.sees(Student.user_id))
         .order_by(Student.last_name, Student.first_name, Student.id)
     )
-    page_of_rows = paginate(session, stmt, page=page, per_page=per_page)
+    page_of_rows = paginate(session, stmt, page=page, per_page=per_page, count=count)
     return page_of_rows.map(lambda row: ClubMemberOut.model_validate(row._asdict()))
 
 
@@ -251,11 +287,19 @@ def student_clubs(session: Session, viewer: Viewer, student_id: int) -> list[Stu
 
 
 def list_student_clubs(
-    session: Session, viewer: Viewer, student_id: int, *, page: int = 1, per_page: int = 20
+    session: Session,
+    viewer: Viewer,
+    student_id: int,
+    *,
+    page: int = 1,
+    per_page: int = 20,
+    count: bool = True,
 ) -> Page[StudentClubOut]:
     """The student's clubs as :func:`student_clubs` has them, a page at a time."""
     _visible_student(session, viewer, student_id)
-    page_of_rows = paginate(session, _clubs_of(student_id), page=page, per_page=per_page)
+    page_of_rows = paginate(
+        session, _clubs_of(student_id), page=page, per_page=per_page, count=count
+    )
     return page_of_rows.map(_student_club)
 
 
@@ -264,7 +308,7 @@ def _clubs_of(student_id: int) -> Select[*tuple[Any, ...]]:
         select(Club.id, Club.name, Club.description, memberships.c.joined_at)
         .join(memberships, memberships.c.club_id == Club.id)
         .where(memberships.c.student_id == student_id)
-        .order_by(Club.name, Club.id)
+        .order_by(Club.name)
     )
 
 

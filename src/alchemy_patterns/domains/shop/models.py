@@ -13,7 +13,7 @@ import datetime as dt
 import enum
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, true
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from alchemy_patterns.db import Base, TimestampMixin, text_enum, utcnow
@@ -29,11 +29,13 @@ class Product(Auditable, TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("price >= 0", "price_nonnegative"),
         CheckConstraint("stock >= 0", "stock_nonnegative"),
+        # The catalogue's order, so that a page of it is a range of this index.
+        Index(None, "name", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sku: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(200), index=True)
+    name: Mapped[str] = mapped_column(String(200))
     price: Mapped[Decimal]
     stock: Mapped[int] = mapped_column(default=0, server_default="0")
     is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
@@ -95,11 +97,15 @@ class OrderStatus(enum.StrEnum):
 
 class Order(Auditable, Base):
     __tablename__ = "orders"
-    __table_args__ = (CheckConstraint("total >= 0", "total_nonnegative"),)
+    __table_args__ = (
+        CheckConstraint("total >= 0", "total_nonnegative"),
+        # A user's orders newest first (the order history) is a range of this index.
+        Index(None, "user_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # An order is a record of a sale: the user cannot be deleted from under it.
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     status: Mapped[OrderStatus] = mapped_column(
         text_enum(OrderStatus, "status"),
         default=OrderStatus.PLACED,
@@ -155,5 +161,8 @@ class CheckoutKey(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
-    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    # Indexed: deleting an order finds its key by it (ON DELETE CASCADE).
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
     created_at: Mapped[dt.datetime] = mapped_column(server_default=utcnow())

@@ -104,13 +104,16 @@ def list_products(
     include_inactive: bool = False,
     page: int = 1,
     per_page: int = 20,
+    count: bool = True,
 ) -> Page[ProductOut]:
     stmt = select(Product).order_by(Product.name, Product.id)
     if not include_inactive:
         stmt = stmt.where(Product.is_active)
     if search:
         stmt = stmt.where(Product.name.icontains(search, autoescape=True))
-    return paginate(session, stmt, page=page, per_page=per_page).map(ProductOut.model_validate)
+    return paginate(session, stmt, page=page, per_page=per_page, count=count).map(
+        ProductOut.model_validate
+    )
 
 
 def restock(session: Session, product_id: int, quantity: int) -> ProductOut:
@@ -434,7 +437,7 @@ def _shortages(session: Session, short: Sequence[Row[int, int, int]]) -> list[Sh
 
 
 def order_history(
-    session: Session, user_id: int, *, page: int = 1, per_page: int = 20
+    session: Session, user_id: int, *, page: int = 1, per_page: int = 20, count: bool = True
 ) -> Page[OrderOut]:
     """The user's orders, newest first, with their lines and products.
 
@@ -449,7 +452,7 @@ def order_history(
         .order_by(Order.id.desc())
         .options(selectinload(Order.items).joinedload(OrderItem.product))
     )
-    orders = paginate(session, stmt, page=page, per_page=per_page)
+    orders = paginate(session, stmt, page=page, per_page=per_page, count=count)
     return orders.map(lambda order: _order_out(order))
 
 

@@ -77,12 +77,12 @@ class Post(Base):
 
 class Comment(Base):
     __tablename__ = "comments"
+    # A post's comments, oldest first (by id), are a range of this index.
+    __table_args__ = (Index(None, "post_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Nullable: a comment taken out of its post is detached, not deleted.
-    post_id: Mapped[int | None] = mapped_column(
-        ForeignKey("posts.id", ondelete="CASCADE"), index=True
-    )
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(server_default=utcnow())

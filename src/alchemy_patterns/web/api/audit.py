@@ -34,7 +34,6 @@ def list_records(query: AuditQuery) -> Response:
         db_session(),
         entity=query.entity,
         entity_id=query.entity_id,
-        page=query.page,
-        per_page=query.per_page,
+        **query.paging(),
     )
     return json_response(page_out(records))

@@ -108,11 +108,7 @@ class Schedule(BaseModel):
 def list_owners(query: OwnerQuery) -> Response:
     """Owners by name: staff see all, anyone else only the record linked to their account."""
     page = services.list_owners(
-        db_session(),
-        current_viewer(),
-        search=query.search,
-        page=query.page,
-        per_page=query.per_page,
+        db_session(), current_viewer(), search=query.search, **query.paging()
     )
     return json_response(page_out(page))
 
@@ -196,7 +192,7 @@ def transfer_pet(path: PetPath, body: Transfer) -> Response:
 @bp.get("/vets", responses={200: PageOut[VetOut], **SIGNED_IN}, security=BEARER)
 def list_vets(query: PageQuery) -> Response:
     current_user()
-    page = services.list_vets(db_session(), page=query.page, per_page=query.per_page)
+    page = services.list_vets(db_session(), **query.paging())
     return json_response(page_out(page))
 
 

@@ -98,9 +98,7 @@ class EnrollmentPath(BaseModel):
 @bp.get("/students", responses={200: PageOut[StudentOut], **SIGNED_IN}, security=BEARER)
 def list_students(query: PageQuery) -> Response:
     """Students by last name, then first name: staff see all, anyone else their own record."""
-    page = services.list_students(
-        db_session(), current_viewer(), page=query.page, per_page=query.per_page
-    )
+    page = services.list_students(db_session(), current_viewer(), **query.paging())
     return json_response(page_out(page))
 
 
@@ -144,7 +142,7 @@ def student_transcript(path: StudentPath) -> Response:
 def student_clubs(path: StudentPath, query: PageQuery) -> Response:
     """The clubs the student belongs to, by name, with the date each was joined (staff or self)."""
     page = services.list_student_clubs(
-        db_session(), current_viewer(), path.student_id, page=query.page, per_page=query.per_page
+        db_session(), current_viewer(), path.student_id, **query.paging()
     )
     return json_response(page_out(page))
 
@@ -156,7 +154,7 @@ def student_clubs(path: StudentPath, query: PageQuery) -> Response:
 def list_clubs(query: PageQuery) -> Response:
     """Clubs by name, each with its member count."""
     current_user()
-    page = services.list_clubs(db_session(), page=query.page, per_page=query.per_page)
+    page = services.list_clubs(db_session(), **query.paging())
     return json_response(page_out(page))
 
 
@@ -185,9 +183,7 @@ def get_club(path: ClubPath) -> Response:
 )
 def club_members(path: ClubPath, query: PageQuery) -> Response:
     """The club's members by name, with the date each joined; anyone but staff sees only self."""
-    page = services.club_members(
-        db_session(), current_viewer(), path.club_id, page=query.page, per_page=query.per_page
-    )
+    page = services.club_members(db_session(), current_viewer(), path.club_id, **query.paging())
     return json_response(page_out(page))
 
 
@@ -222,7 +218,7 @@ def leave_club(path: MembershipPath) -> Response:
 def list_courses(query: PageQuery) -> Response:
     """Courses by code."""
     current_user()
-    page = services.list_courses(db_session(), page=query.page, per_page=query.per_page)
+    page = services.list_courses(db_session(), **query.paging())
     return json_response(page_out(page))
 
 

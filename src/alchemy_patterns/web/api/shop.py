@@ -69,9 +69,7 @@ class IdempotencyHeader(BaseModel):
 
 @bp.get("/products", responses={200: PageOut[ProductOut]})
 def list_products(query: ProductQuery) -> Response:
-    page = services.list_products(
-        db_session(), search=query.search, page=query.page, per_page=query.per_page
-    )
+    page = services.list_products(db_session(), search=query.search, **query.paging())
     return json_response(page_out(page))
 
 
@@ -186,9 +184,7 @@ def checkout(header: IdempotencyHeader) -> Response:
 
 @bp.get("/orders", responses={200: PageOut[OrderOut], **SIGNED_IN}, security=BEARER)
 def order_history(query: PageQuery) -> Response:
-    page = services.order_history(
-        db_session(), current_user().id, page=query.page, per_page=query.per_page
-    )
+    page = services.order_history(db_session(), current_user().id, **query.paging())
     return json_response(page_out(page))
 
 

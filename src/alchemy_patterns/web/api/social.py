@@ -116,9 +116,7 @@ def create_comment(path: PostPath, body: CommentIn) -> Response:
 def post_comments(path: PostPath, query: PageQuery) -> Response:
     """A post's comments, oldest first."""
     current_user()
-    page = services.post_comments(
-        db_session(), path.post_id, page=query.page, per_page=query.per_page
-    )
+    page = services.post_comments(db_session(), path.post_id, **query.paging())
     return json_response(page_out(page))
 
 
@@ -177,7 +175,7 @@ def unfollow(path: UserPath) -> Response:
 def followers(path: UserPath, query: PageQuery) -> Response:
     """Who follows the user, by username."""
     current_user()
-    page = services.followers(db_session(), path.user_id, page=query.page, per_page=query.per_page)
+    page = services.followers(db_session(), path.user_id, **query.paging())
     return json_response(page_out(page))
 
 
@@ -189,7 +187,7 @@ def followers(path: UserPath, query: PageQuery) -> Response:
 def following(path: UserPath, query: PageQuery) -> Response:
     """Whom the user follows, by username."""
     current_user()
-    page = services.following(db_session(), path.user_id, page=query.page, per_page=query.per_page)
+    page = services.following(db_session(), path.user_id, **query.paging())
     return json_response(page_out(page))
 
 

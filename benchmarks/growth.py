@@ -1,0 +1,312 @@
+"""Reads whose cost does not grow with the tables: every list and detail read, small vs large seed.
+
+Seeds two scratch PostgreSQL databases, ``alchemy_patterns_growth_small`` and
+``alchemy_patterns_growth_large``, with ``alchemy-patterns seed --size small``
+(about 2,500 rows) and ``--size large`` (about 1.3 million; a minute or so),
+refreshes their statistics, then times every list and detail endpoint of the
+API in process, through the Flask test client, on both: each list's first
+page, each offset list's page 500 with ``count=false`` (past the end of the
+small lists, deep in the large ones), the feed of ``demo`` and of a heavy
+follower (a user added to both databases, following the same number of
+accounts in each). Rounds are interleaved (small, large, large, small, ...)
+and each time is the median of ``--rounds``.
+
+Prints, per request, the statements it ran and its median time on each
+database, and the large/small ratio; a ratio over ``--limit`` (2.0) is
+flagged, and any flag makes the exit status 1. The databases are dropped at
+the end unless ``--keep`` (then a second run reuses them: no seeding).
+
+    .venv/bin/python benchmarks/growth.py [--rounds 15] [--limit 2.0] [--keep] [--json FILE|-]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy.engine import make_url
+from werkzeug.test import Client
+
+from alchemy_patterns.db import Database
+from alchemy_patterns.domains import metadata
+from alchemy_patterns.domains.accounts.models import User
+from alchemy_patterns.domains.accounts.tokens import issue_token
+from alchemy_patterns.domains.clinic.models import Appointment, Owner
+from alchemy_patterns.domains.school.models import Club, Enrollment
+from alchemy_patterns.domains.shop.models import Order, Product
+from alchemy_patterns.domains.social.models import Comment, Post, follows
+from alchemy_patterns.settings import Settings
+from alchemy_patterns.web import create_app
+from common import SERVERS, write_json
+
+SIZES = ("small", "large")
+#: Accounts the heavy follower follows in both databases (the small seed has 60 users).
+HEAVY_FOLLOWS = 50
+DEEP = "page=500&count=false"
+
+#: The offset lists: each is timed on its first page and on page 500 uncounted.
+OFFSET_LISTS = [
+    "/products",
+    "/orders",
+    "/audit#admin",
+    "/owners",
+    "/vets",
+    "/students",
+    "/students/{student}/clubs",
+    "/clubs",
+    "/clubs/{club}/members",
+    "/courses",
+    "/posts/{post}/comments",
+    "/users/{demo}/followers",
+    "/users/{demo}/following",
+]
+OTHER_READS = [
+    "/feed",
+    "/feed#heavy",
+    "/users/{author}/posts",
+    "/me",
+    "/cart",
+    "/users/{demo}#admin",
+    "/products/{product}",
+    "/orders/{order}",
+    "/owners/{owner}",
+    "/pets/{pet}",
+    "/vets/{vet}",
+    "/vets/{vet}/schedule?day={day}",
+    "/appointments/{appointment}",
+    "/students/{student}",
+    "/students/{student}/transcript",
+    "/clubs/{club}",
+    "/courses/{course}",
+    "/courses/{course}/roster",
+    "/courses/{course}/students/{student}",
+    "/posts/{post}",
+    "/comments/{comment}",
+]
+
+
+@dataclass
+class Site:
+    """One seeded database, its app, and the ids and tokens the requests use."""
+
+    size: str
+    client: Client
+    ids: dict[str, Any]
+    tokens: dict[str, str]
+    times: dict[str, list[float]] = field(default_factory=dict)
+    statements: dict[str, int] = field(default_factory=dict)
+
+    def get(self, request: str) -> None:
+        path, _, who = request.partition("#")  # as whom: demo, unless named
+        token = self.tokens[who or "demo"]
+        url = path.format(**self.ids)
+        start = time.perf_counter()
+        response = self.client.get(url, headers={"Authorization": f"Bearer {token}"})
+        elapsed = time.perf_counter() - start
+        if response.status_code != 200:
+            raise SystemExit(f"{self.size}: GET {url} answered {response.status_code}")
+        self.times.setdefault(request, []).append(elapsed)
+        match = re.search(r'desc="(\d+) queries"', response.headers.get("Server-Timing", ""))
+        self.statements[request] = int(match.group(1)) if match else -1
+
+
+def requests() -> list[str]:
+    """Every request timed: ``path#user`` (as ``demo`` when no user is named)."""
+    return [*OFFSET_LISTS, *map(_deep, OFFSET_LISTS), *OTHER_READS]
+
+
+def _deep(request: str) -> str:
+    path, hash_, who = request.partition("#")
+    return f"{path}?{DEEP}{hash_}{who}"
+
+
+# --- the databases -------------------------------------------------------------------------------
+
+
+def server_url(size: str) -> str:
+    url = make_url(SERVERS["postgresql"]).set(database=f"alchemy_patterns_growth_{size}")
+    return url.render_as_string(hide_password=False)
+
+
+def _admin(statement: str) -> None:
+    engine = create_engine(make_url(server_url("small")).set(database="postgres"))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql(statement)
+    engine.dispose()
+
+
+def _exists(size: str) -> bool:
+    engine = create_engine(make_url(server_url(size)).set(database="postgres"))
+    with engine.connect() as connection:
+        name = f"alchemy_patterns_growth_{size}"
+        found = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+    engine.dispose()
+    return bool(found)
+
+
+def prepare(size: str, reuse: bool) -> None:
+    """Create and seed the database (unless ``reuse`` and it is there), then refresh statistics."""
+    name = f"alchemy_patterns_growth_{size}"
+    if reuse and _exists(size):
+        print(f"reusing {name}", file=sys.stderr)
+        return
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _admin(f'CREATE DATABASE "{name}"')
+    print(f"seeding {name} (--size {size})", file=sys.stderr)
+    started = time.perf_counter()
+    command = [sys.executable, "-m", "alchemy_patterns", "--database-url", server_url(size)]
+    subprocess.run([*command, "seed", "--size", size], check=True, stdout=subprocess.DEVNULL)
+    add_heavy_follower(server_url(size))
+    engine = create_engine(server_url(size))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("VACUUM ANALYZE")
+    engine.dispose()
+    print(f"  {time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+
+def drop(size: str) -> None:
+    _admin(f'DROP DATABASE IF EXISTS "alchemy_patterns_growth_{size}" WITH (FORCE)')
+
+
+def add_heavy_follower(url: str) -> None:
+    """A user ``heavy`` who follows the first ``HEAVY_FOLLOWS`` accounts that have posted."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        demo_hash = connection.scalar(select(User.password_hash).where(User.username == "demo"))
+        heavy = connection.scalar(
+            insert(User)
+            .values(username="heavy", email="heavy@example.com", password_hash=demo_hash)
+            .returning(User.id)
+        )
+        posters = select(Post.author_id).distinct().order_by(Post.author_id).limit(HEAVY_FOLLOWS)
+        followed = [{"follower_id": heavy, "followed_id": a} for a in connection.scalars(posters)]
+        connection.execute(insert(follows), followed)
+    engine.dispose()
+
+
+@contextmanager
+def site(size: str) -> Iterator[Site]:
+    settings = Settings(database_url=server_url(size), slow_query_ms=None, n_plus_one="off")
+    db = Database(server_url(size), metadata=metadata, n_plus_one="off")
+    try:
+        ids, tokens = _ids(db), _tokens(db)
+        app = create_app(settings, db=db)
+        yield Site(size, app.test_client(), ids, tokens)
+    finally:
+        db.dispose()
+
+
+def _tokens(db: Database) -> dict[str, str]:
+    """A bearer token each for ``demo``, ``admin`` and ``heavy``."""
+    wanted = select(User.username, User.id).where(User.username.in_(("demo", "admin", "heavy")))
+    with db.session_scope() as session:
+        users = session.execute(wanted).all()
+        return {name: issue_token(session, user_id).token for name, user_id in users}
+
+
+def _ids(db: Database) -> dict[str, Any]:
+    """The objects the detail requests read: the first of each kind, the demo user's own."""
+    with db.session_scope(read_only=True) as session:
+        demo = session.scalar(select(User.id).where(User.username == "demo"))
+
+        def first(column: Any) -> Any:
+            return session.scalar(select(func.min(column)))
+
+        appointment = session.get_one(Appointment, first(Appointment.id))
+        enrollment = session.get_one(Enrollment, first(Enrollment.id))
+        comment = session.get_one(Comment, first(Comment.id))
+        return {
+            "demo": demo,
+            "author": session.scalar(select(Post.author_id).where(Post.id == first(Post.id))),
+            "product": first(Product.id),
+            "order": session.scalar(select(func.max(Order.id)).where(Order.user_id == demo)),
+            "owner": first(Owner.id),
+            "pet": appointment.pet_id,
+            "vet": appointment.vet_id,
+            "day": appointment.scheduled_at.date().isoformat(),
+            "appointment": appointment.id,
+            "student": enrollment.student_id,
+            "course": enrollment.course_id,
+            "club": first(Club.id),
+            "post": comment.post_id,
+            "comment": comment.id,
+        }
+
+
+# --- timing --------------------------------------------------------------------------------------
+
+
+def run(sites: list[Site], rounds: int) -> None:
+    every = requests()
+    for site_ in sites:  # warm: first-use costs (the app's first request, the caches)
+        for request in every:
+            site_.get(request)
+        site_.times.clear()
+    for number in range(rounds):
+        order = sites if number % 2 == 0 else sites[::-1]
+        for request in every:
+            for site_ in order:
+                site_.get(request)
+
+
+def report(small: Site, large: Site, limit: float) -> list[dict[str, Any]]:
+    results = []
+    print(f"{'request':52} {'stmts':>9} {'small ms':>9} {'large ms':>9} {'ratio':>6}")
+    for request in requests():
+        fast = statistics.median(small.times[request]) * 1000
+        slow = statistics.median(large.times[request]) * 1000
+        ratio = slow / fast
+        flag = "  <-- over" if ratio > limit else ""
+        counts = f"{small.statements[request]}/{large.statements[request]}"
+        print(f"{request:52} {counts:>9} {fast:9.2f} {slow:9.2f} {ratio:6.2f}{flag}")
+        results.append(
+            {
+                "request": request,
+                "small_ms": fast,
+                "large_ms": slow,
+                "ratio": ratio,
+                "over": bool(flag),
+            }
+        )
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--limit", type=float, default=2.0, help="the ratio flagged (2.0)")
+    parser.add_argument("--keep", action="store_true", help="keep the databases (and reuse them)")
+    parser.add_argument("--json", help="write the results to FILE ('-' for stdout)")
+    args = parser.parse_args()
+    logging.getLogger("alchemy_patterns").setLevel(logging.ERROR)  # no access log per request
+    for size in SIZES:
+        prepare(size, reuse=args.keep)
+    try:
+        with site("small") as small, site("large") as large:
+            run([small, large], args.rounds)
+            results = report(small, large, args.limit)
+    finally:
+        if not args.keep:
+            for size in SIZES:
+                drop(size)
+    write_json(results, args.json)
+    over = [result["request"] for result in results if result["over"]]
+    if over:
+        print(f"{len(over)} of {len(results)} requests cost over {args.limit}x on the large seed")
+        return 1
+    print(f"every request costs at most {args.limit}x on the large seed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""Which posts make one page of a feed, chosen so that the cost does not grow with the table.
+
+A feed page is the newest ``n`` posts of a few authors: the people the viewer
+follows, and the viewer. Asked as ``author_id IN (...) ORDER BY created_at``,
+the database either walks every post newest first and throws away the other
+authors' (67,000 rows for one page of a sparse feed, on the large seed), or
+reads every post of every followed author and sorts them. Both grow with the
+posts table.
+
+Here each author's posts are read from the ``(author_id, created_at, id)``
+index, at most about ``n + 1`` of them after the cursor, and the database
+merges those few and keeps the newest ``n + 1``. The work is bounded by the
+page size times the number of authors, however many posts there are:
+
+* PostgreSQL: a ``LATERAL`` subquery per author, an index range scan stopped
+  by its LIMIT;
+* MariaDB (10.11 has no ``LATERAL``) and SQLite: per author, one probe of the
+  index finds when their ``(n + 1)``-th post after the cursor was made, and
+  their posts from then to the cursor are one index range.
+
+On MariaDB the probe starts from the author's newest post (a correlated
+subquery cannot seek to the cursor there), so a deep page also reads the
+author's posts newer than the cursor; the other two seek straight to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Subquery,
+    and_,
+    func,
+    literal,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import UnaryExpression
+
+from alchemy_patterns.db import keyset_after, keyset_position
+from alchemy_patterns.domains.social.models import Post, follows
+
+#: Columns a subquery of authors carries besides ``author_id``, made from it.
+AuthorColumns = Callable[[ColumnElement[int]], list[ColumnElement[Any]]]
+
+#: Not after any post: "since the beginning", for an author with fewer posts than a page.
+EARLIEST = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
+
+
+def newest_first(posts: type[Post]) -> tuple[UnaryExpression[Any], UnaryExpression[Any]]:
+    """The feed's order on ``posts`` (the table, or an alias): the id breaks ties."""
+    return posts.created_at.desc(), posts.id.desc()
+
+
+def feed_page(session: Session, viewer_id: int, cursor: str | None, per_page: int) -> Subquery:
+    """The ids of the ``per_page + 1`` feed posts after ``cursor``, newest first, as a subquery.
+
+    One more than a page, so that the caller can tell whether another follows.
+    A damaged cursor is a ``ValidationFailed``, as for ``keyset_paginate``.
+    """
+    limit = per_page + 1
+    position = keyset_position(session, newest_first(Post), cursor)
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        candidates = _top_per_author(viewer_id, position, limit)
+    else:
+        candidates = _since_per_author(viewer_id, position, limit, dialect)
+    found = candidates.subquery("candidates")
+    return (
+        select(found.c.id)
+        .order_by(found.c.created_at.desc(), found.c.id.desc())
+        .limit(limit)
+        .subquery("page")
+    )
+
+
+def _authors(viewer_id: int, more: AuthorColumns = lambda author_id: []) -> Subquery:
+    """Whose posts the viewer's feed shows: the people they follow, and their own.
+
+    ``more`` adds columns computed from each author's id (in each branch of
+    the UNION, which every backend materializes, computing them once).
+    """
+    followed = follows.c.followed_id
+    own = literal(viewer_id, Integer)
+    return union_all(
+        select(followed.label("author_id"), *more(followed)).where(
+            follows.c.follower_id == viewer_id
+        ),
+        select(own.label("author_id"), *more(own)),
+    ).subquery("authors")
+
+
+def _after(posts: type[Post], position: Sequence[Any] | None) -> list[ColumnElement[bool]]:
+    """The posts after the cursor's position (all of them without a cursor)."""
+    return [] if position is None else [keyset_after(newest_first(posts), position)]
+
+
+def _top_per_author(
+    viewer_id: int, position: list[Any] | None, limit: int
+) -> Select[*tuple[Any, ...]]:
+    """Each author's newest ``limit`` posts after the cursor: a LATERAL range scan per author."""
+    authors = _authors(viewer_id)
+    theirs = aliased(Post, name="theirs")
+    top = (
+        select(theirs.id, theirs.created_at)
+        .where(theirs.author_id == authors.c.author_id, *_after(theirs, position))
+        .order_by(*newest_first(theirs))
+        .limit(limit)
+        .lateral("top")
+    )
+    return select(top.c.id, top.c.created_at).select_from(authors).join(top, true())
+
+
+def _since_per_author(
+    viewer_id: int, position: list[Any] | None, limit: int, dialect: str
+) -> Select[*tuple[Any, ...]]:
+    """Each author's posts after the cursor back to their ``limit``-th: one index range each.
+
+    The cursor's position is a column of the authors' subquery too, so that
+    the range's both ends come from the author's row: MariaDB plans a range
+    from the row's values, but given a constant end it scans the whole index.
+    """
+
+    def per_author(author_id: ColumnElement[int]) -> list[ColumnElement[Any]]:
+        return [_since(author_id, position, limit), *_position_columns(position)]
+
+    authors = _authors(viewer_id, per_author)
+    found = aliased(Post, name="found")
+    cursor = None if position is None else (authors.c.cursor_at, authors.c.cursor_id)
+    return select(found.id, found.created_at).join(
+        authors,
+        and_(
+            _same_author(found, authors.c.author_id, dialect),
+            found.created_at >= authors.c.since,
+            *_after(found, cursor),
+        ),
+    )
+
+
+def _since(
+    author_id: ColumnElement[int], position: list[Any] | None, limit: int
+) -> ColumnElement[Any]:
+    """When the author's ``limit``-th post after the cursor was made; the earliest time if none."""
+    probe = aliased(Post, name="probe")
+    nth = (
+        select(probe.created_at)
+        .where(probe.author_id == author_id, *_after(probe, position))
+        .order_by(*newest_first(probe))
+        .offset(limit - 1)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return func.coalesce(nth, literal(EARLIEST, Post.created_at.type)).label("since")
+
+
+def _position_columns(position: list[Any] | None) -> list[ColumnElement[Any]]:
+    if position is None:
+        return []
+    created_at, post_id = position
+    return [
+        literal(created_at, Post.created_at.type).label("cursor_at"),
+        literal(post_id, Integer).label("cursor_id"),
+    ]
+
+
+def _same_author(
+    posts: type[Post], author_id: ColumnElement[int], dialect: str
+) -> ColumnElement[bool]:
+    """``posts.author_id = author_id``; on MariaDB, written so that the index range is sought.
+
+    Given an equality, MariaDB reads the author's posts by it alone (a "ref")
+    and filters on the time, reading all their posts; as a two-sided range
+    it plans the index range again for each author, with the bounds known
+    ("range checked for each record"), and reads only the posts since.
+    """
+    if dialect == "mysql":
+        return and_(posts.author_id >= author_id, posts.author_id <= author_id)
+    return posts.author_id == author_id

@@ -1,0 +1,149 @@
+"""The migrated schema indexes what the application reads by.
+
+* Every foreign key has an index whose leading columns are its own (the
+  primary key or a unique constraint counts): deleting a parent, or reading a
+  parent's children, is then a range of an index, not a scan of the table.
+* Every list the API pages has an index (or the primary key) that starts with
+  the columns the list is read by: the parent's key, if the list is one
+  parent's, then its order. A page is then a range of that index, however
+  long the list, not a sort of the table.
+
+Both are checked on a database the migrations built (the models agree with
+it: tests/test_migrations.py), and both checks are shown to fail when an
+index is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+from sqlalchemy import Inspector, create_engine, inspect
+
+from alchemy_patterns import migrations
+from alchemy_patterns.db import Database
+from tests.web.conftest import make_app
+
+#: (list, table, the columns it is read by). A list filtered to one parent
+#: leads with the parent's key; a list of a link table sorted by the other
+#: side's columns (a club's members by name) can only be bounded by its link
+#: index: what is sorted is that one parent's links.
+LISTS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("/products", "products", ("name", "id")),
+    ("/orders", "orders", ("user_id", "id")),
+    ("/audit", "audit_records", ("id",)),
+    ("/audit", "audit_records", ("entity", "entity_id", "id")),  # one entity's trail
+    ("/owners", "owners", ("name", "id")),
+    ("/vets", "vets", ("name", "id")),
+    ("/students", "students", ("last_name", "first_name", "id")),
+    ("/students/{student_id}/clubs", "student_clubs", ("student_id",)),
+    ("/clubs", "clubs", ("name",)),
+    ("/clubs/{club_id}/members", "student_clubs", ("club_id",)),
+    ("/courses", "courses", ("code",)),
+    ("/posts/{post_id}/comments", "comments", ("post_id", "id")),
+    ("/users/{user_id}/followers", "follows", ("followed_id",)),
+    ("/users/{user_id}/following", "follows", ("follower_id",)),
+    ("/feed", "posts", ("author_id", "created_at", "id")),
+    ("/users/{user_id}/posts", "posts", ("author_id", "created_at", "id")),
+]
+
+
+def key_columns(inspector: Inspector, table: str) -> list[list[str]]:
+    """The column lists, in order, of the table's primary key, unique constraints and indexes."""
+    keys = [inspector.get_pk_constraint(table)["constrained_columns"]]
+    keys += [unique["column_names"] for unique in inspector.get_unique_constraints(table)]
+    keys += [
+        [column for column in index["column_names"] if column is not None]
+        for index in inspector.get_indexes(table)
+    ]
+    return keys
+
+
+def unindexed_foreign_keys(inspector: Inspector) -> list[str]:
+    """``table(columns)`` for each foreign key no key or index leads with."""
+    missing = []
+    for table in inspector.get_table_names():
+        keys = key_columns(inspector, table)
+        for foreign_key in inspector.get_foreign_keys(table):
+            columns = foreign_key["constrained_columns"]
+            if not any(set(key[: len(columns)]) == set(columns) for key in keys):
+                missing.append(f"{table}({', '.join(columns)})")
+    return missing
+
+
+def unsupported_lists(
+    inspector: Inspector, lists: Sequence[tuple[str, str, tuple[str, ...]]]
+) -> list[str]:
+    """``list: table(columns)`` for each list no key or index starts with the columns of."""
+    return [
+        f"{name}: {table}({', '.join(columns)})"
+        for name, table, columns in lists
+        if not any(tuple(key[: len(columns)]) == columns for key in key_columns(inspector, table))
+    ]
+
+
+# --- the schema the migrations build ------------------------------------------------------------
+
+
+def test_every_foreign_key_has_an_index_leading_with_its_columns(app_db: Database) -> None:
+    assert unindexed_foreign_keys(inspect(app_db.engine)) == []
+
+
+def test_every_paged_list_is_read_by_an_index_in_its_order(app_db: Database) -> None:
+    assert unsupported_lists(inspect(app_db.engine), LISTS) == []
+
+
+def test_the_table_of_lists_names_every_paged_list_the_api_serves(app_db: Database) -> None:
+    document = make_app(app_db).test_client().get("/openapi.json").get_json()
+
+    paged = {
+        path
+        for path, operations in document["paths"].items()
+        if "get" in operations and _is_a_page(operations["get"])
+    }
+
+    assert paged == {name for name, _, _ in LISTS}
+
+
+def _is_a_page(operation: dict[str, object]) -> bool:
+    reference = str(operation.get("responses", {}).get("200", {}))  # type: ignore[union-attr]
+    return "Page'" in reference  # an offset page (…Page) or a cursor page (…CursorPage)
+
+
+# --- the checks see a missing index -------------------------------------------------------------
+
+
+def test_the_list_check_names_a_list_whose_index_is_dropped(fresh_database_url: str) -> None:
+    migrations.upgrade(fresh_database_url)
+    engine = create_engine(fresh_database_url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(_drop_index("ix_owners_name_id", "owners", engine.name))
+
+        missing = unsupported_lists(inspect(engine), LISTS)
+    finally:
+        engine.dispose()
+
+    assert missing == ["/owners: owners(name, id)"]
+
+
+# MariaDB refuses to drop the only index a foreign key can use: there the check cannot fail.
+@pytest.mark.backends("sqlite", "postgresql")
+def test_the_foreign_key_check_names_a_key_whose_index_is_dropped(
+    fresh_database_url: str,
+) -> None:
+    migrations.upgrade(fresh_database_url)
+    engine = create_engine(fresh_database_url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP INDEX ix_checkout_keys_order_id")
+
+        missing = unindexed_foreign_keys(inspect(engine))
+    finally:
+        engine.dispose()
+
+    assert missing == ["checkout_keys(order_id)"]
+
+
+def _drop_index(name: str, table: str, dialect: str) -> str:
+    return f"DROP INDEX {name} ON {table}" if dialect == "mysql" else f"DROP INDEX {name}"
