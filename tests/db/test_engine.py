@@ -55,13 +55,13 @@ def test_the_sqlite_data_directory_is_created(tmp_path: Path) -> None:
 
 
 @pytest.mark.backends("postgresql", "mariadb")
-def test_server_engines_pool_ping_and_recycle(make_db: Callable[..., Database]) -> None:
+def test_server_engines_pool_and_recycle_and_never_ping(make_db: Callable[..., Database]) -> None:
     db = make_db(engine_options=EngineOptions(pool_size=3, max_overflow=1, pool_recycle=900))
 
     pool = db.engine.pool
     assert isinstance(pool, QueuePool)
     assert pool.size() == 3
-    assert pool._pre_ping is True
+    assert pool._pre_ping is False  # dead connections are found for free (db/disconnects.py)
     assert pool._recycle == 900
 
 

@@ -27,13 +27,22 @@ def server_pids(db: Database, sessions: int) -> list[int]:
 
 
 def kill(url: str, backend: str, pids: list[int]) -> None:
-    """Kill server connections from outside the pool, as a failover or an admin would."""
+    """Kill server connections from outside the pool, as a failover or an admin would.
+
+    They are gone when this returns: PostgreSQL waits for each backend to exit
+    (MariaDB's KILL closes the socket at once). One still ending would be found
+    by the next unit's first statement, which ``transaction()`` runs again and a
+    ``with`` block cannot (tests/db/test_disconnects.py).
+    """
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
             for pid in pids:
                 if backend == "postgresql":
-                    connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                    connection.execute(
+                        text("SELECT pg_terminate_backend(:pid, :wait_ms)"),
+                        {"pid": pid, "wait_ms": 5000},
+                    )
                 else:
                     connection.exec_driver_sql(f"KILL CONNECTION {int(pid)}")
     finally:

@@ -3,8 +3,11 @@
 The application's URL names the proxy's port; ``down()`` cuts every open
 connection (the server's sessions end, the clients read end-of-file) and
 answers every new one by closing it at once, as a database that has gone away
-would; ``up()`` forwards again. The proxy listens on 127.0.0.1 only, on a port
-the system chooses, and its threads stop by themselves within
+would; ``up()`` forwards again. ``cut_after_next_message()`` lets the next
+message a client sends reach the server and then cuts that client off before
+the answer: a network that fails just after a COMMIT left, so the server
+commits and the client cannot know. The proxy listens on 127.0.0.1 only, on a
+port the system chooses, and its threads stop by themselves within
 :data:`STOP_TIMEOUT` when it is closed.
 """
 
@@ -31,6 +34,14 @@ def _cut(*sockets: socket.socket) -> None:
             sock.shutdown(socket.SHUT_RDWR)
 
 
+def _drain(server: socket.socket) -> None:
+    """Say no more, and drop what the server answers until it ends the session."""
+    server.shutdown(socket.SHUT_WR)
+    server.settimeout(STOP_TIMEOUT)
+    while server.recv(CHUNK):
+        pass
+
+
 class DatabaseProxy:
     """Forwards ``127.0.0.1:<port>`` to ``host:port`` while up; cuts everything while down."""
 
@@ -43,6 +54,7 @@ class DatabaseProxy:
         self._serving = True
         self._closing = threading.Event()
         self._open: set[tuple[socket.socket, socket.socket]] = set()
+        self._cut_after_next = False
         self._threads: list[threading.Thread] = []
         #: Connections forwarded, and connections refused while down.
         self.forwarded = 0
@@ -74,6 +86,16 @@ class DatabaseProxy:
         """The database is back: new connections are forwarded again."""
         with self._lock:
             self._serving = True
+
+    def cut_after_next_message(self) -> None:
+        """The next bytes a client sends reach the server; then that client is cut, unanswered.
+
+        The server's answer is read and dropped until the server ends the
+        session, and only then is the client cut: what the message asked for
+        (a COMMIT) is done by the time the client learns it has lost the answer.
+        """
+        with self._lock:
+            self._cut_after_next = True
 
     def close(self) -> None:
         """Cut everything and stop every thread; raise if one does not stop in time."""
@@ -135,6 +157,11 @@ class DatabaseProxy:
             self.forwarded += 1
             return True
 
+    def _take_cut_after_next(self) -> bool:
+        with self._lock:
+            armed, self._cut_after_next = self._cut_after_next, False
+            return armed
+
     def _forward(self, client: socket.socket, server: socket.socket) -> None:
         """Copy bytes both ways until either side, or ``down()``, ends the connection."""
         peer = {client: server, server: client}
@@ -146,6 +173,9 @@ class DatabaseProxy:
                     if not chunk:
                         return
                     peer[source].sendall(chunk)
+                    if source is client and self._take_cut_after_next():
+                        _drain(server)  # the server has done what it was asked...
+                        return  # ...before the client is cut (finally), unanswered
         except OSError:
             return  # cut while reading or writing
         finally:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
 from werkzeug.test import TestResponse
 
@@ -27,6 +27,14 @@ from alchemy_patterns.web import create_app
 from alchemy_patterns.web.app import Api
 from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.errors import UNAVAILABLE_DETAIL
+from tests.web.checkouts import (
+    QUANTITY,
+    STOCK,
+    buyer,
+    checkout,
+    checkout_until_answered,
+    orders_and_stock,
+)
 from tests.web.conftest import Caller, sign_in
 from tests.web.proxy import DatabaseProxy
 
@@ -209,7 +217,7 @@ def test_a_pooled_connection_cut_while_idle_is_replaced_at_checkout(
     proxy.down()  # the pooled connection dies with no request to notice
     proxy.up()
 
-    assert me(client, alice).status_code == 200  # pool_pre_ping found it dead at checkout
+    assert me(client, alice).status_code == 200  # its socket said so at checkout: no ping sent
     assert proxy.forwarded == forwarded + 1  # a new connection, not the dead one
     assert checked_out(db) == 0
 
@@ -238,3 +246,27 @@ def test_a_request_in_the_middle_of_its_transaction_when_the_database_goes_is_a_
     assert client.get("/readyz").status_code == 200
     with app_db.session_scope() as session:  # the half-done transaction was not kept
         assert session.scalar(select(func.count()).select_from(User)) == 0
+
+
+# --- a COMMIT that landed, with its answer lost -------------------------------------------------
+
+
+@pytest.mark.backends("postgresql", "mariadb")
+def test_a_checkout_whose_commit_landed_unanswered_is_a_503_then_the_same_order_on_retry(
+    proxied: tuple[Api, Database], proxy: DatabaseProxy, app_db: Database
+) -> None:
+    app, db = proxied
+    client = app.test_client()
+    caller, product_id = buyer(app_db)
+    event.listen(db.engine, "commit", lambda _connection: proxy.cut_after_next_message(), once=True)
+
+    first = checkout(client, caller)
+    placed = orders_and_stock(app_db, caller, product_id)
+    responses = checkout_until_answered(client, caller, first)
+
+    # The server never runs it again (it cannot know whether COMMIT landed); the client's
+    # key makes its own retry safe: the order it was not told of, not a second one.
+    assert [response.status_code for response in responses] == [503, 200]
+    assert placed == ([responses[-1].get_json()["id"]], STOCK - QUANTITY)
+    assert orders_and_stock(app_db, caller, product_id) == placed
+    assert checked_out(db) == 0

@@ -17,6 +17,10 @@ from alchemy_patterns.db.base import (
 )
 from alchemy_patterns.db.bulk import bulk_insert, bulk_update, copy_insert, update_where, upsert
 from alchemy_patterns.db.database import Database
+from alchemy_patterns.db.disconnects import (
+    found_dead_at_first_statement,
+    retrying_a_stale_connection,
+)
 from alchemy_patterns.db.engine import Backend, EngineOptions, backend_of, make_engine
 from alchemy_patterns.db.errors import (
     AppError,
@@ -83,6 +87,7 @@ __all__ = [
     "count_queries",
     "detect_n_plus_one",
     "exists",
+    "found_dead_at_first_statement",
     "get_or_raise",
     "is_retryable",
     "keyset_after",
@@ -90,6 +95,7 @@ __all__ = [
     "keyset_position",
     "make_engine",
     "paginate",
+    "retrying_a_stale_connection",
     "run_transaction",
     "savepoint",
     "scale_money",

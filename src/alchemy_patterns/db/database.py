@@ -12,6 +12,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
+from alchemy_patterns.db.disconnects import retrying_a_stale_connection
 from alchemy_patterns.db.engine import SQLITE_BEGIN, Backend, EngineOptions, backend_of, make_engine
 from alchemy_patterns.db.profiling import detect_n_plus_one, install_slow_query_log
 from alchemy_patterns.db.retry import (
@@ -97,6 +98,12 @@ class Database:
         Errors leave as application errors (``Conflict``, ``Unavailable``…).
         ``read_only`` lets SQLite begin without the write lock; on other
         backends it changes nothing. The N+1 detector watches the unit.
+
+        A pooled connection the server closed while idle is replaced at
+        checkout. One that dies unnoticed until the block's first statement
+        is invalidated with the rest of the pool, and the scope raises
+        ``Unavailable``: a ``with`` block cannot be run again.
+        :meth:`transaction` can, and does: prefer it for units of work.
         """
         factory = self._read_sessionmaker if read_only else self.sessionmaker
         # The detector sits inside the scope, so in "raise" mode the unit rolls back.
@@ -151,14 +158,20 @@ class Database:
     # --- operations --------------------------------------------------------
 
     def ping(self) -> bool:
-        """Whether the database answers ``SELECT 1`` now (for readiness checks)."""
+        """Whether the database answers ``SELECT 1`` now (for readiness checks).
+
+        A stale pooled connection is no answer: the ping then runs on a fresh one.
+        """
         try:
-            with self.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
+            retrying_a_stale_connection(self._select_one)
         except (sa_exc.DBAPIError, sa_exc.TimeoutError) as error:
             logger.warning("database ping failed: %s", error)
             return False
         return True
+
+    def _select_one(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         """Close every pooled connection (at shutdown, or after a fork)."""

@@ -11,9 +11,17 @@ One ``QueuePool`` setting does not fit every backend:
 * **SQLite ``:memory:``**: every connection would get its own empty database,
   so the engine keeps exactly one (``StaticPool``).
 * **PostgreSQL / MariaDB**: ``QueuePool`` with size, overflow and timeout;
-  ``pool_pre_ping`` so a connection the server dropped is replaced at checkout;
   ``pool_recycle`` below MariaDB's ``wait_timeout``; UTC and strict SQL mode on
   MariaDB.
+
+No ``pool_pre_ping``: it costs a round trip at every checkout (four per
+``GET /me`` where three do the work) to learn what is almost always true. A
+connection the server dropped is found for free instead
+(:mod:`alchemy_patterns.db.disconnects`): at checkout, when its socket already
+says so; otherwise by the unit's first statement, after which SQLAlchemy
+invalidates the pool and the unit runs once more on a fresh connection,
+since nothing of it can have taken effect. A connection lost later fails the
+unit as ``Unavailable``, never retried by the server.
 """
 
 from __future__ import annotations
@@ -25,6 +33,13 @@ from typing import Any, Literal
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.pool import StaticPool
+
+from alchemy_patterns.db.disconnects import (
+    SocketOf,
+    install_disconnect_handling,
+    psycopg_socket,
+    pymysql_socket,
+)
 
 __all__ = ["Backend", "EngineOptions", "backend_of", "make_engine"]
 
@@ -71,19 +86,33 @@ def make_engine(url: str | URL, options: EngineOptions | None = None, **extra: A
     url = make_url(url)
     backend = backend_of(url)
     if backend == "sqlite":
-        return _sqlite_engine(url, options, extra)
-    if backend == "postgresql":
-        return _server_engine(
-            url.set(drivername="postgresql+psycopg") if url.drivername == "postgresql" else url,
-            options,
-            {
-                "connect_args": {
-                    "application_name": options.application_name,
-                    "connect_timeout": options.connect_timeout,
-                }
-            }
-            | extra,
-        )
+        engine = _sqlite_engine(url, options, extra)
+    elif backend == "postgresql":
+        engine = _postgresql_engine(url, options, extra)
+    else:
+        engine = _mariadb_engine(url, options, extra)
+    install_disconnect_handling(engine, socket_of=_socket_reader(engine))
+    return engine
+
+
+def _socket_reader(engine: Engine) -> SocketOf | None:
+    """How to find a pooled connection's socket, for the drivers we know."""
+    return {"psycopg": psycopg_socket, "pymysql": pymysql_socket}.get(engine.driver)
+
+
+def _postgresql_engine(url: URL, options: EngineOptions, extra: dict[str, Any]) -> Engine:
+    connect_args = {
+        "application_name": options.application_name,
+        "connect_timeout": options.connect_timeout,
+    }
+    return _server_engine(
+        url.set(drivername="postgresql+psycopg") if url.drivername == "postgresql" else url,
+        options,
+        {"connect_args": connect_args} | extra,
+    )
+
+
+def _mariadb_engine(url: URL, options: EngineOptions, extra: dict[str, Any]) -> Engine:
     if url.drivername in ("mysql", "mariadb"):
         url = url.set(drivername="mysql+pymysql")
     if "charset" not in url.query:
@@ -101,7 +130,6 @@ def _server_engine(url: URL, options: EngineOptions, extra: dict[str, Any]) -> E
         max_overflow=options.max_overflow,
         pool_timeout=options.pool_timeout,
         pool_recycle=options.pool_recycle,
-        pool_pre_ping=True,
         **extra,
     )
 

@@ -7,6 +7,10 @@ that: a retry must repeat *every* read the failed attempt made, since the
 decisions it took were based on them. So :func:`run_transaction` retries only
 when it began the transaction; a call nested inside another unit joins that
 unit's session and lets the error reach the owner.
+
+A pooled connection found dead by the unit's first statement is not a failed
+attempt: nothing was done, so the unit runs again at once on a fresh
+connection (:func:`alchemy_patterns.db.disconnects.retrying_a_stale_connection`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any, TypeVar
 from sqlalchemy import MetaData
 from sqlalchemy.orm import Session, sessionmaker
 
+from alchemy_patterns.db.disconnects import retrying_a_stale_connection
 from alchemy_patterns.db.errors import Unavailable, is_retryable, raise_translated
 from alchemy_patterns.db.session import rollback_quietly
 
@@ -82,22 +87,24 @@ def run_transaction(
     inside another unit of work on the same thread (``run_transaction`` or a
     ``session_scope``), ``work`` runs in the outer session with no retry and no
     commit of its own: only the owner of a transaction can re-run it whole.
+
+    An attempt whose first statement finds its pooled connection dead runs
+    again at once, once, on a fresh one (logged, not an attempt of ``policy``).
+    A connection lost after a statement completed, or during COMMIT, is
+    :class:`Unavailable` and never retried: the work may have taken effect.
     """
     outer = _current.get()
     if outer is not None:
         return work(outer)
     policy = policy or RetryPolicy()
+
+    def attempt_once() -> T:
+        return _attempt(factory, work, isolation_level, watch)
+
     for attempt in range(1, policy.max_attempts + 1):
-        session = factory()
         try:
-            if isolation_level is not None:
-                session.connection(execution_options={"isolation_level": isolation_level})
-            with joined(session), watch():
-                result = work(session)
-            session.commit()
-            return result
+            return retrying_a_stale_connection(attempt_once)
         except BaseException as error:
-            rollback_quietly(session)
             if not is_retryable(error):
                 raise_translated(error, metadata)
             if attempt == policy.max_attempts:
@@ -106,9 +113,29 @@ def run_transaction(
                 ) from error
             _note_retry(attempt, error, on_retry)
             time.sleep(policy.delay(attempt))
-        finally:
-            session.close()
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _attempt(
+    factory: sessionmaker[Session],
+    work: Callable[[Session], T],
+    isolation_level: str | None,
+    watch: Callable[[], AbstractContextManager[object]],
+) -> T:
+    """One try of the unit of work in a session of its own: committed, or rolled back."""
+    session = factory()
+    try:
+        if isolation_level is not None:
+            session.connection(execution_options={"isolation_level": isolation_level})
+        with joined(session), watch():
+            result = work(session)
+        session.commit()
+        return result
+    except BaseException:
+        rollback_quietly(session)
+        raise
+    finally:
+        session.close()
 
 
 def _note_retry(attempt: int, error: BaseException, on_retry: OnRetry | None) -> None:

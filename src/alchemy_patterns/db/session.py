@@ -26,7 +26,9 @@ def session_scope(
 
     Driver errors leave as application errors (:mod:`alchemy_patterns.db.errors`),
     chained to the original. Objects loaded inside stay readable after the scope
-    ends because the factory is made with ``expire_on_commit=False``.
+    ends because the factory is made with ``expire_on_commit=False``. A
+    connection found dead, even by the block's first statement, is
+    ``Unavailable``: a ``with`` block cannot run again (``run_transaction`` can).
     """
     session = factory()
     try:

@@ -12,7 +12,7 @@ from flask_openapi3.models.info import Info
 from flask_openapi3.openapi import OpenAPI
 
 from alchemy_patterns import __version__
-from alchemy_patterns.db import Database, translating_errors
+from alchemy_patterns.db import Database, retrying_a_stale_connection, translating_errors
 from alchemy_patterns.domains.accounts.throttle import ThrottlePolicy
 from alchemy_patterns.settings import Settings, make_database
 from alchemy_patterns.web import body, errors, observability
@@ -38,10 +38,18 @@ class Api(OpenAPI):
 
         A driver error, from the view or from the commit, leaves as an
         application error (409, 422, 503); the N+1 detector watches the whole
-        request (it warns in production and raises in tests).
+        request (it warns in production and raises in tests). If the request's
+        first statement finds its pooled connection dead, nothing was done:
+        the view runs again, once, on a fresh session. A connection lost later
+        is a 503, never re-run (the client's ``Idempotency-Key`` makes its own
+        retry of a checkout safe).
         """
         db = database()
-        with translating_errors(db.metadata), db.watch_unit():
+        with translating_errors(db.metadata):
+            return retrying_a_stale_connection(self._run_view, fresh_start=db.remove)
+
+    def _run_view(self) -> ResponseReturnValue:
+        with database().watch_unit():
             response = super().dispatch_request()
             commit_request()
         return response
