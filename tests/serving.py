@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,12 +76,15 @@ class Server:
     def output(self) -> str:
         return self.log.read_text()
 
+    def access_log(self) -> list[dict[str, Any]]:
+        """The app's JSON access log, a dict per request."""
+        return [json.loads(line) for line in self.output().splitlines() if line.startswith("{")]
+
     def requests(self) -> list[tuple[str, str, int]]:
         """``(method, path, status)`` of each request in the app's JSON access log; ids as {id}."""
-        lines = [json.loads(line) for line in self.output().splitlines() if line.startswith("{")]
         return [
             (line["method"], re.sub(r"/\d+", "/{id}", line["path"]), line["status"])
-            for line in lines
+            for line in self.access_log()
             if line["path"] != "/healthz"
         ]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
 import subprocess
 import sys
 from decimal import Decimal
@@ -25,6 +26,7 @@ from alchemy_patterns.domains import metadata
 from alchemy_patterns.domains.shop.models import Product
 from tests.cli.test_cli import HEAD
 from tests.serving import clean_env, serving
+from tests.threads import race
 
 README = Path(__file__).parents[2] / "README.md"
 #: The line of the quickstart that names the server; the test points it at its own port.
@@ -90,6 +92,33 @@ def test_serve_migrates_the_chosen_backend_and_serves_it_from_several_workers(
         assert migrations.current(fresh_database_url) == HEAD
         assert server.stop(signal.SIGINT) == 0  # Ctrl-C
     assert server.output().count("Booting worker") == 2
+
+
+def test_serve_spreads_connections_over_its_workers(
+    tmp_path: Path, fresh_database_url: str
+) -> None:
+    args = ("--database-url", fresh_database_url, "serve", "--workers", "2", "--threads", "4")
+    with serving(tmp_path, *args) as server:
+        # 32 connections opened at once: without SO_REUSEPORT one worker often takes them all.
+        race(32, lambda _: server.get("/readyz"))
+
+    workers = {line["pid"] for line in server.access_log() if line["path"] == "/readyz"}
+    assert len(workers) == 2
+
+
+def test_serve_refuses_a_port_that_is_taken_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        database = f"sqlite:///{tmp_path / 'app.sqlite3'}"
+
+        result = CliRunner().invoke(cli, ["--database-url", database, "serve", "--port", str(port)])
+
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    ]
 
 
 def test_serve_reload_runs_the_development_server(tmp_path: Path) -> None:

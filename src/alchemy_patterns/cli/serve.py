@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import socket
 import sys
 import time
 from dataclasses import dataclass
@@ -84,6 +85,9 @@ def gunicorn_settings(options: ServerOptions) -> dict[str, Any]:
 
     The app already logs one JSON line per request; gunicorn's control
     socket (one fixed path per user) is off, so two servers never fight over it.
+    ``reuse_port``: each worker accepts on a socket of its own, so the kernel
+    spreads new connections over the workers; without it, whichever worker
+    wakes first takes a whole burst while the others idle.
     """
     return {
         "bind": [options.bind],
@@ -96,7 +100,27 @@ def gunicorn_settings(options: ServerOptions) -> dict[str, Any]:
         "loglevel": "info",
         "proc_name": "alchemy-patterns",
         "control_socket_disable": True,
+        "reuse_port": True,
     }
+
+
+def refuse_a_taken_port(options: ServerOptions) -> None:
+    """One clear line if something listens on the address already.
+
+    With ``reuse_port`` a second server could share a port another one holds,
+    silently; a plain bind first (no ``SO_REUSEPORT``) fails as it should.
+    """
+    family, kind, protocol, _, address = socket.getaddrinfo(
+        options.host, options.port, type=socket.SOCK_STREAM
+    )[0]
+    with socket.socket(family, kind, protocol) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closed one's TIME_WAIT
+        try:
+            probe.bind(address)
+        except OSError as error:
+            raise click.ClickException(
+                f"cannot listen on {options.bind}: {error.strerror or error}"
+            ) from error
 
 
 def available_cpus() -> int:
@@ -176,6 +200,7 @@ def serve(
         run_development_server(settings, options, migrate=migrate, demo=demo)
         return
     prepare_database(settings, migrate=migrate, demo=demo)
+    refuse_a_taken_port(options)
     log_to_stderr()
     announce(options, url)
     ApiServer(settings, options).run()

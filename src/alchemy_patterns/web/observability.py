@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 import uuid
@@ -57,6 +58,7 @@ def _finish(response: Response) -> Response:
                 "duration_ms": round(duration_ms, 2),
                 "db_ms": round(db_ms, 2),
                 "queries": count,
+                "pid": os.getpid(),  # which worker: gunicorn runs several
             }
         )
     )
