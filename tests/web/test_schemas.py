@@ -34,7 +34,12 @@ def test_a_query_schema_is_made_once_per_model(monkeypatch: pytest.MonkeyPatch) 
     assert (made, first) == ([Counted], second)
 
 
-def test_changing_a_returned_schema_changes_no_later_one() -> None:
-    PageQuery.model_json_schema()["properties"].clear()
+def test_a_shared_query_schema_refuses_to_be_changed() -> None:
+    schema = PageQuery.model_json_schema()
+
+    with pytest.raises(TypeError, match="read-only"):
+        schema["properties"].clear()
+    with pytest.raises(TypeError, match="read-only"):
+        schema["properties"]["page"]["minimum"] = 0
 
     assert {"page", "per_page"} <= set(PageQuery.model_json_schema()["properties"])

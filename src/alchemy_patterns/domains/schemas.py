@@ -24,3 +24,13 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
     _no_nul = field_validator("*", mode="after")(refuse_nul)
+
+
+def columns_for(output: type[BaseModel], entity: type[Any]) -> list[Any]:
+    """The ``entity`` columns that ``output`` shows, named by its fields, for a list to select.
+
+    A list page reads rows of just these columns instead of whole ORM objects:
+    no identity map, no instance state, no lazy-load machinery for 20 objects
+    nobody will change; ``output.model_validate(row)`` reads them by name.
+    """
+    return [getattr(entity, name) for name in output.model_fields]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import copy
-from typing import Any, Generic, TypedDict, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, NoReturn, TypedDict, TypeVar
 
 from flask import request, url_for
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -50,17 +50,36 @@ class Query(BaseModel):
 
     @classmethod
     def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """The JSON schema, generated once per model and arguments, then copied.
+        """The JSON schema, generated once per model and arguments, and read-only.
 
         flask-openapi3 (4.3) asks for the query model's schema on every request
         to read its properties; generating it was a sixth of a list request's
-        time. A class never changes its schema, so it is made once; each caller
-        gets its own copy, so nobody can alter the cached one.
+        time. A class never changes its schema, so it is made once and shared;
+        shared, it must not change, so its mappings refuse to be written
+        (``TypeError``) rather than be copied on every call.
         """
         key = (cls, args, tuple(sorted(kwargs.items())))
         if key not in _QUERY_SCHEMAS:
-            _QUERY_SCHEMAS[key] = super().model_json_schema(*args, **kwargs)
-        return copy.deepcopy(_QUERY_SCHEMAS[key])
+            _QUERY_SCHEMAS[key] = _read_only(super().model_json_schema(*args, **kwargs))
+        return _QUERY_SCHEMAS[key]
+
+
+class ReadOnlyDict(dict[str, Any]):
+    """A ``dict`` whose every change is a ``TypeError``: a value shared by all its readers."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError("this schema is shared and read-only: copy it to change it")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse
+    __ior__ = _refuse
+
+
+def _read_only(value: Any) -> Any:
+    if isinstance(value, dict):
+        return ReadOnlyDict({key: _read_only(item) for key, item in value.items()})
+    if isinstance(value, list):
+        return [_read_only(item) for item in value]
+    return value
 
 
 #: Query models' JSON schemas by (model, arguments); see :meth:`Query.model_json_schema`.
@@ -129,9 +148,19 @@ class CursorPageOut(BaseModel, Generic[T]):
         return f"{params[0].__name__}CursorPage"
 
 
-def _link(page: int) -> str:
-    args = {**(request.view_args or {}), **request.args.to_dict(), "page": page}
-    return url_for(str(request.endpoint), **args)
+#: Stands for the page number in the one URL built per page of links.
+_PAGE_SLOT = "page=PAGE_SLOT"
+
+
+def _page_links() -> Callable[[int], str]:
+    """``link(n)``: this request's URL on page ``n``, its other parameters as they were.
+
+    The URL is built once (``url_for`` is the costly part) with a slot for the
+    page number, and each link fills the slot.
+    """
+    args = {**(request.view_args or {}), **request.args.to_dict(), "page": "PAGE_SLOT"}
+    template = url_for(str(request.endpoint), **args)
+    return lambda number: template.replace(_PAGE_SLOT, f"page={number}")
 
 
 def page_out(page: Page[Any]) -> dict[str, Any]:
@@ -139,14 +168,12 @@ def page_out(page: Page[Any]) -> dict[str, Any]:
 
     An uncounted page (``count=false``) has no total, so no link to the last.
     """
-    links = {
-        "self": _link(page.page),
-        "first": _link(1),
-        "next": _link(page.page + 1) if page.has_next else None,
-        "prev": _link(page.page - 1) if page.has_prev else None,
-    }
+    link = _page_links()
+    links: dict[str, str | None] = {"self": link(page.page), "first": link(1)}
     if page.pages is not None:
-        links["last"] = _link(page.pages)
+        links["last"] = link(page.pages)
+    links["next"] = link(page.page + 1) if page.has_next else None
+    links["prev"] = link(page.page - 1) if page.has_prev else None
     return {
         "items": page.items,
         "page": page.page,

@@ -35,6 +35,7 @@ from alchemy_patterns.domains.accounts.models import User
 from alchemy_patterns.domains.accounts.schemas import RegisterUser, UserOut
 from alchemy_patterns.domains.accounts.services import create_user
 from alchemy_patterns.domains.audit.services import record_event
+from alchemy_patterns.domains.schemas import columns_for
 from alchemy_patterns.domains.shop.errors import EmptyCart, OutOfStock, Shortage
 from alchemy_patterns.domains.shop.models import (
     MAX_QUANTITY,
@@ -106,7 +107,8 @@ def list_products(
     per_page: int = 20,
     count: bool = True,
 ) -> Page[ProductOut]:
-    stmt = select(Product).order_by(Product.name, Product.id)
+    """Products by name, a page at a time, read as rows of the columns ``ProductOut`` shows."""
+    stmt = select(*columns_for(ProductOut, Product)).order_by(Product.name, Product.id)
     if not include_inactive:
         stmt = stmt.where(Product.is_active)
     if search:
