@@ -112,10 +112,14 @@ def _width(stmt: AnySelect) -> int:
 
 
 def _rows(session: Session, stmt: AnySelect) -> list[Any]:
-    """Entities or single values as themselves; several columns as rows."""
-    if _width(stmt) == 1:
-        return list(session.scalars(stmt))
-    return list(session.execute(stmt))
+    """Entities or single values as themselves; several columns as rows.
+
+    The result's keys tell the width (``select(User)`` has one, an entity),
+    where ``selected_columns`` would list every column of the table and
+    ``column_descriptions`` costs more than the rest of a small page's handling.
+    """
+    result = session.execute(stmt)
+    return list(result.scalars()) if len(result.keys()) == 1 else list(result)
 
 
 def count(session: Session, stmt: AnySelect) -> int:
