@@ -266,11 +266,12 @@ def _product_page(
 def _owner_detail(conn: psycopg.Connection[Any], owner_id: int) -> dict[str, Any]:
     """The owner, their pets, each pet's appointments with its vet: three statements."""
     row = conn.execute(
-        "SELECT id, name, email, phone, created_at FROM owners WHERE id = %s", (owner_id,)
+        "SELECT id, name, email, phone, user_id, created_at FROM owners WHERE id = %s",
+        (owner_id,),
     ).fetchone()
     if row is None:
         raise Problem(404, "not_found")
-    owner = dict(zip(("id", "name", "email", "phone", "created_at"), row, strict=True))
+    owner = dict(zip(OWNER_COLUMNS, row, strict=True))
     pets = conn.execute(
         "SELECT id, owner_id, name, species, born_on FROM pets WHERE owner_id = %s ORDER BY id",
         (owner_id,),
@@ -295,6 +296,7 @@ def _owner_detail(conn: psycopg.Connection[Any], owner_id: int) -> dict[str, Any
     return owner
 
 
+OWNER_COLUMNS = ("id", "name", "email", "phone", "user_id", "created_at")
 PET_COLUMNS = ("id", "owner_id", "name", "species", "born_on")
 APPOINTMENT_COLUMNS = ("id", "pet_id", "vet_id", "scheduled_at", "reason", "status")
 FEED_COLUMNS = (

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from alchemy_patterns.domains.accounts.errors import AuthenticationRequired
 from alchemy_patterns.domains.accounts.models import ApiToken, User
 from alchemy_patterns.domains.accounts.schemas import UserOut
+from alchemy_patterns.domains.schemas import columns_for
 
 DEFAULT_LIFETIME = dt.timedelta(hours=12)
 
@@ -41,7 +42,7 @@ def issue_token(
 def user_for_token(session: Session, token: str) -> UserOut:
     """The active user of a live token (one indexed SELECT), or ``AuthenticationRequired``."""
     stmt = (
-        select(User)
+        select(*columns_for(UserOut, User))
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(
             ApiToken.token_hash == _digest(token),
@@ -50,7 +51,7 @@ def user_for_token(session: Session, token: str) -> UserOut:
             User.is_active,
         )
     )
-    user = session.scalars(stmt).one_or_none()
+    user = session.execute(stmt).one_or_none()  # a row of the columns shown, not an object
     if user is None:
         raise AuthenticationRequired("the token is unknown, expired or revoked")
     return UserOut.model_validate(user)
