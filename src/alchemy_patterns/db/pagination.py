@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import math
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, TypeVar, overload
@@ -393,6 +393,7 @@ def keyset_paginate(
     cursor: str | None = ...,
     per_page: int = ...,
     max_per_page: int = ...,
+    params: Mapping[str, Any] | None = ...,
 ) -> KeysetPage[T]: ...
 
 
@@ -405,6 +406,7 @@ def keyset_paginate(
     cursor: str | None = ...,
     per_page: int = ...,
     max_per_page: int = ...,
+    params: Mapping[str, Any] | None = ...,
 ) -> KeysetPage[AnyRow]: ...
 
 
@@ -416,6 +418,7 @@ def keyset_paginate(
     cursor: str | None = None,
     per_page: int = DEFAULT_PER_PAGE,
     max_per_page: int = MAX_PER_PAGE,
+    params: Mapping[str, Any] | None = None,
 ) -> KeysetPage[Any]:
     """The page of ``stmt`` after ``cursor`` in ``order_by`` order.
 
@@ -423,6 +426,8 @@ def keyset_paginate(
     Post.id.desc()``) so that every row has one place. The key columns are
     selected alongside ``stmt``'s own, so the next cursor is read from the
     last row whatever the statement returns. One statement per page.
+    ``params`` are the values of ``stmt``'s own ``bindparam()``s, for a
+    statement built once and run with different values.
     """
     _check_page_size(per_page, max_per_page)
     parts = _order_parts(order_by)
@@ -432,7 +437,7 @@ def keyset_paginate(
         keyed = keyed.where(_after(parts, values))
     # Read once, then split each row into the caller's columns (as Rows, or
     # scalars for one entity or column) and the key values behind the cursor.
-    fetched = session.execute(keyed.limit(per_page + 1)).freeze()
+    fetched = session.execute(keyed.limit(per_page + 1), params).freeze()
     width = _width(stmt)
     mine = fetched().columns(*range(width))
     items = list(mine.scalars() if width == 1 else mine)[:per_page]

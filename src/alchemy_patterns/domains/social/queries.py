@@ -21,12 +21,18 @@ page size times the number of authors, however many posts there are:
 On MariaDB the probe starts from the author's newest post (a correlated
 subquery cannot seek to the cursor there), so a deep page also reads the
 author's posts newer than the cursor; the other two seek straight to it.
+
+The statement of each shape (backend, first page or after a cursor) is built
+once, with the viewer, the cursor's position and the limit as bound
+parameters (:func:`feed_params`): building this SELECT took longer than the
+database took to run it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
@@ -35,6 +41,7 @@ from sqlalchemy import (
     Select,
     Subquery,
     and_,
+    bindparam,
     func,
     literal,
     select,
@@ -53,75 +60,94 @@ AuthorColumns = Callable[[ColumnElement[int]], list[ColumnElement[Any]]]
 #: Not after any post: "since the beginning", for an author with fewer posts than a page.
 EARLIEST = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
 
+#: The values a feed statement is run with (:func:`feed_params`).
+VIEWER = bindparam("feed_viewer_id", type_=Integer)
+LIMIT = bindparam("feed_limit", type_=Integer)
+NTH = bindparam("feed_nth", type_=Integer)  # LIMIT - 1: the OFFSET of an author's last post
+CURSOR = (
+    bindparam("feed_cursor_at", type_=Post.created_at.type),
+    bindparam("feed_cursor_id", type_=Integer),
+)
+#: A cursor's position: the bound values, or columns carrying them.
+Position = tuple[ColumnElement[Any], ColumnElement[Any]]
+
 
 def newest_first(posts: type[Post]) -> tuple[UnaryExpression[Any], UnaryExpression[Any]]:
     """The feed's order on ``posts`` (the table, or an alias): the id breaks ties."""
     return posts.created_at.desc(), posts.id.desc()
 
 
-def feed_page(session: Session, viewer_id: int, cursor: str | None, per_page: int) -> Subquery:
-    """The ids of the ``per_page + 1`` feed posts after ``cursor``, newest first, as a subquery.
+def feed_params(
+    session: Session, viewer_id: int, cursor: str | None, per_page: int
+) -> dict[str, Any]:
+    """The values :func:`feed_page`'s statement runs with for this viewer, cursor and page size.
 
-    One more than a page, so that the caller can tell whether another follows.
     A damaged cursor is a ``ValidationFailed``, as for ``keyset_paginate``.
     """
     limit = per_page + 1
+    params = {VIEWER.key: viewer_id, LIMIT.key: limit, NTH.key: limit - 1}
     position = keyset_position(session, newest_first(Post), cursor)
-    dialect = session.get_bind().dialect.name
+    if position is not None:
+        params |= {CURSOR[0].key: position[0], CURSOR[1].key: position[1]}
+    return params
+
+
+@functools.cache
+def feed_page(dialect: str, after_cursor: bool) -> Subquery:
+    """The ids of the feed's next ``LIMIT`` posts, newest first, as a subquery; built once.
+
+    ``LIMIT`` is one more than a page, so that the caller can tell whether
+    another follows. Without ``after_cursor``, the first page.
+    """
+    position = CURSOR if after_cursor else None
     if dialect == "postgresql":
-        candidates = _top_per_author(viewer_id, position, limit)
+        candidates = _top_per_author(position)
     else:
-        candidates = _since_per_author(viewer_id, position, limit, dialect)
+        candidates = _since_per_author(position, dialect)
     found = candidates.subquery("candidates")
     return (
         select(found.c.id)
         .order_by(found.c.created_at.desc(), found.c.id.desc())
-        .limit(limit)
+        .limit(LIMIT)
         .subquery("page")
     )
 
 
-def _authors(viewer_id: int, more: AuthorColumns = lambda author_id: []) -> Subquery:
+def _authors(more: AuthorColumns = lambda author_id: []) -> Subquery:
     """Whose posts the viewer's feed shows: the people they follow, and their own.
 
     ``more`` adds columns computed from each author's id (in each branch of
     the UNION, which every backend materializes, computing them once).
     """
     followed = follows.c.followed_id
-    own = literal(viewer_id, Integer)
+    own = VIEWER.label("author_id")
     return union_all(
-        select(followed.label("author_id"), *more(followed)).where(
-            follows.c.follower_id == viewer_id
-        ),
-        select(own.label("author_id"), *more(own)),
+        select(followed.label("author_id"), *more(followed)).where(follows.c.follower_id == VIEWER),
+        select(own, *more(VIEWER)),
     ).subquery("authors")
 
 
-def _after(posts: type[Post], position: Sequence[Any] | None) -> list[ColumnElement[bool]]:
+def _after(posts: type[Post], position: Position | None) -> list[ColumnElement[bool]]:
     """The posts after the cursor's position (all of them without a cursor)."""
     return [] if position is None else [keyset_after(newest_first(posts), position)]
 
 
-def _top_per_author(
-    viewer_id: int, position: list[Any] | None, limit: int
-) -> Select[*tuple[Any, ...]]:
-    """Each author's newest ``limit`` posts after the cursor: a LATERAL range scan per author."""
-    authors = _authors(viewer_id)
+def _top_per_author(position: Position | None) -> Select[*tuple[Any, ...]]:
+    """Each author's newest ``LIMIT`` posts after the cursor: a LATERAL range scan per author."""
+    authors = _authors()
     theirs = aliased(Post, name="theirs")
     top = (
         select(theirs.id, theirs.created_at)
         .where(theirs.author_id == authors.c.author_id, *_after(theirs, position))
         .order_by(*newest_first(theirs))
-        .limit(limit)
+        .limit(LIMIT)
         .lateral("top")
     )
     return select(top.c.id, top.c.created_at).select_from(authors).join(top, true())
 
 
-def _since_per_author(
-    viewer_id: int, position: list[Any] | None, limit: int, dialect: str
-) -> Select[*tuple[Any, ...]]:
-    """Each author's posts after the cursor back to their ``limit``-th: one index range each.
+def _since_per_author(position: Position | None, dialect: str) -> Select[*tuple[Any, ...]]:
+    """Each author's posts after the cursor back to their ``LIMIT``-th: one index range each.
 
     The cursor's position is a column of the authors' subquery too, so that
     the range's both ends come from the author's row: MariaDB plans a range
@@ -129,9 +155,9 @@ def _since_per_author(
     """
 
     def per_author(author_id: ColumnElement[int]) -> list[ColumnElement[Any]]:
-        return [_since(author_id, position, limit), *_position_columns(position)]
+        return [_since(author_id, position), *_position_columns(position)]
 
-    authors = _authors(viewer_id, per_author)
+    authors = _authors(per_author)
     found = aliased(Post, name="found")
     cursor = None if position is None else (authors.c.cursor_at, authors.c.cursor_id)
     return select(found.id, found.created_at).join(
@@ -144,30 +170,25 @@ def _since_per_author(
     )
 
 
-def _since(
-    author_id: ColumnElement[int], position: list[Any] | None, limit: int
-) -> ColumnElement[Any]:
-    """When the author's ``limit``-th post after the cursor was made; the earliest time if none."""
+def _since(author_id: ColumnElement[int], position: Position | None) -> ColumnElement[Any]:
+    """When the author's ``LIMIT``-th post after the cursor was made; the earliest time if none."""
     probe = aliased(Post, name="probe")
     nth = (
         select(probe.created_at)
         .where(probe.author_id == author_id, *_after(probe, position))
         .order_by(*newest_first(probe))
-        .offset(limit - 1)
+        .offset(NTH)
         .limit(1)
         .scalar_subquery()
     )
     return func.coalesce(nth, literal(EARLIEST, Post.created_at.type)).label("since")
 
 
-def _position_columns(position: list[Any] | None) -> list[ColumnElement[Any]]:
+def _position_columns(position: Position | None) -> list[ColumnElement[Any]]:
     if position is None:
         return []
     created_at, post_id = position
-    return [
-        literal(created_at, Post.created_at.type).label("cursor_at"),
-        literal(post_id, Integer).label("cursor_id"),
-    ]
+    return [created_at.label("cursor_at"), post_id.label("cursor_id")]
 
 
 def _same_author(

@@ -16,6 +16,7 @@ Where the guide goes wrong, and what is done instead:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -208,7 +209,7 @@ def _comment_count() -> ColumnElement[int]:
     return counted.correlate(Post).scalar_subquery().label("comment_count")
 
 
-def _liked_by(user_id: int) -> ColumnElement[bool]:
+def _liked_by(user_id: int | ColumnElement[int]) -> ColumnElement[bool]:
     liked = select(likes.c.post_id).where(likes.c.post_id == Post.id, likes.c.user_id == user_id)
     return liked.correlate(Post).exists().label("liked_by_viewer")
 
@@ -338,9 +339,16 @@ def feed(
     page is one range of the viewer's own timeline), with the very followed
     accounts merged in at read time as here.
     """
-    page = queries.feed_page(session, viewer_id, cursor, per_page)
-    stmt = _timeline(viewer_id).join(page, page.c.id == Post.id)
-    return _page(session, stmt, None, per_page)
+    params = queries.feed_params(session, viewer_id, cursor, per_page)
+    stmt = _feed(session.get_bind().dialect.name, cursor is not None)
+    return _page(session, stmt, None, per_page, params)
+
+
+@functools.cache
+def _feed(dialect: str, after_cursor: bool) -> Select[*tuple[Any, ...]]:
+    """The feed page's posts with their author and counts; built once per shape."""
+    page = queries.feed_page(dialect, after_cursor)
+    return _timeline(queries.VIEWER).join(page, page.c.id == Post.id)
 
 
 def user_posts(
@@ -359,7 +367,7 @@ def user_posts(
     return posts
 
 
-def _timeline(viewer_id: int) -> Select[*tuple[Any, ...]]:
+def _timeline(viewer_id: int | ColumnElement[int]) -> Select[*tuple[Any, ...]]:
     return select(
         Post.id,
         Post.body,
@@ -373,7 +381,13 @@ def _timeline(viewer_id: int) -> Select[*tuple[Any, ...]]:
 
 
 def _page(
-    session: Session, stmt: Select[*tuple[Any, ...]], cursor: str | None, per_page: int
+    session: Session,
+    stmt: Select[*tuple[Any, ...]],
+    cursor: str | None,
+    per_page: int,
+    params: dict[str, Any] | None = None,
 ) -> KeysetPage[FeedItem]:
-    rows = keyset_paginate(session, stmt, NEWEST_FIRST, cursor=cursor, per_page=per_page)
+    rows = keyset_paginate(
+        session, stmt, NEWEST_FIRST, cursor=cursor, per_page=per_page, params=params
+    )
     return rows.map(lambda row: FeedItem.model_validate(row._asdict()))
