@@ -220,11 +220,14 @@ def detect_n_plus_one(
     """
     with count_queries() as counter:
         yield counter
-    if action == "off":
-        return
-    shapes = Counter(
-        normalize_sql(s.sql) for s in counter.statements if s.sql.lstrip()[:6].upper() == "SELECT"
-    )
+    if action == "off" or counter.count < threshold:
+        return  # nothing can have repeated often enough: no SQL to normalise
+    # The same SQL text repeats as is in a loop; normalising each distinct text
+    # once (not each statement) also catches the shapes that differ by literals.
+    texts = Counter(s.sql for s in counter.statements if s.sql.lstrip()[:6].upper() == "SELECT")
+    shapes: Counter[str] = Counter()
+    for sql, times in texts.items():
+        shapes[normalize_sql(sql)] += times
     repeated = [(shape, n) for shape, n in shapes.most_common() if n >= threshold]
     if not repeated:
         return
