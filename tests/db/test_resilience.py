@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import create_engine, text
 
-from alchemy_patterns.db import Database, EngineOptions, Unavailable
+from alchemy_patterns.db import Database, EngineOptions, Unavailable, observers
 
 
 def server_pids(db: Database, sessions: int) -> list[int]:
@@ -67,7 +67,15 @@ def test_the_next_scope_succeeds_after_every_pooled_connection_was_killed(
 def test_an_exhausted_pool_raises_unavailable_after_its_timeout(
     make_db: Callable[..., Database],
 ) -> None:
-    db = make_db(engine_options=EngineOptions(pool_size=2, max_overflow=0, pool_timeout=1.0))
+    options = EngineOptions(pool_size=2, max_overflow=0, pool_timeout=1.0, node="reports")
+    db = make_db(engine_options=options)
+    timed_out: list[str] = []
+
+    class Exhaustion(observers.Watcher):
+        def checkout_timed_out(self, node: str) -> None:
+            timed_out.append(node)
+
+    stop_watching = observers.watch(Exhaustion())
     held = [db.engine.connect(), db.engine.connect()]
     try:
         started = time.monotonic()
@@ -78,10 +86,12 @@ def test_an_exhausted_pool_raises_unavailable_after_its_timeout(
             session.execute(text("SELECT 1"))
         waited = time.monotonic() - started
     finally:
+        stop_watching()
         for connection in held:
             connection.close()
 
     assert 0.9 <= waited < 5.0  # about the pool timeout, not a hang
+    assert timed_out == ["reports"]  # the metrics' db_pool_checkout_timeouts_total{node}
     with db.session_scope(read_only=True) as session:  # the pool recovers once freed
         assert session.execute(text("SELECT 1")).scalar_one() == 1
 

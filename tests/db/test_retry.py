@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -16,11 +16,30 @@ from alchemy_patterns.db import (
     EngineOptions,
     RetryPolicy,
     Unavailable,
+    observers,
     translating_errors,
 )
 from tests.db.models import Author, Counter
 
 PATIENT = RetryPolicy(max_attempts=50, base_delay=0.001, max_delay=0.05)
+
+
+class Reasons(observers.Watcher):
+    """The reasons the data layer gives its watchers (metrics) for each retry."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def retried(self, reason: str) -> None:
+        self.seen.append(reason)
+
+
+@pytest.fixture
+def reasons() -> Iterator[Reasons]:
+    watcher = Reasons()
+    stop = observers.watch(watcher)
+    yield watcher
+    stop()
 
 
 def make_counter(db: Database) -> int:
@@ -91,7 +110,7 @@ def test_concurrent_increments_at_serializable_lose_nothing(db: Database) -> Non
 
 
 @pytest.mark.backends("postgresql")
-def test_a_deadlock_is_retried(db: Database) -> None:
+def test_a_deadlock_is_retried(db: Database, reasons: Reasons) -> None:
     """Two units lock the same two rows in opposite orders; PostgreSQL kills one (40P01)."""
     first_id, second_id = make_counter(db), make_counter(db)
     both_locked_one = threading.Barrier(2, timeout=30)
@@ -122,10 +141,12 @@ def test_a_deadlock_is_retried(db: Database) -> None:
     assert errors == []
     assert [read_counter(db, first_id), read_counter(db, second_id)] == [2, 2]
     assert any(getattr(e, "orig", None) and e.orig.sqlstate == "40P01" for e in retries)  # type: ignore[attr-defined]
+    assert "deadlock" in reasons.seen
+    assert len(reasons.seen) == len(retries)
 
 
 @pytest.mark.backends("mariadb")
-def test_a_lock_wait_timeout_is_retried(db: Database) -> None:
+def test_a_lock_wait_timeout_is_retried(db: Database, reasons: Reasons) -> None:
     """MariaDB errno 1205: the row stays locked past innodb_lock_wait_timeout, then frees."""
     counter_id = make_counter(db)
     holder = db.engine.connect()
@@ -145,11 +166,14 @@ def test_a_lock_wait_timeout_is_retried(db: Database) -> None:
     db.transaction(work, on_retry=release)
 
     assert seen == [1205]
+    assert reasons.seen == ["lock_timeout"]
     assert read_counter(db, counter_id) == 7
 
 
 @pytest.mark.backends("sqlite")
-def test_sqlite_busy_is_retried_until_the_lock_is_free(make_db: Callable[..., Database]) -> None:
+def test_sqlite_busy_is_retried_until_the_lock_is_free(
+    make_db: Callable[..., Database], reasons: Reasons
+) -> None:
     impatient = make_db(engine_options=EngineOptions(sqlite_busy_timeout_ms=0))
     counter_id = make_counter(impatient)
     holder = impatient.engine.connect()
@@ -164,6 +188,7 @@ def test_sqlite_busy_is_retried_until_the_lock_is_free(make_db: Callable[..., Da
     impatient.transaction(lambda s: s.execute(update(Counter).values(value=5)), on_retry=release)
 
     assert attempts == [1]
+    assert reasons.seen == ["busy"]
     assert read_counter(impatient, counter_id) == 5
 
 

@@ -31,9 +31,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import PoolProxiedConnection, QueuePool, StaticPool
 
+from alchemy_patterns.db import observers
 from alchemy_patterns.db.disconnects import (
     SocketOf,
     install_disconnect_handling,
@@ -64,6 +66,25 @@ class EngineOptions:
     #: fails in this time instead of the operating system's minutes. (PyMySQL
     #: bounds the TCP connect only, not the wait for the server's greeting.)
     connect_timeout: int = 10
+    #: The name of the server this engine reaches ("primary", a replica's), in
+    #: the pool's log lines and in what the pool tells :mod:`~alchemy_patterns.db.observers`.
+    node: str = "primary"
+
+
+class ObservedQueuePool(QueuePool):
+    """SQLAlchemy's ``QueuePool``, which also reports a checkout that timed out.
+
+    The timeout reaches the caller as ``Unavailable`` (503) either way; the
+    watchers (metrics) learn which node's pool was exhausted: its
+    ``logging_name``, the engine's ``EngineOptions.node``.
+    """
+
+    def connect(self) -> PoolProxiedConnection:
+        try:
+            return super().connect()
+        except sa_exc.TimeoutError:
+            observers.checkout_timed_out(self.logging_name or "primary")
+            raise
 
 
 def backend_of(url: str | URL) -> Backend:
@@ -126,6 +147,8 @@ def _server_engine(url: URL, options: EngineOptions, extra: dict[str, Any]) -> E
     return create_engine(
         url,
         echo=options.echo,
+        poolclass=ObservedQueuePool,
+        pool_logging_name=options.node,
         pool_size=options.pool_size,
         max_overflow=options.max_overflow,
         pool_timeout=options.pool_timeout,
@@ -147,6 +170,8 @@ def _sqlite_engine(url: URL, options: EngineOptions, extra: dict[str, Any]) -> E
         assert url.database is not None
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         kwargs |= {
+            "poolclass": ObservedQueuePool,
+            "pool_logging_name": options.node,
             "pool_size": options.pool_size,
             "max_overflow": options.max_overflow,
             "pool_timeout": options.pool_timeout,

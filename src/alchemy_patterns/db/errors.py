@@ -115,7 +115,7 @@ class Unavailable(AppError):
 
 # PostgreSQL SQLSTATE classes (https://www.postgresql.org/docs/current/errcodes-appendix.html)
 _PG_UNIQUE, _PG_FK, _PG_CHECK, _PG_NOT_NULL = "23505", "23503", "23514", "23502"
-_PG_RETRYABLE = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+_PG_RETRYABLE = {"40001": "serialization_failure", "40P01": "deadlock"}
 _PG_UNAVAILABLE_CLASSES = ("08", "53", "57P")  # connection, resources, operator intervention
 _PG_DATA_EXCEPTION = "22"  # a value that does not fit: too long, out of range, malformed
 
@@ -127,7 +127,7 @@ _MY_NOT_NULL = frozenset({1048, 1364})
 # out of range, too long, an incorrect value for the column's type (strict mode)
 _MY_DATA = frozenset({1264, 1406, 1366, 1292})
 # deadlock, lock wait timeout, snapshot-isolation write conflict ("record has changed")
-_MY_RETRYABLE = frozenset({1213, 1205, 1020})
+_MY_RETRYABLE = {1213: "deadlock", 1205: "lock_timeout", 1020: "write_conflict"}
 _MY_UNAVAILABLE = frozenset({2002, 2003, 2006, 2013, 2055, 1040, 1053})
 
 # SQLite extended result codes (https://www.sqlite.org/rescode.html)
@@ -151,7 +151,8 @@ class _Facts:
     constraint: str | None = None
     columns: tuple[str, ...] = ()
     table: str | None = None
-    retryable: bool = False
+    #: Why re-running the whole transaction may succeed (``deadlock``…); None: it would not.
+    retry_reason: str | None = None
 
 
 def _postgresql_facts(orig: Any) -> _Facts:
@@ -171,7 +172,7 @@ def _postgresql_facts(orig: Any) -> _Facts:
     if not columns and (match := re.search(r"Key \(([^)]*)\)", detail)):
         columns = tuple(part.strip().strip('"') for part in match.group(1).split(","))
     if sqlstate in _PG_RETRYABLE:
-        return _Facts(retryable=True)
+        return _Facts(retry_reason=_PG_RETRYABLE[sqlstate])
     if sqlstate.startswith(_PG_UNAVAILABLE_CLASSES):
         return _Facts(kind=Unavailable)
     if sqlstate.startswith(_PG_DATA_EXCEPTION):
@@ -184,7 +185,7 @@ def _mariadb_facts(orig: Any) -> _Facts:
     errno = args[0] if args and isinstance(args[0], int) else None
     message = str(args[1]) if len(args) > 1 else ""
     if errno in _MY_RETRYABLE:
-        return _Facts(retryable=True)
+        return _Facts(retry_reason=_MY_RETRYABLE[errno])
     if errno in _MY_UNAVAILABLE:
         return _Facts(kind=Unavailable)
     if errno in _MY_UNIQUE:
@@ -216,7 +217,7 @@ def _sqlite_facts(orig: Any) -> _Facts:
     code = getattr(orig, "sqlite_errorcode", None)
     message = str(orig)
     if code is not None and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED):
-        return _Facts(retryable=True)
+        return _Facts(retry_reason="busy" if code & 0xFF == _SQLITE_BUSY else "locked")
     detail = message.split(":", 1)[1].strip() if ":" in message else ""
     if code in _SQLITE_UNIQUE:
         # "UNIQUE constraint failed: users.email, users.name" or "...: index 'uq_x'"
@@ -263,12 +264,21 @@ def is_retryable(error: BaseException) -> bool:
     (1213/1205/1020), and SQLite's busy/locked. Everything else is a bug or a
     refusal that a retry would only repeat.
     """
+    return retry_reason(error) is not None
+
+
+def retry_reason(error: BaseException) -> str | None:
+    """Why re-running the whole transaction may succeed, or None (see :func:`is_retryable`).
+
+    One of ``serialization_failure``, ``deadlock``, ``lock_timeout``,
+    ``write_conflict`` (MariaDB) and ``busy`` (SQLite): a label for logs and metrics.
+    """
     seen: BaseException | None = error
     while seen is not None:  # also through ``raise AppError(...) from driver_error``
-        if isinstance(seen, sa_exc.DBAPIError) and _facts(seen).retryable:
-            return True
+        if isinstance(seen, sa_exc.DBAPIError) and (reason := _facts(seen).retry_reason):
+            return reason
         seen = seen.__cause__
-    return False
+    return None
 
 
 # --- constraint names back to columns ----------------------------------------
@@ -352,7 +362,7 @@ def translate_error(error: BaseException, metadata: MetaData | None = None) -> B
     if not isinstance(error, sa_exc.DBAPIError):
         return error
     facts = _facts(error)
-    if facts.retryable:
+    if facts.retry_reason:
         return Unavailable(f"the database could not serialize this transaction: {error.orig}")
     if facts.kind is Unavailable or error.connection_invalidated or _is_connect_error(error):
         return Unavailable(f"the database is unavailable: {error.orig}")
@@ -378,7 +388,7 @@ def _complete(facts: _Facts, metadata: MetaData) -> _Facts:
         table = table or _constraint_columns(metadata, constraint)[0]
     if columns and not constraint:
         constraint = _constraint_for_columns(metadata, table, columns)
-    return _Facts(facts.kind, constraint, columns, table, facts.retryable)
+    return _Facts(facts.kind, constraint, columns, table, facts.retry_reason)
 
 
 def _is_connect_error(error: sa_exc.DBAPIError) -> bool:

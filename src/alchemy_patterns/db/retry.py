@@ -28,8 +28,9 @@ from typing import Any, TypeVar
 from sqlalchemy import MetaData
 from sqlalchemy.orm import Session, sessionmaker
 
+from alchemy_patterns.db import observers
 from alchemy_patterns.db.disconnects import retrying_a_stale_connection
-from alchemy_patterns.db.errors import Unavailable, is_retryable, raise_translated
+from alchemy_patterns.db.errors import Unavailable, raise_translated, retry_reason
 from alchemy_patterns.db.session import rollback_quietly
 
 __all__ = ["RetryPolicy", "joined", "run_transaction", "transactional"]
@@ -105,12 +106,14 @@ def run_transaction(
         try:
             return retrying_a_stale_connection(attempt_once)
         except BaseException as error:
-            if not is_retryable(error):
+            reason = retry_reason(error)
+            if reason is None:
                 raise_translated(error, metadata)
             if attempt == policy.max_attempts:
                 raise Unavailable(
                     f"gave up after {attempt} attempts: {getattr(error, 'orig', error)}"
                 ) from error
+            observers.retried(reason)
             _note_retry(attempt, error, on_retry)
             time.sleep(policy.delay(attempt))
     raise AssertionError("unreachable")  # pragma: no cover
