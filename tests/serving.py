@@ -57,6 +57,12 @@ class Server:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             return 0
 
+    def text(self, path: str) -> str:
+        """The body of ``GET path``, which must answer 200."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as answer:
+            body: bytes = answer.read()
+            return body.decode()
+
     def wait_until_healthy(self) -> None:
         deadline = time.monotonic() + STARTUP_S
         while self.get("/healthz") != 200:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alchemy_patterns.db import Database, EngineOptions
@@ -35,6 +36,22 @@ class Settings(BaseSettings):
     login_window_s: int = Field(900, gt=0, description="how long a failed login counts")
     login_failures_per_account: int = Field(5, gt=0, description="before 429, per account")
     login_failures_per_address: int = Field(30, gt=0, description="before 429, per address")
+    metrics_allow: str = Field(
+        "", description="networks (CIDR, comma-separated) besides loopback that may read /metrics"
+    )
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for network in value.split(","):
+            if network.strip():
+                ipaddress.ip_network(network.strip(), strict=False)  # ValueError names it
+        return value
+
+    @property
+    def metrics_networks(self) -> list[str]:
+        """The networks of ``metrics_allow``, one CIDR each."""
+        return [network.strip() for network in self.metrics_allow.split(",") if network.strip()]
 
     @property
     def resolved_database_url(self) -> str:

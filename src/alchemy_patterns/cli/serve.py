@@ -14,7 +14,10 @@ import logging
 import os
 import socket
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -101,6 +104,7 @@ def gunicorn_settings(options: ServerOptions) -> dict[str, Any]:
         "proc_name": "alchemy-patterns",
         "control_socket_disable": True,
         "reuse_port": True,
+        "child_exit": _worker_exited,
     }
 
 
@@ -203,7 +207,36 @@ def serve(
     refuse_a_taken_port(options)
     log_to_stderr()
     announce(options, url)
-    ApiServer(settings, options).run()
+    with metrics_shared_by_workers():
+        ApiServer(settings, options).run()
+
+
+@contextmanager
+def metrics_shared_by_workers() -> Iterator[None]:
+    """A new directory where every worker writes its metrics, for ``/metrics`` to add up.
+
+    ``prometheus-client``'s multiprocess mode reads ``PROMETHEUS_MULTIPROC_DIR``
+    when it is imported, so it is set before the app's code is; a directory
+    left by an earlier run would add that run's counts, so each run has its
+    own, removed at the end. One the operator set is used as it is.
+    """
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="alchemy-patterns-metrics-") as directory:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        try:
+            yield
+        finally:
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
+def _worker_exited(_server: Any, worker: Any) -> None:
+    """A dead worker's live gauges (connections in use) stop counting."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
 def prepare_database(settings: Settings, *, migrate: bool, demo: bool) -> None:

@@ -15,7 +15,7 @@ from alchemy_patterns import __version__
 from alchemy_patterns.db import Database, retrying_a_stale_connection, translating_errors
 from alchemy_patterns.domains.accounts.throttle import ThrottlePolicy
 from alchemy_patterns.settings import Settings, make_database
-from alchemy_patterns.web import body, errors, observability
+from alchemy_patterns.web import body, errors, metrics, observability
 from alchemy_patterns.web.auth import SECURITY_SCHEMES
 from alchemy_patterns.web.database import commit_request, database, init_app
 from alchemy_patterns.web.enum_names import name_enum_values
@@ -133,9 +133,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         per_login=settings.login_failures_per_account,
         per_address=settings.login_failures_per_address,
     )
-    init_app(app, db or make_database(settings))
+    db = db or make_database(settings)
+    init_app(app, db)
     errors.init_app(app)
     observability.init_app(app)
+    metrics.init_app(app, {"primary": db.engine}, settings.metrics_networks)
     body.init_app(app)
     _register_api(app)
     _register_docs(app)

@@ -5,7 +5,9 @@
 * ``Server-Timing: db;dur=<ms>;desc="<n> queries"``: the statements this
   request ran, counted by the data layer's profiler.
 * one line on the ``alchemy_patterns.web.access`` logger, a JSON object with
-  method, path, status, duration and query count.
+  method, path, status, duration and query count;
+* the request's count, duration and statements in the Prometheus metrics
+  (:mod:`.metrics`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from contextlib import ExitStack
 from flask import Flask, Response, g, request
 
 from alchemy_patterns.db import count_queries
+from alchemy_patterns.web import metrics
 
 access_logger = logging.getLogger("alchemy_patterns.web.access")
 
@@ -48,6 +51,7 @@ def _finish(response: Response) -> Response:
     duration_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
     response.headers["X-Request-ID"] = g.get("request_id", "")
     response.headers["Server-Timing"] = f'db;dur={db_ms:.1f};desc="{count} queries"'
+    metrics.observe_request(request.method, response.status_code, duration_ms / 1000, count)
     access_logger.info(
         json.dumps(
             {
