@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
-from alchemy_patterns.db import Conflict, Database, count_queries, savepoint
+from alchemy_patterns.db import Conflict, Database, count_queries, savepoint, table_of
 from alchemy_patterns.domains.accounts.models import Role, User
 from alchemy_patterns.domains.audit.models import AuditDetail, AuditRecord
+from alchemy_patterns.domains.audit.recording import record_inserted
 from alchemy_patterns.domains.audit.services import record_event, set_actor
 from alchemy_patterns.domains.shop.models import Order, OrderStatus, Product
 from alchemy_patterns.domains.shop.schemas import ProductUpdate
@@ -156,6 +157,31 @@ def test_timestamps_get_no_detail_rows(app_db: Database) -> None:
     }
     assert [r.details for r in records if r.action == "update"] == [{"name": ("Widget", "Renamed")}]
     assert {field for r in records for field in r.details}.isdisjoint({"created_at", "updated_at"})
+
+
+def test_record_inserted_writes_for_a_core_insert_what_the_listener_writes_for_the_orm(
+    app_db: Database,
+) -> None:
+    with app_db.session_scope() as session:
+        user_id = make_user(session, with_cart=False).id
+    forget_audit(app_db)
+    values = {"user_id": user_id, "status": OrderStatus.PLACED, "total": Decimal("19.98")}
+
+    with app_db.session_scope() as session:
+        set_actor(session, user_id)
+        by_orm = Order(**values)
+        session.add(by_orm)
+        session.flush()
+        by_core = session.execute(insert(table_of(Order)).returning(Order.id), values).scalar_one()
+        record_inserted(session, Order, values | {"id": by_core})
+
+    from_orm, from_core = recorded(app_db)
+    assert from_orm.details["status"] == (None, "placed")
+    assert from_core == replace(
+        from_orm,
+        entity_id=str(by_core),
+        details=from_orm.details | {"id": (None, str(by_core))},
+    )
 
 
 # --- update ----------------------------------------------------------------------------------

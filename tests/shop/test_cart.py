@@ -457,3 +457,18 @@ def test_cart_view_runs_one_statement_for_one_line_and_for_fifty(app_db: Databas
     fifty = view_statements(app_db, 50)
 
     assert one == fifty == 1
+
+
+def test_add_to_cart_runs_two_statements_for_a_new_line_and_for_one_already_there(
+    app_db: Database,
+) -> None:
+    user_id, [product_id] = user_and_products(app_db)
+    counts = []
+
+    for quantity in (1, 2):
+        with app_db.session_scope() as session, count_queries() as counter:
+            line = add_to_cart(session, user_id, product_id, quantity)
+        counts.append(counter.count)
+
+    assert line.quantity == 3
+    assert counts == [2, 2]  # the product and the cart in one SELECT; the upsert RETURNING

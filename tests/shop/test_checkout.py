@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from alchemy_patterns.db import Database
+from alchemy_patterns.db import Database, count_queries
 from alchemy_patterns.domains.audit.models import AuditDetail, AuditRecord
 from alchemy_patterns.domains.shop.errors import EmptyCart, OutOfStock, Shortage
 from alchemy_patterns.domains.shop.models import (
@@ -19,7 +19,7 @@ from alchemy_patterns.domains.shop.models import (
     OrderStatus,
     Product,
 )
-from alchemy_patterns.domains.shop.services import checkout
+from alchemy_patterns.domains.shop.services import checkout, checkout_once
 from tests.builders import make_product, make_user, put_in_cart
 
 
@@ -263,3 +263,32 @@ def test_out_of_stock_names_the_product_by_sku_and_name(app_db: Database) -> Non
         Shortage(product_id=product.id, sku="LAMP-9", name="Desk lamp", requested=5, available=2)
     ]
     assert failure.value.field == "stock"
+
+
+# --- statements -------------------------------------------------------------------------------
+
+
+def checkout_statements(db: Database, lines: int, key: str | None = None) -> int:
+    """How many statements a checkout of ``lines`` lines runs (with ``key``: checkout_once)."""
+    with db.session_scope() as session:
+        user_id = make_user(session).id
+        cart_id = session.scalars(select(Cart.id).where(Cart.user_id == user_id)).one()
+        products = [make_product(session, price=Decimal("1.00"), stock=10) for _ in range(lines)]
+        session.add_all(CartItem(cart_id=cart_id, product_id=p.id, quantity=1) for p in products)
+    with db.session_scope() as session, count_queries() as counter:
+        if key is None:
+            order = checkout(session, user_id)
+        else:
+            order, _ = checkout_once(session, user_id, key)
+    assert len(order.items) == lines
+    return counter.count
+
+
+def test_checkout_runs_eight_statements_for_one_line_and_for_fifty(app_db: Database) -> None:
+    # lines, products, stock, order, its lines, audit record, its details, cart emptied
+    assert checkout_statements(app_db, 1) == checkout_statements(app_db, 50) == 8
+
+
+def test_checkout_with_a_key_adds_two_statements_and_no_savepoint(app_db: Database) -> None:
+    # the key claimed before, and given its order after
+    assert checkout_statements(app_db, 1, key="k") == checkout_statements(app_db, 50, key="k") == 10

@@ -1,4 +1,4 @@
-"""The web layer's own models: query schemas are generated once, and never shared."""
+"""The web layer's own models: query and header schemas are generated once, and never changed."""
 
 from __future__ import annotations
 
@@ -7,18 +7,23 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from alchemy_patterns.web.api.shop import IdempotencyHeader
 from alchemy_patterns.web.schemas import PageQuery
 
 #: pydantic's own ``model_json_schema``, beneath the cache.
 GENERATE = BaseModel.model_json_schema.__func__  # type: ignore[attr-defined]
 
 
-def test_a_query_schema_is_pydantics_own() -> None:
+def test_a_query_or_header_schema_is_pydantics_own() -> None:
     assert PageQuery.model_json_schema() == GENERATE(PageQuery)
+    assert IdempotencyHeader.model_json_schema() == GENERATE(IdempotencyHeader)
 
 
-def test_a_query_schema_is_made_once_per_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Counted(PageQuery):
+@pytest.mark.parametrize("model", [PageQuery, IdempotencyHeader])
+def test_a_query_or_header_schema_is_made_once_per_model(
+    monkeypatch: pytest.MonkeyPatch, model: type[BaseModel]
+) -> None:
+    class Counted(model):  # type: ignore[valid-type, misc]
         pass
 
     made: list[type[BaseModel]] = []

@@ -12,10 +12,18 @@ from alchemy_patterns.db.base import (
     UTCDateTime,
     as_money,
     scale_money,
+    table_of,
     text_enum,
     utcnow,
 )
-from alchemy_patterns.db.bulk import bulk_insert, bulk_update, copy_insert, update_where, upsert
+from alchemy_patterns.db.bulk import (
+    bulk_insert,
+    bulk_update,
+    copy_insert,
+    update_where,
+    upsert,
+    upsert_statement,
+)
 from alchemy_patterns.db.database import Database
 from alchemy_patterns.db.disconnects import (
     found_dead_at_first_statement,
@@ -101,10 +109,12 @@ __all__ = [
     "scale_money",
     "session_scope",
     "stream",
+    "table_of",
     "text_enum",
     "translate_error",
     "translating_errors",
     "update_where",
     "upsert",
+    "upsert_statement",
     "utcnow",
 ]

@@ -21,6 +21,8 @@ from sqlalchemy import (
     Numeric,
     SQLColumnExpression,
     String,
+    Table,
+    inspect,
     literal,
     type_coerce,
 )
@@ -241,3 +243,17 @@ class TimestampMixin:
     updated_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime(), server_default=utcnow(), onupdate=utcnow(), nullable=False
     )
+
+
+def table_of(model: type[Any]) -> Table:
+    """The ``Table`` a model is mapped to.
+
+    For Core statements on a model's table, built once at import and executed
+    with bound parameters: they skip the ORM's per-execution work (compile
+    state, entity loading), which costs more than the round trip for a
+    one-row statement.
+    """
+    table = inspect(model).local_table
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not mapped to one table")
+    return table

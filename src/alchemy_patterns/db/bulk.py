@@ -37,11 +37,20 @@ from sqlalchemy.sql.schema import Column, ColumnDefault
 
 from alchemy_patterns.db.profiling import record_statement
 
-__all__ = ["bulk_insert", "bulk_update", "copy_insert", "update_where", "upsert"]
+__all__ = [
+    "bulk_insert",
+    "bulk_update",
+    "copy_insert",
+    "update_where",
+    "upsert",
+    "upsert_statement",
+]
 
 Target = type[Any] | Table
 Row = Mapping[str, Any]
 UpdateRule = Callable[[ColumnElement[Any], ColumnElement[Any]], ColumnElement[Any]]
+#: ``(stored row's columns, incoming row's columns) -> condition`` for a conditional upsert.
+UpdateCondition = Callable[[Any, Any], ColumnElement[bool]]
 
 DEFAULT_BATCH_SIZE = 1000
 #: Paramstyles whose placeholders the fast path writes itself.
@@ -502,8 +511,37 @@ def _onupdate_values(table: Table, skip: Iterable[Column[Any]]) -> dict[str, Col
     return values
 
 
+def upsert_statement(
+    dialect: str,
+    target: Target,
+    *,
+    conflict: Sequence[str],
+    update: Sequence[str] | Mapping[str, UpdateRule],
+    where: UpdateCondition | None = None,
+) -> Any:
+    """The statement :func:`upsert` runs, to build once and execute many times.
+
+    ``dialect`` is the dialect's name (``session.get_bind().dialect.name``);
+    ``update`` as in :func:`upsert`, given explicitly. Execute it with one
+    dict of values per row; add ``.returning(...)`` to read the stored row
+    back in the same round trip (PostgreSQL, SQLite and MariaDB 10.5+ return
+    the row as inserted or updated). With a ``Table`` as ``target`` it is a
+    Core statement, which costs less per execution than an ORM-enabled one.
+
+    ``where(stored, incoming)`` makes the update conditional (PostgreSQL and
+    SQLite ``DO UPDATE ... WHERE``): a conflicting row that fails it is left
+    as it is and not returned. MariaDB's ``ON DUPLICATE KEY UPDATE`` has no
+    such clause, so ``where`` there is a ``NotImplementedError``.
+    """
+    return _upsert_statement(dialect, target, conflict, _update_rules(update, {}, conflict), where)
+
+
 def _upsert_statement(
-    dialect: str, target: Target, conflict: Sequence[str], rules: Mapping[str, UpdateRule | None]
+    dialect: str,
+    target: Target,
+    conflict: Sequence[str],
+    rules: Mapping[str, UpdateRule | None],
+    where: UpdateCondition | None = None,
 ) -> Any:
     table = _table(target)
     if table is None:
@@ -521,6 +559,8 @@ def _upsert_statement(
         return values
 
     if dialect in ("mysql", "mariadb"):
+        if where is not None:
+            raise NotImplementedError("ON DUPLICATE KEY UPDATE cannot be made conditional")
         from sqlalchemy.dialects.mysql import insert as mysql_insert
 
         my_stmt = mysql_insert(target)
@@ -538,7 +578,8 @@ def _upsert_statement(
     values = set_values(stmt.excluded)
     if not values:
         return stmt.on_conflict_do_nothing(index_elements=conflict_columns)
-    return stmt.on_conflict_do_update(index_elements=conflict_columns, set_=values)
+    condition = None if where is None else where(table.c, stmt.excluded)
+    return stmt.on_conflict_do_update(index_elements=conflict_columns, set_=values, where=condition)
 
 
 def _take(current: ColumnElement[Any], incoming: ColumnElement[Any]) -> ColumnElement[Any]:

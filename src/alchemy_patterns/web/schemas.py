@@ -41,27 +41,35 @@ class Problem(BaseModel):
     errors: list[ProblemField] | None = None
 
 
-class Query(BaseModel):
+class SharedSchema(BaseModel):
+    """A model whose JSON schema is generated once and shared (query and header models)."""
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The JSON schema, generated once per model and arguments, and read-only.
+
+        flask-openapi3 (4.3) asks for the query and header models' schemas on
+        every request to read their properties; generating one was a sixth of
+        a list request's time. A class never changes its schema, so it is made
+        once and shared; shared, it must not change, so its mappings refuse to
+        be written (``TypeError``) rather than be copied on every call.
+        """
+        key = (cls, args, tuple(sorted(kwargs.items())))
+        if key not in _QUERY_SCHEMAS:
+            _QUERY_SCHEMAS[key] = _read_only(super().model_json_schema(*args, **kwargs))
+        return _QUERY_SCHEMAS[key]
+
+
+class Query(SharedSchema):
     """Query strings: an unknown parameter is an error, not ignored."""
 
     model_config = ConfigDict(extra="forbid")
 
     _no_nul = field_validator("*", mode="after")(refuse_nul)
 
-    @classmethod
-    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """The JSON schema, generated once per model and arguments, and read-only.
 
-        flask-openapi3 (4.3) asks for the query model's schema on every request
-        to read its properties; generating it was a sixth of a list request's
-        time. A class never changes its schema, so it is made once and shared;
-        shared, it must not change, so its mappings refuse to be written
-        (``TypeError``) rather than be copied on every call.
-        """
-        key = (cls, args, tuple(sorted(kwargs.items())))
-        if key not in _QUERY_SCHEMAS:
-            _QUERY_SCHEMAS[key] = _read_only(super().model_json_schema(*args, **kwargs))
-        return _QUERY_SCHEMAS[key]
+class Header(SharedSchema):
+    """Request headers the operation reads; the others a request carries are ignored."""
 
 
 class ReadOnlyDict(dict[str, Any]):
@@ -82,7 +90,7 @@ def _read_only(value: Any) -> Any:
     return value
 
 
-#: Query models' JSON schemas by (model, arguments); see :meth:`Query.model_json_schema`.
+#: Query and header models' JSON schemas by (model, arguments); see :class:`SharedSchema`.
 _QUERY_SCHEMAS: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 

@@ -13,26 +13,35 @@ Values are read from that history and the instance's own dict, never through
 attribute access, so auditing does not load anything. Bulk statements
 (``update_where``, ``bulk_insert``) bypass the unit of work and are not seen
 here; services that run them record an event themselves
-(:func:`alchemy_patterns.domains.audit.services.record_event`).
+(:func:`alchemy_patterns.domains.audit.services.record_event`), or, for a
+row they insert with a Core statement, the very record this listener would
+have written (:func:`record_inserted`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import event, insert, inspect
-from sqlalchemy.orm import InstanceState, Session, UOWTransaction
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import InstanceState, Mapper, Session, UOWTransaction
 
+from alchemy_patterns.db import table_of
 from alchemy_patterns.domains.audit.models import Auditable, AuditDetail, AuditRecord
 
 #: ``session.info`` key holding the id of the user the session acts for.
 ACTOR_KEY = "audit_actor_id"
 REDACTED = "[redacted]"
+
+# Built once: every audited write runs them, and a statement built per call
+# costs more in Python than it takes the database to run it.
+_INSERT_RECORD = insert(table_of(AuditRecord))
+_INSERT_DETAILS = insert(table_of(AuditDetail))
 
 
 @dataclass
@@ -64,9 +73,9 @@ def _detail(model: type[Auditable], key: str, old: Any, new: Any) -> dict[str, s
     return {"field": key, "old_value": render(old), "new_value": render(new)}
 
 
-def _columns(state: InstanceState[Any]) -> Iterator[str]:
-    model = state.class_
-    for attribute in state.mapper.column_attrs:
+def _columns(mapper: Mapper[Any]) -> Iterator[str]:
+    model = mapper.class_
+    for attribute in mapper.column_attrs:
         if attribute.key not in model.__audit_ignore__:
             yield attribute.key
 
@@ -79,16 +88,24 @@ def _describe(state: InstanceState[Any], action: str) -> Change:
 def _whole_row(state: InstanceState[Any], action: str) -> Change:
     """An insert (None -> value) or a delete (value -> None): every column that has a value."""
     change = _describe(state, action)
-    for key in _columns(state):
-        if (value := state.dict.get(key)) is not None:
-            old, new = (None, value) if action == "insert" else (value, None)
-            change.details.append(_detail(state.class_, key, old, new))
+    change.details = _row_details(state.mapper, state.dict, action)
     return change
+
+
+def _row_details(
+    mapper: Mapper[Any], values: Mapping[str, Any], action: str
+) -> list[dict[str, str | None]]:
+    details = []
+    for key in _columns(mapper):
+        if (value := values.get(key)) is not None:
+            old, new = (None, value) if action == "insert" else (value, None)
+            details.append(_detail(mapper.class_, key, old, new))
+    return details
 
 
 def _updated(state: InstanceState[Any]) -> Change:
     change = _describe(state, "update")
-    for key in _columns(state):
+    for key in _columns(state.mapper):
         history = state.attrs[key].history
         if not history.has_changes():
             continue
@@ -130,21 +147,38 @@ def pending_changes(session: Session, flush: UOWTransaction) -> list[Change]:
 @event.listens_for(Session, "after_flush")
 def _record_changes(session: Session, flush_context: UOWTransaction) -> None:
     changes = pending_changes(session, flush_context)
-    if not changes:
-        return
-    connection = session.connection()
-    actor = session.info.get(ACTOR_KEY)
+    if changes:
+        _write(session.connection(), changes, session.info.get(ACTOR_KEY))
+
+
+def record_inserted(session: Session, model: type[Auditable], row: Mapping[str, Any]) -> None:
+    """Record a row inserted by a Core statement exactly as the listener records an ORM insert.
+
+    ``row`` holds the values stored, keyed by attribute name, primary key
+    included (from ``RETURNING``). Call it in the same transaction as the
+    insert, so that the record commits or rolls back with the row.
+    """
+    mapper: Mapper[Any] = inspect(model)
+    identity = [row[mapper.get_property_by_column(column).key] for column in mapper.primary_key]
+    change = Change("insert", mapper.class_.__tablename__, ",".join(map(str, identity)))
+    change.details = _row_details(mapper, row, "insert")
+    _write(session.connection(), [change], session.info.get(ACTOR_KEY))
+
+
+def _write(connection: Connection, changes: list[Change], actor: int | None) -> None:
+    """One INSERT per record (its id is needed), then every detail in one executemany."""
     details: list[dict[str, Any]] = []
     for change in changes:
         result = connection.execute(
-            insert(AuditRecord).values(
-                action=change.action,
-                entity=change.entity,
-                entity_id=change.entity_id,
-                actor_id=actor,
-            )
+            _INSERT_RECORD,
+            {
+                "action": change.action,
+                "entity": change.entity,
+                "entity_id": change.entity_id,
+                "actor_id": actor,
+            },
         )
         record_id = result.inserted_primary_key[0]  # type: ignore[index]
         details += [{"record_id": record_id, **detail} for detail in change.details]
     if details:
-        connection.execute(insert(AuditDetail), details)
+        connection.execute(_INSERT_DETAILS, details)

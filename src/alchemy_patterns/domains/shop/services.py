@@ -11,12 +11,23 @@ The two that the guide gets wrong under concurrency:
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Sequence
+from collections.abc import Iterable
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, delete, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from alchemy_patterns.db import (
@@ -29,13 +40,16 @@ from alchemy_patterns.db import (
     paginate,
     savepoint,
     scale_money,
+    table_of,
     translating_errors,
     update_where,
     upsert,
+    upsert_statement,
 )
 from alchemy_patterns.domains.accounts.models import User
 from alchemy_patterns.domains.accounts.schemas import RegisterUser, UserOut
 from alchemy_patterns.domains.accounts.services import create_user
+from alchemy_patterns.domains.audit.recording import record_inserted
 from alchemy_patterns.domains.audit.services import record_event
 from alchemy_patterns.domains.schemas import columns_for
 from alchemy_patterns.domains.shop.errors import EmptyCart, OutOfStock, Shortage
@@ -46,6 +60,7 @@ from alchemy_patterns.domains.shop.models import (
     CheckoutKey,
     Order,
     OrderItem,
+    OrderStatus,
     Product,
 )
 from alchemy_patterns.domains.shop.schemas import (
@@ -100,7 +115,7 @@ def get_product(session: Session, product_id: int) -> ProductOut:
     return ProductOut.model_validate(_product(session, product_id))
 
 
-@functools.cache
+@cache
 def _catalogue(include_inactive: bool) -> Select[*tuple[Any, ...]]:
     """The catalogue's SELECT, built once per shape: building it cost more than running it."""
     stmt = select(*columns_for(ProductOut, Product)).order_by(Product.name, Product.id)
@@ -184,6 +199,20 @@ def _product(session: Session, product_id: int) -> Product:
 # --- cart -----------------------------------------------------------------------
 
 
+# The cart's and the checkout's statements run on every request: they are
+# built once, here, as Core statements on the tables with bound parameters.
+# Built per call and ORM-enabled, each cost more Python than its round trip.
+_products, _carts, _cart_items = table_of(Product), table_of(Cart), table_of(CartItem)
+_orders, _order_items, _keys = table_of(Order), table_of(OrderItem), table_of(CheckoutKey)
+
+_CART_ID = select(_carts.c.id).where(_carts.c.user_id == bindparam("user_id"))
+
+#: Whether the product is on sale, and the user's cart if there is one: one round trip.
+_PRODUCT_AND_CART = select(
+    _products.c.is_active, _CART_ID.scalar_subquery().label("cart_id")
+).where(_products.c.id == bindparam("product_id"))
+
+
 def cart_id_for(session: Session, user_id: int) -> int:
     """The user's cart, created if the user has none yet (safe under concurrency)."""
     cart_id = _find_cart_id(session, user_id)
@@ -197,45 +226,71 @@ def cart_id_for(session: Session, user_id: int) -> int:
 
 
 def _find_cart_id(session: Session, user_id: int) -> int | None:
-    return session.scalar(select(Cart.id).where(Cart.user_id == user_id))
+    session.flush()  # Core statements do not autoflush: a pending cart must be seen
+    return session.execute(_CART_ID, {"user_id": user_id}).scalar()
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+@cache
+def _add_line(dialect: str) -> Any:
+    """The upsert that adds to a line and returns the quantity stored, for ``dialect``.
+
+    PostgreSQL and SQLite update only while the sum stays within
+    ``MAX_QUANTITY`` (``DO UPDATE ... WHERE``): past it, no row comes back and
+    nothing failed, so the transaction goes on without a savepoint. MariaDB's
+    ``ON DUPLICATE KEY UPDATE`` cannot be conditional; there the CHECK refuses
+    the sum, and MariaDB rolls back only the failed statement.
+    """
+
+    def within_limit(stored: Any, incoming: Any) -> ColumnElement[bool]:
+        condition: ColumnElement[bool] = stored.quantity + incoming.quantity <= MAX_QUANTITY
+        return condition
+
+    return upsert_statement(
+        dialect,
+        _cart_items,
+        conflict=["cart_id", "product_id"],
+        update={"quantity": lambda stored, added: stored + added},
+        where=None if dialect in ("mysql", "mariadb") else within_limit,
+    ).returning(_cart_items.c.quantity)
 
 
 def add_to_cart(session: Session, user_id: int, product_id: int, quantity: int = 1) -> CartItemOut:
     """Add ``quantity`` of a product to the user's cart, atomically.
 
     One ``INSERT ... ON CONFLICT DO UPDATE SET quantity = cart_items.quantity +
-    excluded.quantity`` (``ON DUPLICATE KEY UPDATE`` on MariaDB): the database
-    adds to whatever is stored when the statement runs, so concurrent adds
-    never lose an increment. The guide reads the line, adds in Python and
-    writes back; two requests at once both read 1 and both write 2.
+    excluded.quantity RETURNING quantity`` (``ON DUPLICATE KEY UPDATE`` on
+    MariaDB): the database adds to whatever is stored when the statement
+    runs, so concurrent adds never lose an increment, and says what it
+    stored. The guide reads the line, adds in Python and writes back; two
+    requests at once both read 1 and both write 2. Two statements in all:
+    the product and the cart in one SELECT, then the upsert. A sum past
+    ``MAX_QUANTITY`` is refused and leaves the transaction usable.
     """
     _check_quantity(quantity, minimum=1)
-    product = session.get(Product, product_id)
-    if product is None or not product.is_active:
+    session.flush()  # Core statements do not autoflush: what the caller added must be seen
+    found = session.execute(
+        _PRODUCT_AND_CART, {"product_id": product_id, "user_id": user_id}
+    ).first()
+    if found is None or not found.is_active:
         raise NotFound("product", product_id)
-    cart_id = cart_id_for(session, user_id)
+    cart_id = found.cart_id if found.cart_id is not None else cart_id_for(session, user_id)
     row = {"cart_id": cart_id, "product_id": product_id, "quantity": quantity}
     try:
-        with savepoint(session, Base.metadata):
-            upsert(
-                session,
-                CartItem,
-                [row],
-                conflict=["cart_id", "product_id"],
-                update={"quantity": lambda stored, added: stored + added},
-            )
-    except ValidationFailed as error:
-        raise ValidationFailed(
-            f"a cart line holds at most {MAX_QUANTITY}", columns=("quantity",)
-        ) from error
-    return CartItemOut(product_id=product_id, quantity=_line_quantity(session, cart_id, product_id))
+        with translating_errors(Base.metadata):
+            stored = session.execute(_add_line(_dialect(session)), row).scalar()
+    except ValidationFailed as error:  # MariaDB: the CHECK refused the sum
+        raise _over_the_limit() from error
+    if stored is None:  # PostgreSQL, SQLite: the condition left the line as it was
+        raise _over_the_limit()
+    return CartItemOut(product_id=product_id, quantity=stored)
 
 
-def _line_quantity(session: Session, cart_id: int, product_id: int) -> int:
-    stmt = select(CartItem.quantity).where(
-        CartItem.cart_id == cart_id, CartItem.product_id == product_id
-    )
-    return session.scalars(stmt).one()
+def _over_the_limit() -> ValidationFailed:
+    return ValidationFailed(f"a cart line holds at most {MAX_QUANTITY}", columns=("quantity",))
 
 
 def _check_quantity(quantity: int, *, minimum: int) -> None:
@@ -314,41 +369,149 @@ def cart_view(session: Session, user_id: int) -> CartView:
 # --- orders ---------------------------------------------------------------------
 
 
+#: The cart's lines, locked (``FOR UPDATE``), in product order.
+_LOCKED_LINES = (
+    select(_cart_items.c.id, _cart_items.c.product_id, _cart_items.c.quantity)
+    .where(_cart_items.c.cart_id == _CART_ID.scalar_subquery())
+    .order_by(_cart_items.c.product_id)
+    .with_for_update()
+)
+#: What the order snapshots and what decides it, locked in id order. ``FOR NO
+#: KEY UPDATE`` on PostgreSQL: the lock the UPDATE takes, which does not hold
+#: up inserts that merely reference the product.
+_LOCKED_PRODUCTS = (
+    select(
+        _products.c.id,
+        _products.c.sku,
+        _products.c.name,
+        _products.c.price,
+        _products.c.stock,
+        _products.c.is_active,
+    )
+    .where(_products.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_products.c.id)
+    .with_for_update(key_share=True)
+)
+#: A row of ``_LOCKED_PRODUCTS``: id, sku, name, price, stock, is_active.
+_ProductRow = Row[int, str, str, Decimal, int, bool]
+_TAKE_STOCK = (
+    update(_products)
+    .where(_products.c.id == bindparam("product_id"))
+    .values(stock=_products.c.stock - bindparam("taken"))
+)
+_INSERT_ORDER = insert(_orders).returning(_orders.c.id, _orders.c.created_at)
+_INSERT_ORDER_ITEMS = insert(_order_items)
+_DELETE_LINES = delete(_cart_items).where(_cart_items.c.id.in_(bindparam("ids", expanding=True)))
+_INSERT_KEY = insert(_keys)
+_SET_KEY_ORDER = (
+    update(_keys)
+    .where(_keys.c.user_id == bindparam("for_user"), _keys.c.key == bindparam("for_key"))
+    .values(order_id=bindparam("placed"))
+)
+
+
+@cache
+def _claim_key(dialect: str) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING``: a key already claimed inserts nothing, fails nothing.
+
+    MariaDB has no equivalent that is only about the key (``INSERT IGNORE``
+    also turns a too-long key or a missing user into a warning): there the
+    plain INSERT fails on the duplicate, and MariaDB rolls back only it.
+    """
+    if dialect in ("mysql", "mariadb"):
+        return _INSERT_KEY
+    claim = upsert_statement(dialect, _keys, conflict=["user_id", "key"], update=[])
+    # An INSERT's rowcount is kept only when asked for: 1 claimed, 0 taken.
+    return claim.execution_options(preserve_rowcount=True)
+
+
 def checkout(session: Session, user_id: int) -> OrderOut:
     """Turn the cart into an order with price snapshots, all or nothing.
 
     The cart's lines are locked (``FOR UPDATE``), so a concurrent add to this
-    cart waits instead of being emptied away unordered. Stock moves by one
-    conditional UPDATE per line, in product order: concurrent checkouts never
-    oversell, and lock in the same order, so they do not deadlock. If any line
-    is short, every short line is named in ``OutOfStock`` and the savepoint
-    undoes the lines already taken, whatever the caller then does.
-    Prices are those the cart showed when the checkout began.
+    cart waits instead of being emptied away unordered; then their products,
+    in id order, so concurrent checkouts wait for each other instead of
+    deadlocking, and each sees the stock the one before it left. If any line
+    is short, every short line is named in ``OutOfStock`` before anything is
+    written, so a refused checkout changes nothing, whatever the caller then
+    does; otherwise stock moves (``stock = stock - :n``, the CHECK ``stock >=
+    0`` as the backstop) and the order, its lines and its audit record are
+    written by Core statements, several rows in one. Prices are those the
+    locked rows hold.
     """
-    cart_id = cart_id_for(session, user_id)
-    lines = _locked_lines(session, cart_id)
+    session.flush()  # Core statements do not autoflush: what the caller added must be seen
+    lines = session.execute(_LOCKED_LINES, {"user_id": user_id}).all()
     if not lines:
         raise EmptyCart
-    products = _catalogue_rows(session, [line.product_id for line in lines])
-    with savepoint(session, Base.metadata):
-        short = [line for line in lines if not _take_stock(session, line.product_id, line.quantity)]
-        if short:
-            raise OutOfStock(_shortages(session, short))
-        order = Order(user_id=user_id, total=Decimal("0.00"))
-        for line in lines:
-            price = products[line.product_id].price
-            order.items.append(
-                OrderItem(
-                    product_id=line.product_id,
-                    quantity=line.quantity,
-                    price_at_purchase=price,
-                    subtotal=price * line.quantity,
-                )
-            )
-        order.total = sum((item.subtotal for item in order.items), Decimal("0.00"))
-        session.add(order)
-        session.execute(delete(CartItem).where(CartItem.id.in_([line.id for line in lines])))
-    return _order_out(order, products)
+    products = {
+        row.id: row
+        for row in session.execute(_LOCKED_PRODUCTS, {"ids": [line.product_id for line in lines]})
+    }
+    short = [line for line in lines if _available(products[line.product_id]) < line.quantity]
+    if short:
+        raise OutOfStock([_shortage(products[line.product_id], line.quantity) for line in short])
+    session.execute(
+        _TAKE_STOCK, [{"product_id": line.product_id, "taken": line.quantity} for line in lines]
+    )
+    _expire_loaded(session, Product, products, ["stock", "updated_at"])
+    items = [
+        OrderItemOut(
+            product_id=line.product_id,
+            sku=products[line.product_id].sku,
+            name=products[line.product_id].name,
+            quantity=line.quantity,
+            price_at_purchase=products[line.product_id].price,
+            subtotal=products[line.product_id].price * line.quantity,
+        )
+        for line in lines
+    ]
+    order = _place_order(session, user_id, items)
+    session.execute(_DELETE_LINES, {"ids": [line.id for line in lines]})
+    return order
+
+
+def _available(product: _ProductRow) -> int:
+    return int(product.stock) if product.is_active else 0
+
+
+def _shortage(product: _ProductRow, requested: int) -> Shortage:
+    return Shortage(
+        product_id=product.id,
+        sku=product.sku,
+        name=product.name,
+        requested=requested,
+        available=_available(product),
+    )
+
+
+def _place_order(session: Session, user_id: int, items: list[OrderItemOut]) -> OrderOut:
+    """The order (one INSERT ... RETURNING), its lines (one statement) and its audit record."""
+    total = sum((item.subtotal for item in items), Decimal("0.00"))
+    values = {"user_id": user_id, "status": OrderStatus.PLACED, "total": total}
+    order_id, created_at = session.execute(_INSERT_ORDER, values).one()
+    session.execute(
+        _INSERT_ORDER_ITEMS,
+        [item.model_dump(exclude={"sku", "name"}) | {"order_id": order_id} for item in items],
+    )
+    record_inserted(session, Order, values | {"id": order_id})
+    return OrderOut(
+        id=order_id, status=OrderStatus.PLACED, total=total, created_at=created_at, items=items
+    )
+
+
+def _expire_loaded(
+    session: Session, model: type[Base], ids: Iterable[int], attributes: list[str]
+) -> None:
+    """Expire what a Core UPDATE changed in the objects the session has loaded, if any.
+
+    The next read of those attributes loads what is stored; objects not
+    loaded cost nothing, unlike ``synchronize_session``.
+    """
+    mapper = model.__mapper__
+    for pk in ids:
+        loaded = session.identity_map.get(mapper.identity_key_from_primary_key((pk,)))
+        if loaded is not None:
+            session.expire(loaded, attributes)
 
 
 def checkout_once(session: Session, user_id: int, key: str) -> tuple[OrderOut, bool]:
@@ -357,20 +520,20 @@ def checkout_once(session: Session, user_id: int, key: str) -> tuple[OrderOut, b
     A client that timed out and retries with the same key gets the first
     order back instead of a second one, even when both requests run at once:
     the key is claimed first (a primary key), so the later request waits for
-    the earlier one to commit and then reads its order.
+    the earlier one to commit and then reads its order. The claim is one
+    statement that a taken key does not make fail (``ON CONFLICT DO
+    NOTHING``; on MariaDB a failed INSERT, rolled back alone), not a savepoint.
     """
+    claim = {"user_id": user_id, "key": key}
     try:
-        with savepoint(session, Base.metadata):
-            session.add(CheckoutKey(user_id=user_id, key=key))
-    except Conflict:
+        with translating_errors(Base.metadata):
+            claimed = session.execute(_claim_key(_dialect(session)), claim).rowcount == 1  # type: ignore[attr-defined]
+    except Conflict:  # MariaDB: the key is taken
+        claimed = False
+    if not claimed:
         return _order_out(_order_for_key(session, user_id, key)), False
     order = checkout(session, user_id)
-    session.execute(
-        update(CheckoutKey)
-        .where(CheckoutKey.user_id == user_id, CheckoutKey.key == key)
-        .values(order_id=order.id),
-        execution_options={"synchronize_session": False},
-    )
+    session.execute(_SET_KEY_ORDER, {"for_user": user_id, "for_key": key, "placed": order.id})
     return order, True
 
 
@@ -392,57 +555,6 @@ def _order_for_key(session: Session, user_id: int, key: str) -> Order:
     if order is None:
         raise NotFound("order for idempotency key", key)
     return order
-
-
-def _locked_lines(session: Session, cart_id: int) -> Sequence[Row[int, int, int]]:
-    stmt = (
-        select(CartItem.id, CartItem.product_id, CartItem.quantity)
-        .where(CartItem.cart_id == cart_id)
-        .order_by(CartItem.product_id)
-        .with_for_update()
-    )
-    return session.execute(stmt).all()
-
-
-def _catalogue_rows(session: Session, ids: list[int]) -> dict[int, Row[int, str, str, Decimal]]:
-    """What an order line snapshots: rows, not objects, so nothing can go stale."""
-    stmt = select(Product.id, Product.sku, Product.name, Product.price).where(Product.id.in_(ids))
-    return {row.id: row for row in session.execute(stmt)}
-
-
-def _take_stock(session: Session, product_id: int, quantity: int) -> bool:
-    """``UPDATE products SET stock = stock - :q WHERE id = :id AND stock >= :q``; True if taken."""
-    # "evaluate" brings Product objects already in the session up to date in
-    # Python, without the extra SELECT (MariaDB) or RETURNING that "auto" costs.
-    result = session.execute(
-        update(Product)
-        .where(Product.id == product_id, Product.is_active.is_(True), Product.stock >= quantity)
-        .values(stock=Product.stock - quantity),
-        execution_options={"synchronize_session": "evaluate"},
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def _shortages(session: Session, short: Sequence[Row[int, int, int]]) -> list[Shortage]:
-    requested = {line.product_id: line.quantity for line in short}
-    stmt = (
-        select(Product.id, Product.sku, Product.name, Product.stock, Product.is_active)
-        .where(Product.id.in_(requested))
-        .order_by(Product.id)
-        # A locking read sees the latest committed stock; MariaDB's plain
-        # SELECT would show this transaction's older snapshot instead.
-        .with_for_update(read=True)
-    )
-    return [
-        Shortage(
-            product_id=row.id,
-            sku=row.sku,
-            name=row.name,
-            requested=requested[row.id],
-            available=row.stock if row.is_active else 0,
-        )
-        for row in session.execute(stmt)
-    ]
 
 
 def order_history(

@@ -25,7 +25,7 @@ from alchemy_patterns.domains.shop.schemas import (
 from alchemy_patterns.web.auth import BEARER, current_user, require_admin
 from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import created, json_response, no_content
-from alchemy_patterns.web.schemas import PageOut, PageQuery, Problem, page_out
+from alchemy_patterns.web.schemas import Header, PageOut, PageQuery, Problem, page_out
 
 bp = APIBlueprint("shop", __name__, abp_tags=[Tag(name="shop")])
 
@@ -53,7 +53,7 @@ class Repriced(BaseModel):
     repriced: int
 
 
-class IdempotencyHeader(BaseModel):
+class IdempotencyHeader(Header):
     idempotency_key: str | None = Field(
         None,
         alias="Idempotency-Key",
