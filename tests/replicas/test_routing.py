@@ -16,7 +16,7 @@ from sqlalchemy import event, insert, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from alchemy_patterns.db import Database
+from alchemy_patterns.db import Database, EngineOptions
 from alchemy_patterns.db.replicas import NODE, PRIMARY, format_position, parse_token
 from tests.cluster import Cluster, Server, wait_until
 from tests.replicas.conftest import authors
@@ -192,6 +192,18 @@ def test_tokens_are_wal_positions_and_anything_else_reads_the_primary(
 
     assert db.transaction(lambda s: s.info[NODE], read_only=True, consistency="x") == PRIMARY
     assert db.transaction(lambda s: s.info[NODE], read_only=True, consistency=token) != PRIMARY
+
+
+def test_a_replica_answers_its_probe_after_serving_read_only_units(
+    cluster: Cluster, make_db: MakeDb
+) -> None:
+    # One connection, used by sessions and then by the probe: its next BEGIN must not be
+    # READ WRITE (the reset after a read-only session), which a standby refuses.
+    db = make_db(engine_options=EngineOptions(pool_size=1, max_overflow=0))
+    for _ in range(3):
+        db.transaction(read_names, read_only=True)
+
+    assert [status.up for status in db.replica_statuses()] == [True]
 
 
 def test_lag_is_measured_once_per_interval_not_once_per_unit(

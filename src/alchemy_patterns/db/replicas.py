@@ -175,9 +175,12 @@ class ReplicaSet:
         check_interval: float = 0.5,
         wait: float = 0.2,
     ) -> None:
-        self.replicas = [
-            Replica(name, engine, read_only_sessions(engine, name)) for name, engine in replicas
-        ]
+        self.replicas = []
+        for name, engine in replicas:
+            # Every use read-only, the probe's too: a connection reset to READ WRITE after a
+            # read-only session would begin its next transaction so, which a standby refuses.
+            read_only = engine.execution_options(postgresql_readonly=True)
+            self.replicas.append(Replica(name, read_only, read_only_sessions(read_only, name)))
         self.max_lag = max_lag
         self.check_interval = check_interval
         self.wait = wait
@@ -227,12 +230,8 @@ class ReplicaSet:
 
 
 def read_only_sessions(engine: Engine, name: str) -> sessionmaker[Session]:
-    """Sessions whose transactions are ``READ ONLY`` (a write is an error), named ``name``."""
-    return sessionmaker(
-        engine.execution_options(postgresql_readonly=True),
-        expire_on_commit=False,
-        info={NODE: name},
-    )
+    """Sessions on ``engine`` (whose transactions are ``READ ONLY``), named ``name``."""
+    return sessionmaker(engine, expire_on_commit=False, info={NODE: name})
 
 
 def run_read_only(
