@@ -10,9 +10,10 @@ backends.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from sqlalchemy import Table
 
 from alchemy_patterns import migrations
 from alchemy_patterns.db import Database
@@ -23,7 +24,7 @@ from tests.db.models import Author
 from tests.db.models import metadata as layer_metadata
 
 #: The data layer's tests read and write this table (the app's schema is there too, for the API).
-authors = Author.__table__
+authors = cast(Table, Author.__table__)
 
 
 @pytest.fixture(scope="session")
