@@ -52,12 +52,15 @@ def add_product(db: Database, stock: int) -> int:
         return int(session.execute(insert(Product).values(**values).returning(Product.id)).scalar())
 
 
-def smoke_flow(ports: list[int], users: int, prefix: str = "smoker") -> list[tuple[str, str, int]]:
-    """Each user registers, logs in, fills a cart, checks out, posts, follows and reads a feed.
+def smoke_flow(
+    ports: list[int], users: int, prefix: str = "smoker", rounds: int = 1
+) -> list[tuple[str, str, int]]:
+    """Each user registers and logs in, then ``rounds`` times: a cart, a checkout, a post, a feed.
 
-    Requests go to ``ports`` in turn; reads send the ``Consistency-Token`` of
-    the last write, as a client of replicas should. Returns ``(method, path,
-    status)`` of each request.
+    From the second user on, each follows the one before. Requests go to
+    ``ports`` in turn; reads send the ``Consistency-Token`` of the last
+    write, as a client of replicas should. Returns ``(method, path, status)``
+    of each request. A 5xx stops the flow with an ``AssertionError`` naming it.
     """
     seen: list[tuple[str, str, int]] = []
     turn = iter(range(1 << 30))
@@ -67,6 +70,8 @@ def smoke_flow(ports: list[int], users: int, prefix: str = "smoker") -> list[tup
         sent = headers | (consistency if method == "GET" else {})
         answer = call(ports[next(turn) % len(ports)], method, path, body, sent)
         seen.append((method, path.split("?")[0], answer.status))
+        if answer.status >= 500:
+            raise AssertionError(f"{method} {path}: {answer.status} {answer.body}")
         if token := answer.headers.get(CONSISTENCY):
             consistency[CONSISTENCY] = token
         return answer
@@ -78,13 +83,14 @@ def smoke_flow(ports: list[int], users: int, prefix: str = "smoker") -> list[tup
         user_id = send("POST", "/auth/register", account).body["id"]
         token = send("POST", "/auth/login", {"login": name, "password": PASSWORD}).body
         auth = {"Authorization": f"Bearer {token['access_token']}"}
-        product = send("GET", "/products?per_page=5").body["items"][0]["id"]
-        send("POST", "/cart/items", {"product_id": product, "quantity": 1}, **auth)
-        send("GET", "/cart", **auth)
-        send("POST", "/checkout", **auth, **{"Idempotency-Key": f"{name}-order"})
-        send("POST", "/posts", {"body": f"hello from {name}"}, **auth)
         if previous is not None:
             send("PUT", f"/users/{previous}/follow", **auth)
-        send("GET", "/feed", **auth)
+        for round_ in range(rounds):
+            product = send("GET", "/products?per_page=5").body["items"][0]["id"]
+            send("POST", "/cart/items", {"product_id": product, "quantity": 1}, **auth)
+            send("GET", "/cart", **auth)
+            send("POST", "/checkout", **auth, **{"Idempotency-Key": f"{name}-order-{round_}"})
+            send("POST", "/posts", {"body": f"hello from {name}"}, **auth)
+            send("GET", "/feed", **auth)
         previous = user_id
     return seen
