@@ -182,7 +182,7 @@ def test_a_replica_further_behind_than_the_maximum_lag_is_skipped(
 def test_tokens_are_wal_positions_and_anything_else_reads_the_primary(
     cluster: Cluster, make_db: MakeDb
 ) -> None:
-    db = make_db(consistency_wait=0.0)
+    db = make_db(consistency_wait=30)
     assert parse_token("16/B374D848") == (0x16 << 32) + 0xB374D848
     assert format_position(parse_token("16/B374D848") or 0) == "16/B374D848"
     assert parse_token("not a token") is None
@@ -190,7 +190,9 @@ def test_tokens_are_wal_positions_and_anything_else_reads_the_primary(
     assert token is not None
     assert parse_token(token) is not None
 
+    started = time.monotonic()
     assert db.transaction(lambda s: s.info[NODE], read_only=True, consistency="x") == PRIMARY
+    assert time.monotonic() - started < 5  # at once: no replica is waited for
     assert db.transaction(lambda s: s.info[NODE], read_only=True, consistency=token) != PRIMARY
 
 

@@ -44,9 +44,6 @@ logger = logging.getLogger("alchemy_patterns.db")
 
 NPlusOneAction = Literal["off", "warn", "raise"]
 
-#: A position no replica has reached: a read that must see it runs on the primary.
-_EVERYTHING = 1 << 64
-
 
 def _node_name(url: URL) -> str:
     """A replica's name for logs and readiness: where it is, no credentials."""
@@ -188,8 +185,9 @@ class Database:
         ``Unavailable``: a ``with`` block cannot be run again.
         :meth:`transaction` can, and does: prefer it for units of work.
         """
-        if read_only and on_replica and self.replicas is not None:
-            factory = run_read_only(self.replicas, self._position(consistency), self._reachable)
+        replicas = self._replicas_for(consistency, on_replica)
+        if read_only and replicas is not None:
+            factory = run_read_only(replicas, self._position(consistency), self._reachable)
         else:
             factory = self._read_sessionmaker if read_only else self.sessionmaker
         # The detector sits inside the scope, so in "raise" mode the unit rolls back.
@@ -254,20 +252,27 @@ class Database:
         the primary's last: the unit must be read-only (its sessions'
         transactions are), so that is safe whatever it had done.
         """
-        if not on_replica or self.replicas is None:
+        replicas = self._replicas_for(consistency, on_replica)
+        if replicas is None:
             return unit(self._read_sessionmaker)
         position = self._position(consistency)
-        return run_read_only(self.replicas, position, lambda node: unit(self._sessions_on(node)))
+        return run_read_only(replicas, position, lambda node: unit(self._sessions_on(node)))
 
     def _sessions_on(self, replica: Replica | None) -> sessionmaker[Session]:
         return self._read_sessionmaker if replica is None else replica.sessionmaker
 
-    def _position(self, consistency: str | None) -> int | None:
-        if consistency is None:
+    def _replicas_for(self, consistency: str | None, on_replica: bool) -> ReplicaSet | None:
+        """The replicas a read-only unit may run on (``None``: the primary only).
+
+        A token that is not one of ours names no position a replica could be
+        checked against: the primary, the one node sure to have every write.
+        """
+        if not on_replica or (consistency is not None and parse_token(consistency) is None):
             return None
-        position = parse_token(consistency)
-        # Not a token of ours: the one node sure to have every write.
-        return _EVERYTHING if position is None else position
+        return self.replicas
+
+    def _position(self, consistency: str | None) -> int | None:
+        return None if consistency is None else parse_token(consistency)
 
     def consistency_token(self) -> str | None:
         """A token for every write committed so far, for a later read to pass as ``consistency``.
