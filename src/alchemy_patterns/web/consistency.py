@@ -64,8 +64,8 @@ def run_request(view: Callable[[], T]) -> T:
 
 def note_commit() -> None:
     """After an unsafe request committed: the token of its writes, for its answer."""
-    if request.method not in SAFE_METHODS:
-        g.consistency_token = database().consistency_token()
+    if request.method not in SAFE_METHODS and (token := database().consistency_token()):
+        g.consistency_token = token
 
 
 def _add_token(response: Response) -> Response:
