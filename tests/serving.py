@@ -96,15 +96,18 @@ class Server:
 
 
 @contextmanager
-def serving(cwd: Path, *args: str) -> Iterator[Server]:
-    """``alchemy-patterns serve`` on a free port, healthy; killed at the end if still running."""
+def serving(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """``alchemy-patterns serve`` on a free port, healthy; killed at the end if still running.
+
+    ``env``: settings added to the clean environment (``ALCHEMY_PATTERNS_…``).
+    """
     port = free_port()
     log = cwd / "serve.log"
     with log.open("a") as output:  # appends: the master and its workers share the file
         process = subprocess.Popen(
             [sys.executable, "-m", "alchemy_patterns", *args, "--port", str(port)],
             cwd=cwd,
-            env=clean_env(),
+            env=clean_env() | (env or {}),
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # the whole group (gunicorn's workers too) can be killed

@@ -36,6 +36,17 @@ class Settings(BaseSettings):
     login_window_s: int = Field(900, gt=0, description="how long a failed login counts")
     login_failures_per_account: int = Field(5, gt=0, description="before 429, per account")
     login_failures_per_address: int = Field(30, gt=0, description="before 429, per address")
+    replica_urls: str = Field("", description="PostgreSQL hot standbys for reads, comma-separated")
+    max_replica_lag_s: float = Field(2.0, ge=0, description="a replica further behind is skipped")
+    consistency_wait_s: float = Field(
+        0.2, ge=0, description="how long a read with a token waits for a replica to replay it"
+    )
+    pgbouncer: bool = Field(False, description="PgBouncer (transaction pooling) in front")
+
+    @property
+    def replicas(self) -> list[str]:
+        return [url.strip() for url in self.replica_urls.split(",") if url.strip()]
+
     metrics_allow: str = Field(
         "", description="networks (CIDR, comma-separated) besides loopback that may read /metrics"
     )
@@ -81,4 +92,8 @@ def make_database(settings: Settings | None = None) -> Database:
         slow_query_ms=settings.slow_query_ms,
         n_plus_one=settings.n_plus_one,
         engine_options=settings.engine_options(),
+        replicas=settings.replicas,
+        max_replica_lag=settings.max_replica_lag_s,
+        consistency_wait=settings.consistency_wait_s,
+        pgbouncer=settings.pgbouncer,
     )

@@ -13,24 +13,7 @@ from alchemy_patterns.settings import Settings
 from alchemy_patterns.web import create_app
 from alchemy_patterns.web.app import Api
 from tests.serving import serving
-
-
-def scrape(client: FlaskClient) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    """Every sample of ``/metrics``, by name and labels."""
-    answer = client.get("/metrics")
-    assert answer.status_code == 200, answer.data
-    assert answer.content_type.startswith("text/plain")
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(answer.get_data(as_text=True))
-        for sample in family.samples
-    }
-
-
-def sample(
-    samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
-) -> float:
-    return samples.get((name, frozenset(labels.items())), 0.0)
+from tests.web.metrics import sample, scrape
 
 
 def test_requests_are_counted_by_route_template_method_and_status(

@@ -174,6 +174,14 @@ def default_workers(url: str) -> int:
     help="Flask's development server instead, restarting on code changes (one process).",
 )
 @click.option(
+    "--replica",
+    "replicas",
+    multiple=True,
+    metavar="URL",
+    help="A PostgreSQL hot standby of the database for reads (repeatable; adds to "
+    "ALCHEMY_PATTERNS_REPLICA_URLS).",
+)
+@click.option(
     "--migrate/--no-migrate",
     default=True,
     show_default=True,
@@ -189,6 +197,7 @@ def serve(
     demo: bool,
     reload: bool,
     migrate: bool,
+    replicas: tuple[str, ...],
 ) -> None:
     """Serve the REST API (docs at /docs) under gunicorn until SIGTERM or Ctrl-C.
 
@@ -197,7 +206,7 @@ def serve(
     it at PostgreSQL or MariaDB. The app logs one JSON line per request on
     stderr.
     """
-    settings: Settings = ctx.obj.settings
+    settings: Settings = with_replicas(ctx.obj.settings, replicas)
     url = settings.resolved_database_url
     options = ServerOptions(host, port, workers or default_workers(url), threads)
     if reload:
@@ -237,6 +246,14 @@ def _worker_exited(_server: Any, worker: Any) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def with_replicas(settings: Settings, replicas: tuple[str, ...]) -> Settings:
+    """``settings`` with the ``--replica`` URLs added to those of the environment."""
+    if not replicas:
+        return settings
+    urls = ",".join([*settings.replicas, *replicas])
+    return settings.model_copy(update={"replica_urls": urls})
 
 
 def prepare_database(settings: Settings, *, migrate: bool, demo: bool) -> None:

@@ -45,6 +45,7 @@ from sqlalchemy.engine import Connection, ExceptionContext
 __all__ = [
     "found_dead_at_first_statement",
     "install_disconnect_handling",
+    "outside_the_unit",
     "retrying_a_stale_connection",
 ]
 
@@ -122,6 +123,20 @@ def retrying_a_stale_connection(
             logger.warning("the unit's first statement found its connection dead; again: %s", error)
         fresh_start()
         return unit()
+
+
+@contextmanager
+def outside_the_unit() -> Iterator[None]:
+    """Statements in the block are no part of the current unit of work (a replica's probe).
+
+    They neither count as its completed statements (which would stop its
+    re-run) nor mark a dead connection as found by its first statement.
+    """
+    token = _unit.set(None)
+    try:
+        yield
+    finally:
+        _unit.reset(token)
 
 
 @contextmanager

@@ -66,6 +66,12 @@ class EngineOptions:
     #: fails in this time instead of the operating system's minutes. (PyMySQL
     #: bounds the TCP connect only, not the wait for the server's greeting.)
     connect_timeout: int = 10
+    #: PostgreSQL behind PgBouncer in transaction pooling mode: each transaction may
+    #: run on another server connection, so nothing may outlive one. psycopg's
+    #: server-side prepared statements would ("prepared statement "_pg3_0" does
+    #: not exist"): they are turned off. (The layer sets no session state: its
+    #: read-only and isolation settings go with each BEGIN.)
+    pgbouncer: bool = False
     #: The name of the server this engine reaches ("primary", a replica's), in
     #: the pool's log lines and in what the pool tells :mod:`~alchemy_patterns.db.observers`.
     node: str = "primary"
@@ -122,10 +128,12 @@ def _socket_reader(engine: Engine) -> SocketOf | None:
 
 
 def _postgresql_engine(url: URL, options: EngineOptions, extra: dict[str, Any]) -> Engine:
-    connect_args = {
+    connect_args: dict[str, Any] = {
         "application_name": options.application_name,
         "connect_timeout": options.connect_timeout,
     }
+    if options.pgbouncer:
+        connect_args["prepare_threshold"] = None
     return _server_engine(
         url.set(drivername="postgresql+psycopg") if url.drivername == "postgresql" else url,
         options,

@@ -12,10 +12,10 @@ from flask_openapi3.models.info import Info
 from flask_openapi3.openapi import OpenAPI
 
 from alchemy_patterns import __version__
-from alchemy_patterns.db import Database, retrying_a_stale_connection, translating_errors
+from alchemy_patterns.db import Database, translating_errors
 from alchemy_patterns.domains.accounts.throttle import ThrottlePolicy
 from alchemy_patterns.settings import Settings, make_database
-from alchemy_patterns.web import body, errors, metrics, observability
+from alchemy_patterns.web import body, consistency, errors, metrics, observability
 from alchemy_patterns.web.auth import SECURITY_SCHEMES
 from alchemy_patterns.web.database import commit_request, database, init_app
 from alchemy_patterns.web.enum_names import name_enum_values
@@ -42,16 +42,17 @@ class Api(OpenAPI):
         first statement finds its pooled connection dead, nothing was done:
         the view runs again, once, on a fresh session. A connection lost later
         is a 503, never re-run (the client's ``Idempotency-Key`` makes its own
-        retry of a checkout safe).
+        retry of a checkout safe). GET and HEAD are read-only units, on a
+        replica when there are replicas (:mod:`alchemy_patterns.web.consistency`).
         """
-        db = database()
-        with translating_errors(db.metadata):
-            return retrying_a_stale_connection(self._run_view, fresh_start=db.remove)
+        with translating_errors(database().metadata):
+            return consistency.run_request(self._run_view)
 
     def _run_view(self) -> ResponseReturnValue:
         with database().watch_unit():
             response = super().dispatch_request()
             commit_request()
+        consistency.note_commit()
         return response
 
     def generate_spec_json(self) -> None:
@@ -65,9 +66,10 @@ class Api(OpenAPI):
         """
         super().generate_spec_json()  # type: ignore[no-untyped-call]
         for path_item in self.spec_json["paths"].values():
-            for operation in path_item.values():
+            for method, operation in path_item.items():
                 _document_problems(operation)
                 _document_access(operation)
+                consistency.document(method, operation)
         name_enum_values(self.spec_json)
 
 
@@ -137,7 +139,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     init_app(app, db)
     errors.init_app(app)
     observability.init_app(app)
-    metrics.init_app(app, {"primary": db.engine}, settings.metrics_networks)
+    consistency.init_app(app)
+    metrics.init_app(app, db.engines(), settings.metrics_networks)
     body.init_app(app)
     _register_api(app)
     _register_docs(app)

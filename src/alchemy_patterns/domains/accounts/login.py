@@ -37,7 +37,8 @@ def log_in(
     """
     limits = throttle.subjects(credentials.login, address, policy)
     reservation = db.transaction(lambda own: throttle.reserve(own, limits, policy))
-    with db.session_scope(read_only=True) as reading:
+    # On the primary, never a replica: a password changed a moment ago must not verify there.
+    with db.session_scope(read_only=True, on_replica=False) as reading:
         user = services.check_credentials(reading, credentials)
     throttle.record_success(session, reservation, policy)
     services.renew_weak_hash(session, user.id, credentials)
