@@ -34,8 +34,10 @@ from alchemy_patterns.db.errors import (
     translating_errors,
 )
 from alchemy_patterns.db.pagination import (
+    Counting,
     KeysetPage,
     Page,
+    PageArgs,
     count,
     exists,
     get_or_raise,
@@ -62,6 +64,7 @@ __all__ = [
     "Backend",
     "Base",
     "Conflict",
+    "Counting",
     "Database",
     "EngineOptions",
     "InvalidReference",
@@ -71,6 +74,7 @@ __all__ = [
     "NPlusOneWarning",
     "NotFound",
     "Page",
+    "PageArgs",
     "QueryCounter",
     "RetryPolicy",
     "TimestampMixin",
