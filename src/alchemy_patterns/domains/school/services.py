@@ -20,7 +20,7 @@ linked to their account. A student who is not theirs is ``NotFound``.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import (
     ColumnElement,
@@ -41,6 +41,8 @@ from alchemy_patterns.db import (
     InvalidReference,
     NotFound,
     Page,
+    PageArgs,
+    keyset_paginate,
     paginate,
     savepoint,
     update_where,
@@ -99,7 +101,9 @@ def get_student(session: Session, viewer: Viewer, student_id: int) -> StudentOut
 
 
 def list_students(
-    session: Session, viewer: Viewer, *, page: int = 1, per_page: int = 20, count: bool = True
+    session: Session,
+    viewer: Viewer,
+    **paging: Unpack[PageArgs],
 ) -> Page[StudentOut]:
     """Students by name that ``viewer`` may read (staff: all; anyone else: their own)."""
     stmt = (
@@ -107,9 +111,7 @@ def list_students(
         .where(viewer.sees(Student.user_id))
         .order_by(Student.last_name, Student.first_name, Student.id)
     )
-    return paginate(session, stmt, page=page, per_page=per_page, count=count).map(
-        StudentOut.model_validate
-    )
+    return paginate(session, stmt, **paging).map(StudentOut.model_validate)
 
 
 def create_club(session: Session, data: ClubIn) -> ClubOut:
@@ -121,7 +123,8 @@ def create_club(session: Session, data: ClubIn) -> ClubOut:
 
 
 def list_clubs(
-    session: Session, *, page: int = 1, per_page: int = 20, count: bool = True
+    session: Session,
+    **paging: Unpack[PageArgs],
 ) -> Page[ClubSummary]:
     """Clubs by name (unique: its index is the order) with their member counts, in one statement.
 
@@ -130,7 +133,10 @@ def list_clubs(
     """
     clubs = select(Club.id, Club.name, Club.description).order_by(Club.name)
     rows = paginate(
-        session, clubs, page=page, per_page=per_page, count=count, enrich=_with_member_counts
+        session,
+        clubs,
+        **paging,
+        enrich=_with_member_counts,
     )
     return rows.map(_summary)
 
@@ -166,12 +172,11 @@ def create_course(session: Session, data: CourseIn) -> CourseOut:
 
 
 def list_courses(
-    session: Session, *, page: int = 1, per_page: int = 20, count: bool = True
+    session: Session,
+    **paging: Unpack[PageArgs],
 ) -> Page[CourseOut]:
     stmt = select(Course).order_by(Course.code)
-    return paginate(session, stmt, page=page, per_page=per_page, count=count).map(
-        CourseOut.model_validate
-    )
+    return paginate(session, stmt, **paging).map(CourseOut.model_validate)
 
 
 def get_course(session: Session, course_id: int) -> CourseOut:
@@ -256,28 +261,34 @@ def club_members(
     session: Session,
     viewer: Viewer,
     club_id: int,
-    *,
-    page: int = 1,
-    per_page: int = 20,
-    count: bool = True,
+    **paging: Unpack[PageArgs],
 ) -> Page[ClubMemberOut]:
-    """The club's members by name, with the date each joined (for non-staff: themselves)."""
+    """The club's members by student id, with the date each joined (for non-staff: themselves).
+
+    In the order of the link's index ``(club_id, student_id)``: a page is a
+    range of it, joined to its students, whatever the club's size. An order by
+    name would sort every member of the club to return twenty.
+    """
     _club(session, club_id)
     stmt = (
         select(
-            Student.id,
+            memberships.c.student_id,
             Student.first_name,
             Student.last_name,
             Student.email,
             Student.user_id,
             memberships.c.joined_at,
         )
-        .join(memberships, memberships.c.student_id == Student.id)
+        .join(Student, Student.id == memberships.c.student_id)
         .where(memberships.c.club_id == club_id, viewer.sees(Student.user_id))
-        .order_by(Student.last_name, Student.first_name, Student.id)
+        .order_by(memberships.c.student_id)
     )
-    page_of_rows = paginate(session, stmt, page=page, per_page=per_page, count=count)
-    return page_of_rows.map(lambda row: ClubMemberOut.model_validate(row._asdict()))
+    rows = paginate(session, stmt, **paging)
+    return rows.map(_member)
+
+
+def _member(row: Any) -> ClubMemberOut:
+    return ClubMemberOut.model_validate({**row._asdict(), "id": row.student_id})
 
 
 def student_clubs(session: Session, viewer: Viewer, student_id: int) -> list[StudentClubOut]:
@@ -290,16 +301,11 @@ def list_student_clubs(
     session: Session,
     viewer: Viewer,
     student_id: int,
-    *,
-    page: int = 1,
-    per_page: int = 20,
-    count: bool = True,
+    **paging: Unpack[PageArgs],
 ) -> Page[StudentClubOut]:
     """The student's clubs as :func:`student_clubs` has them, a page at a time."""
     _visible_student(session, viewer, student_id)
-    page_of_rows = paginate(
-        session, _clubs_of(student_id), page=page, per_page=per_page, count=count
-    )
+    page_of_rows = paginate(session, _clubs_of(student_id), **paging)
     return page_of_rows.map(_student_club)
 
 
@@ -472,14 +478,27 @@ def _not_enrolled(student_id: int, course_id: int) -> NotFound:
 # --- reads across the link ---------------------------------------------------------------
 
 
-def course_roster(session: Session, viewer: Viewer, course_id: int) -> CourseRoster:
-    """The course and its students (not those who dropped it) by name: two statements.
+#: A roster's order: the index (course_id, student_id) after its course.
+BY_STUDENT: tuple[ColumnElement[Any]] = (Enrollment.__table__.c.student_id,)
 
-    The course, then one joined SELECT of enrollments and students, however
-    many students there are. Anyone but staff sees only their own line.
+
+def course_roster(
+    session: Session,
+    viewer: Viewer,
+    course_id: int,
+    *,
+    cursor: str | None = None,
+    per_page: int = 20,
+) -> CourseRoster:
+    """The course and a page of its students (not those who dropped it) by student id.
+
+    Two statements: the course, then one joined SELECT of a page of its
+    enrollments and their students, after ``cursor`` in the order of the
+    index ``(course_id, student_id)``: a page is a range of it, however many
+    took the course. Anyone but staff sees only their own line.
     """
     course = _course(session, course_id)
-    stmt = (
+    stmt: Select[*tuple[Any, ...]] = (
         select(
             Enrollment.student_id,
             Student.first_name,
@@ -495,10 +514,13 @@ def course_roster(session: Session, viewer: Viewer, course_id: int) -> CourseRos
             Enrollment.status != EnrollmentStatus.DROPPED,
             viewer.sees(Student.user_id),
         )
-        .order_by(Student.last_name, Student.first_name, Student.id)
     )
-    students = [RosterEntry.model_validate(row._asdict()) for row in session.execute(stmt)]
-    return CourseRoster(course=CourseOut.model_validate(course), students=students)
+    rows = keyset_paginate(session, stmt, BY_STUDENT, cursor=cursor, per_page=per_page)
+    return CourseRoster(
+        course=CourseOut.model_validate(course),
+        students=[RosterEntry.model_validate(row._asdict()) for row in rows.items],
+        next_cursor=rows.next_cursor,
+    )
 
 
 def _hundredths(points: Decimal) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Unpack
 
 from sqlalchemy import ColumnElement, Row, and_, delete, func, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -22,6 +23,7 @@ from alchemy_patterns.db import (
     Conflict,
     NotFound,
     Page,
+    PageArgs,
     ValidationFailed,
     as_money,
     paginate,
@@ -103,9 +105,7 @@ def list_products(
     *,
     search: str | None = None,
     include_inactive: bool = False,
-    page: int = 1,
-    per_page: int = 20,
-    count: bool = True,
+    **paging: Unpack[PageArgs],
 ) -> Page[ProductOut]:
     """Products by name, a page at a time, read as rows of the columns ``ProductOut`` shows."""
     stmt = select(*columns_for(ProductOut, Product)).order_by(Product.name, Product.id)
@@ -113,9 +113,7 @@ def list_products(
         stmt = stmt.where(Product.is_active)
     if search:
         stmt = stmt.where(Product.name.icontains(search, autoescape=True))
-    return paginate(session, stmt, page=page, per_page=per_page, count=count).map(
-        ProductOut.model_validate
-    )
+    return paginate(session, stmt, **paging).map(ProductOut.model_validate)
 
 
 def restock(session: Session, product_id: int, quantity: int) -> ProductOut:
@@ -439,7 +437,9 @@ def _shortages(session: Session, short: Sequence[Row[int, int, int]]) -> list[Sh
 
 
 def order_history(
-    session: Session, user_id: int, *, page: int = 1, per_page: int = 20, count: bool = True
+    session: Session,
+    user_id: int,
+    **paging: Unpack[PageArgs],
 ) -> Page[OrderOut]:
     """The user's orders, newest first, with their lines and products.
 
@@ -454,7 +454,7 @@ def order_history(
         .order_by(Order.id.desc())
         .options(selectinload(Order.items).joinedload(OrderItem.product))
     )
-    orders = paginate(session, stmt, page=page, per_page=per_page, count=count)
+    orders = paginate(session, stmt, **paging)
     return orders.map(lambda order: _order_out(order))
 
 
