@@ -153,6 +153,19 @@ def test_a_page_read_by_cursor_links_on_by_cursor_and_back_to_page_one(
     assert (len(third["items"]), third["next_cursor"], third["links"]["next"]) == (1, None, None)
 
 
+def test_a_cursor_pages_links_keep_the_other_parameters_wherever_the_cursor_stood(
+    client: FlaskClient, app_db: Database
+) -> None:
+    products(app_db, 5)
+    first, _ = page_of(client, "/products", per_page=2)
+
+    second, _ = page_of(client, f"/products?cursor={first['next_cursor']}&per_page=2")
+
+    assert second["links"]["self"] == f"/products?cursor={first['next_cursor']}&per_page=2"
+    assert second["links"]["next"] == f"/products?cursor={second['next_cursor']}&per_page=2"
+    assert second["links"]["first"] == "/products?per_page=2&page=1"
+
+
 @pytest.mark.parametrize(
     "cursor",
     [

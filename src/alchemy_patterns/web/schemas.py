@@ -206,6 +206,12 @@ def _page_links() -> Callable[[int], str]:
     return lambda number: template.replace(f"page={_SLOT}", f"page={number}")
 
 
+def _cursor_links() -> Callable[[str], str]:
+    """``link(cursor)``: this request's URL reading after ``cursor``, no page number."""
+    template = _link_template("cursor")
+    return lambda cursor: template.replace(f"cursor={_SLOT}", f"cursor={cursor}")
+
+
 def page_out(page: Page[Any]) -> dict[str, Any]:
     """A page with its total and the links to its neighbours, as the API returns it.
 
@@ -216,9 +222,9 @@ def page_out(page: Page[Any]) -> dict[str, Any]:
     link = _page_links()
     links: dict[str, str | None]
     if page.page is None:
-        at = _link_template("cursor").replace(f"cursor={_SLOT}", "cursor=")
-        links = {"self": at + str(request.args.get("cursor")), "first": link(1)}
-        links["next"] = at + page.next_cursor if page.next_cursor else None
+        after = _cursor_links()
+        links = {"self": after(request.args["cursor"]), "first": link(1)}
+        links["next"] = after(page.next_cursor) if page.next_cursor else None
         links["prev"] = None
     else:
         links = {"self": link(page.page), "first": link(1)}
