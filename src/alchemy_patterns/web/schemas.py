@@ -9,7 +9,7 @@ from flask import request, url_for
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from alchemy_patterns.db import Page, PageArgs
-from alchemy_patterns.db.pagination import MAX_PER_PAGE, Counting
+from alchemy_patterns.db.pagination import ESTIMATE_ABOVE, MAX_PER_PAGE, Counting
 from alchemy_patterns.domains.schemas import refuse_nul
 
 T = TypeVar("T")
@@ -98,7 +98,7 @@ _COUNT_HELP = (
     "How `total` is found. true (the default): counted exactly. false: not counted, "
     "for deep pages of a long list; `total` and `pages` are null and `links.last` is "
     "absent, `links.next` is still given when another page follows. estimate: counted "
-    "exactly up to 1,000 rows; beyond, on PostgreSQL, the query planner's estimate "
+    f"exactly up to {ESTIMATE_ABOVE:,} rows; beyond, on PostgreSQL, the query planner's estimate "
     "(no row read; `total_is_estimate` is then true and `links.last` absent), and an "
     "exact count on other databases."
 )
