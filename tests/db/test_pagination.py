@@ -696,6 +696,15 @@ def test_paginate_refuses_a_cursor_with_a_page_number(db: Database) -> None:
     assert raised.value.field == "cursor"
 
 
+def test_paginate_by_cursor_needs_an_order(db: Database) -> None:
+    add_measurements(db, 5)
+    with db.sessionmaker() as session:
+        cursor = paginate(session, by_reading(), per_page=2).next_cursor
+
+        with pytest.raises(ValueError, match="ORDER BY"):
+            paginate(session, select(Measurement), cursor=cursor, per_page=2)
+
+
 @pytest.mark.parametrize(
     "cursor", ["not base64 at all!", opaque(["x", 1]), opaque([1, 2]), opaque([2**40]), "e30"]
 )

@@ -256,9 +256,12 @@ def paginate(
     that page in ``stmt``'s ORDER BY, which must end in a unique column: a
     condition an index on the order serves as a range, so a page deep in the
     list costs what the first does, where an OFFSET reads every row it skips.
-    Every page, numbered or not, gives the cursor of the page after it. A
-    cursor with a page number beyond 1 is refused; so is a damaged cursor
-    (``ValidationFailed`` on ``cursor``).
+    Every page, numbered or not, gives the cursor of the page after it, read
+    from its last row (an entity's attributes, or the row's columns: a
+    numbered page whose rows hold neither gives none). A cursor with a page
+    number beyond 1 is refused; so is a damaged cursor (``ValidationFailed``
+    on ``cursor``); a cursor for a statement without ORDER BY is a
+    ``ValueError``.
 
     ``count=False`` skips the total (``total`` is None): a deep page of a
     large list is then one statement, not a page and a ``COUNT(*)`` of the
@@ -283,6 +286,8 @@ def paginate(
         )
     parts = _order_parts(_order_of(stmt))
     if cursor is not None:
+        if not parts:
+            raise ValueError("a cursor is a position in an order: the statement has no ORDER BY")
         after = stmt.where(_after(parts, _position(parts, cursor, _dialect(session, stmt))))
         return _page(session, stmt, after, None, per_page, count, enrich, parts, estimate_above)
     offset = (page - 1) * per_page
