@@ -26,12 +26,14 @@ from sqlalchemy import (
     ColumnElement,
     ColumnExpressionArgument,
     Select,
+    SQLColumnExpression,
     Subquery,
     and_,
     case,
     delete,
     func,
     select,
+    true,
 )
 from sqlalchemy.orm import Session
 
@@ -42,7 +44,6 @@ from alchemy_patterns.db import (
     NotFound,
     Page,
     PageArgs,
-    keyset_paginate,
     paginate,
     savepoint,
     update_where,
@@ -258,33 +259,46 @@ def leave_club(session: Session, student_id: int, club_id: int) -> None:
 
 
 def club_members(
-    session: Session,
-    viewer: Viewer,
-    club_id: int,
-    **paging: Unpack[PageArgs],
+    session: Session, viewer: Viewer, club_id: int, **paging: Unpack[PageArgs]
 ) -> Page[ClubMemberOut]:
     """The club's members by student id, with the date each joined (for non-staff: themselves).
 
-    In the order of the link's index ``(club_id, student_id)``: a page is a
-    range of it, joined to its students, whatever the club's size. An order by
-    name would sort every member of the club to return twenty.
+    The page is read from the link's index ``(club_id, student_id)`` alone, then
+    joined to its students (``enrich``): a range of the index, however large the
+    club, and twenty students looked up by key. Joined before the LIMIT, the
+    database may merge the index with the whole students table instead. An order
+    by name would sort every member of the club to return twenty.
     """
     _club(session, club_id)
-    stmt = (
+    links = (
+        select(memberships.c.student_id, memberships.c.joined_at)
+        .where(memberships.c.club_id == club_id, _readable(viewer, memberships.c.student_id))
+        .order_by(memberships.c.student_id)
+    )
+    rows = paginate(session, links, enrich=_with_members, **paging)
+    return rows.map(_member)
+
+
+def _readable(viewer: Viewer, student_id: SQLColumnExpression[int]) -> ColumnElement[bool]:
+    """Links to students ``viewer`` may read: all for staff, else the viewer's own record."""
+    if viewer.is_staff:
+        return true()
+    return student_id.in_(select(Student.id).where(viewer.sees(Student.user_id)))
+
+
+def _with_members(links: Subquery) -> Select[*tuple[Any, ...]]:
+    return (
         select(
-            memberships.c.student_id,
+            links.c.student_id,
             Student.first_name,
             Student.last_name,
             Student.email,
             Student.user_id,
-            memberships.c.joined_at,
+            links.c.joined_at,
         )
-        .join(Student, Student.id == memberships.c.student_id)
-        .where(memberships.c.club_id == club_id, viewer.sees(Student.user_id))
-        .order_by(memberships.c.student_id)
+        .join(Student, Student.id == links.c.student_id)
+        .order_by(links.c.student_id)
     )
-    rows = paginate(session, stmt, **paging)
-    return rows.map(_member)
 
 
 def _member(row: Any) -> ClubMemberOut:
@@ -478,10 +492,6 @@ def _not_enrolled(student_id: int, course_id: int) -> NotFound:
 # --- reads across the link ---------------------------------------------------------------
 
 
-#: A roster's order: the index (course_id, student_id) after its course.
-BY_STUDENT: tuple[ColumnElement[Any]] = (Enrollment.__table__.c.student_id,)
-
-
 def course_roster(
     session: Session,
     viewer: Viewer,
@@ -492,34 +502,49 @@ def course_roster(
 ) -> CourseRoster:
     """The course and a page of its students (not those who dropped it) by student id.
 
-    Two statements: the course, then one joined SELECT of a page of its
-    enrollments and their students, after ``cursor`` in the order of the
-    index ``(course_id, student_id)``: a page is a range of it, however many
-    took the course. Anyone but staff sees only their own line.
+    Two statements: the course, then the page, read after ``cursor`` from the
+    index ``(course_id, student_id)`` of the enrollments alone and joined to its
+    students (``enrich``): a range of the index and twenty lookups by key,
+    however many took the course. Anyone but staff sees only their own line.
     """
     course = _course(session, course_id)
-    stmt: Select[*tuple[Any, ...]] = (
-        select(
-            Enrollment.student_id,
-            Student.first_name,
-            Student.last_name,
-            Student.email,
-            Enrollment.status,
-            Enrollment.grade,
-            Enrollment.enrolled_at,
-        )
-        .join(Enrollment.student)
+    enrollments = (
+        select(Enrollment.student_id, Enrollment.status, Enrollment.grade, Enrollment.enrolled_at)
         .where(
             Enrollment.course_id == course_id,
             Enrollment.status != EnrollmentStatus.DROPPED,
-            viewer.sees(Student.user_id),
+            _readable(viewer, Enrollment.student_id),
         )
+        .order_by(Enrollment.student_id)
     )
-    rows = keyset_paginate(session, stmt, BY_STUDENT, cursor=cursor, per_page=per_page)
+    page = paginate(
+        session,
+        enrollments,
+        cursor=cursor,
+        per_page=per_page,
+        count=False,
+        enrich=_with_students,
+    )
     return CourseRoster(
         course=CourseOut.model_validate(course),
-        students=[RosterEntry.model_validate(row._asdict()) for row in rows.items],
-        next_cursor=rows.next_cursor,
+        students=[RosterEntry.model_validate(row._asdict()) for row in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+def _with_students(enrollments: Subquery) -> Select[*tuple[Any, ...]]:
+    return (
+        select(
+            enrollments.c.student_id,
+            Student.first_name,
+            Student.last_name,
+            Student.email,
+            enrollments.c.status,
+            enrollments.c.grade,
+            enrollments.c.enrolled_at,
+        )
+        .join(Student, Student.id == enrollments.c.student_id)
+        .order_by(enrollments.c.student_id)
     )
 
 
