@@ -265,9 +265,10 @@ def paginate(
 
     ``count=False`` skips the total (``total`` is None): a deep page of a
     large list is then one statement, not a page and a ``COUNT(*)`` of the
-    whole list. ``count="estimate"`` counts at most ``estimate_above`` + 1
-    rows; a list longer than that gets the planner's estimate of its length on
-    PostgreSQL (``total_is_estimate``), and an exact count elsewhere. Unless
+    whole list. ``count="estimate"`` gives a list PostgreSQL's planner expects
+    past ``estimate_above`` rows the planner's figure (``total_is_estimate``),
+    and counts a shorter one (at most ``estimate_above`` + 1 rows); elsewhere
+    it counts exactly. Unless
     counted exactly, one row more than the page is read to tell whether
     another page follows.
 
@@ -414,24 +415,36 @@ def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
 
 
 def _estimate(session: Session, stmt: AnySelect, above: int) -> tuple[int, bool]:
-    """The total, exact up to ``above`` rows; beyond, PostgreSQL's estimate (and True).
+    """The total: PostgreSQL's estimate past ``above`` rows (and True), else exact.
 
-    Counting stops at ``above`` + 1 rows, so a long list costs what a short one
-    does. Past that, PostgreSQL's planner tells how many rows it expects from
-    the statement (its statistics, the filters applied): no row is read. MariaDB's
-    and SQLite's plans give no such figure for a whole statement, so there the
-    long list is counted exactly.
+    On PostgreSQL the planner says first how many rows it expects from the
+    statement (``EXPLAIN``: its statistics and the filters applied, no row
+    read); a list it expects past ``above`` rows gets that figure. Below,
+    the rows are counted, but never more than ``above`` + 1 of them: a list
+    the planner underestimated still costs a bounded count, and gets the
+    larger of the two figures as its estimate. MariaDB's and SQLite's plans
+    give no such figure for a whole statement, so there the list is counted
+    exactly.
     """
     bare = stmt.order_by(None).limit(None).offset(None)
+    postgresql = _dialect(session, stmt).name == "postgresql"
+    planned = _planned_rows(session, bare) if postgresql else 0
+    if planned > above:
+        return planned, True
     capped = select(func.count()).select_from(bare.limit(above + 1).subquery())
     counted = session.scalar(capped) or 0
     if counted <= above:
         return counted, False
-    if _dialect(session, stmt).name != "postgresql":
-        return _count(session, stmt), False
-    rows = select(literal(1)).select_from(bare.subquery())
+    if postgresql:
+        return max(planned, counted), True
+    return _count(session, stmt), False
+
+
+def _planned_rows(session: Session, stmt: AnySelect) -> int:
+    """The rows PostgreSQL's planner expects ``stmt`` to return."""
+    rows = select(literal(1)).select_from(stmt.subquery())
     plan = session.execute(_Explain(rows)).scalar_one()
-    return max(int(plan[0]["Plan"]["Plan Rows"]), above + 1), True
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 # --- keyset ------------------------------------------------------------------
