@@ -97,10 +97,11 @@ _CURSOR_HELP = (
 _COUNT_HELP = (
     "How `total` is found. true (the default): counted exactly. false: not counted, "
     "for deep pages of a long list; `total` and `pages` are null and `links.last` is "
-    "absent, `links.next` is still given when another page follows. estimate: counted "
-    f"exactly up to {ESTIMATE_ABOVE:,} rows; beyond, on PostgreSQL, the query planner's estimate "
-    "(no row read; `total_is_estimate` is then true and `links.last` absent), and an "
-    "exact count on other databases."
+    "absent, `links.next` is still given when another page follows. estimate: on "
+    f"PostgreSQL, a list the query planner expects past {ESTIMATE_ABOVE:,} rows gets the "
+    "planner's estimate (no row is read; `total_is_estimate` is then true and "
+    "`links.last` absent) and a shorter one is counted exactly; other databases count "
+    "exactly."
 )
 
 
