@@ -56,7 +56,9 @@ from serving import read_counters
 
 HERE = Path(__file__).resolve().parent
 WRK_DIR = HERE / "wrk"
-DATABASE = "alchemy_patterns_bench_api"
+#: The scratch database; ALCHEMY_PATTERNS_BENCH_API_DATABASE names another, so runs side by side
+#: do not drop each other's.
+DATABASE = os.environ.get("ALCHEMY_PATTERNS_BENCH_API_DATABASE", "alchemy_patterns_bench_api")
 #: Every product's stock before a write run: no checkout can run out.
 STOCK = 1_000_000_000
 TOKEN_PREFIX = "bench-token-"

@@ -5,11 +5,22 @@ Seeds two scratch PostgreSQL databases, ``alchemy_patterns_growth_small`` and
 (about 2,500 rows) and ``--size large`` (about 1.3 million; a minute or so),
 refreshes their statistics, then times every list and detail endpoint of the
 API in process, through the Flask test client, on both: each list's first
-page, each offset list's page 500 with ``count=false`` (past the end of the
-small lists, deep in the large ones), the feed of ``demo`` and of a heavy
+page (counted, as a client gets it by default), each offset list read deep
+the way a client walks a long list, the feed of ``demo`` and of a heavy
 follower (a user added to both databases, following the same number of
 accounts in each). Rounds are interleaved (small, large, large, small, ...)
 and each time is the median of ``--rounds``.
+
+Deep, for an offset list, is the page a client reaches by following
+``next_cursor`` from page 1, after ``DEEP_ROWS`` (10,000) rows, uncounted
+(``cursor=...&count=false``): its cursor is found by walking the list untimed
+(100 rows a page) before the rounds. A list shorter than that (every small
+list, and the large seed's short ones) is timed at the deepest cursor it has,
+its last page. Page numbers are not timed deep: page 500 reads and skips
+9,980 rows with OFFSET, a cost that grows with the table by design; the API
+documents the cursor as the way to walk deep. The lists' first pages are
+numbered and counted, and ``count=estimate`` is timed on the three longest
+lists, where an exact count is what grows.
 
 Prints, per request, the statements it ran and its median time on each
 database, and the large/small ratio; a ratio over ``--limit`` (2.0) is
@@ -52,7 +63,8 @@ from common import SERVERS, write_json
 SIZES = ("small", "large")
 #: Accounts the heavy follower follows in both databases (the small seed has 60 users).
 HEAVY_FOLLOWS = 50
-DEEP = "page=500&count=false"
+#: How deep into an offset list the deep read starts: where page 500 of 20 would.
+DEEP_ROWS = 10_000
 
 #: The offset lists: each is timed on its first page and on page 500 uncounted. Private
 #: records (the clinic's and the school's) are read as admin, who sees them all: the demo
@@ -92,6 +104,9 @@ OTHER_READS = [
     "/courses/{course}",
     "/courses/{course}/roster#admin",
     "/courses/{course}/students/{student}#admin",
+    "/products?count=estimate",
+    "/owners?count=estimate#admin",
+    "/students?count=estimate#admin",
     "/posts/{post}",
     "/comments/{comment}",
 ]
@@ -121,22 +136,54 @@ class Site:
         match = re.search(r'desc="(\d+) queries"', response.headers.get("Server-Timing", ""))
         self.statements[request] = int(match.group(1)) if match else -1
 
+    def find_deep_cursor(self, number: int, request: str) -> None:
+        """Walk list ``request`` by cursor, untimed, to ``DEEP_ROWS`` rows or its last page.
+
+        The position is kept as ``ids["deep<number>"]``, the query of the deep read:
+        the cursor of the deepest page reached, or page 1 for a list of one page.
+        """
+        path, _, who = request.partition("#")
+        headers = {"Authorization": f"Bearer {self.tokens[who or 'demo']}"}
+        url: str | None = path.format(**self.ids) + "?per_page=100&count=false"
+        query, rows = "page=1", 0
+        while url is not None and rows < DEEP_ROWS:
+            body = self.client.get(url, headers=headers).get_json()
+            rows += len(body["items"])
+            if body["next_cursor"] is not None:
+                query = f"cursor={body['next_cursor']}"
+            url = body["links"]["next"]
+        self.ids[f"deep{number}"] = query
+
 
 def requests() -> list[str]:
     """Every request timed: ``path#user`` (as ``demo`` when no user is named)."""
-    return [*OFFSET_LISTS, *map(_deep, OFFSET_LISTS), *OTHER_READS]
+    return [*OFFSET_LISTS, *map(_deep, range(len(OFFSET_LISTS)), OFFSET_LISTS), *OTHER_READS]
 
 
-def _deep(request: str) -> str:
+def _deep(number: int, request: str) -> str:
+    """The deep read of list ``request``: at its ``deep<number>`` cursor, uncounted."""
     path, hash_, who = request.partition("#")
-    return f"{path}?{DEEP}{hash_}{who}"
+    return f"{path}?{{deep{number}}}&count=false{hash_}{who}"
+
+
+def label(request: str) -> str:
+    """The request as the report shows it: ``cursor=@deep`` for the deep reads' cursors."""
+    return re.sub(r"\{deep\d+\}", "cursor=@deep", request)
 
 
 # --- the databases -------------------------------------------------------------------------------
 
 
+#: Appended to the databases' names (``--suffix``): runs side by side keep apart.
+SUFFIX = ""
+
+
+def database_name(size: str) -> str:
+    return f"alchemy_patterns_growth_{size}{SUFFIX}"
+
+
 def server_url(size: str) -> str:
-    url = make_url(SERVERS["postgresql"]).set(database=f"alchemy_patterns_growth_{size}")
+    url = make_url(SERVERS["postgresql"]).set(database=database_name(size))
     return url.render_as_string(hide_password=False)
 
 
@@ -150,7 +197,7 @@ def _admin(statement: str) -> None:
 def _exists(size: str) -> bool:
     engine = create_engine(make_url(server_url(size)).set(database="postgres"))
     with engine.connect() as connection:
-        name = f"alchemy_patterns_growth_{size}"
+        name = database_name(size)
         found = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
     engine.dispose()
     return bool(found)
@@ -158,7 +205,7 @@ def _exists(size: str) -> bool:
 
 def prepare(size: str, reuse: bool) -> None:
     """Create and seed the database (unless ``reuse`` and it is there), then refresh statistics."""
-    name = f"alchemy_patterns_growth_{size}"
+    name = database_name(size)
     if reuse and _exists(size):
         print(f"reusing {name}", file=sys.stderr)
         return
@@ -177,7 +224,7 @@ def prepare(size: str, reuse: bool) -> None:
 
 
 def drop(size: str) -> None:
-    _admin(f'DROP DATABASE IF EXISTS "alchemy_patterns_growth_{size}" WITH (FORCE)')
+    _admin(f'DROP DATABASE IF EXISTS "{database_name(size)}" WITH (FORCE)')
 
 
 def add_heavy_follower(url: str) -> None:
@@ -250,6 +297,9 @@ def _ids(db: Database) -> dict[str, Any]:
 
 def run(sites: list[Site], rounds: int) -> None:
     every = requests()
+    for site_ in sites:
+        for number, request in enumerate(OFFSET_LISTS):
+            site_.find_deep_cursor(number, request)
     for site_ in sites:  # warm: first-use costs (the app's first request, the caches)
         for request in every:
             site_.get(request)
@@ -263,17 +313,17 @@ def run(sites: list[Site], rounds: int) -> None:
 
 def report(small: Site, large: Site, limit: float) -> list[dict[str, Any]]:
     results = []
-    print(f"{'request':52} {'stmts':>9} {'small ms':>9} {'large ms':>9} {'ratio':>6}")
+    print(f"{'request':56} {'stmts':>9} {'small ms':>9} {'large ms':>9} {'ratio':>6}")
     for request in requests():
         fast = statistics.median(small.times[request]) * 1000
         slow = statistics.median(large.times[request]) * 1000
         ratio = slow / fast
         flag = "  <-- over" if ratio > limit else ""
         counts = f"{small.statements[request]}/{large.statements[request]}"
-        print(f"{request:52} {counts:>9} {fast:9.2f} {slow:9.2f} {ratio:6.2f}{flag}")
+        print(f"{label(request):56} {counts:>9} {fast:9.2f} {slow:9.2f} {ratio:6.2f}{flag}")
         results.append(
             {
-                "request": request,
+                "request": label(request),
                 "small_ms": fast,
                 "large_ms": slow,
                 "ratio": ratio,
@@ -289,7 +339,10 @@ def main() -> int:
     parser.add_argument("--limit", type=float, default=2.0, help="the ratio flagged (2.0)")
     parser.add_argument("--keep", action="store_true", help="keep the databases (and reuse them)")
     parser.add_argument("--json", help="write the results to FILE ('-' for stdout)")
+    parser.add_argument("--suffix", default="", help="appended to the databases' names")
     args = parser.parse_args()
+    global SUFFIX
+    SUFFIX = args.suffix
     logging.getLogger("alchemy_patterns").setLevel(logging.ERROR)  # no access log per request
     for size in SIZES:
         prepare(size, reuse=args.keep)

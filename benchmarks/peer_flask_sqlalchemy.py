@@ -17,7 +17,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Numeric, String, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from raw_api import MAX_PER_PAGE, json_response, page_links
+from raw_api import MAX_PER_PAGE, json_response, page_links, position
 
 
 class Base(DeclarativeBase):
@@ -58,12 +58,15 @@ def create_app(url: str) -> Flask:
 def list_products() -> Response:
     stmt = select(Product).where(Product.is_active).order_by(Product.name, Product.id)
     page = db.paginate(stmt, max_per_page=MAX_PER_PAGE)
+    last = page.items[-1] if page.items and page.has_next else None
     body: dict[str, Any] = {
         "items": [_product(product) for product in page.items],
         "page": page.page,
         "per_page": page.per_page,
         "total": page.total,
         "pages": page.pages,
+        "total_is_estimate": False,
+        "next_cursor": position([last.name, last.id]) if last else None,
         "links": page_links(page.page, page.pages, page.has_next, page.has_prev),
     }
     return json_response(body)

@@ -120,12 +120,15 @@ def create_app(conninfo: str, *, pool_size: int = 4) -> Flask:
         with transaction() as conn:
             items, total = _product_page(conn, search, page, per_page)
         pages = max(1, math.ceil(total / per_page))
+        last = items[-1] if items and page < pages else None
         body = {
             "items": items,
             "page": page,
             "per_page": per_page,
             "total": total,
             "pages": pages,
+            "total_is_estimate": False,
+            "next_cursor": position([last["name"], last["id"]]) if last else None,
             "links": page_links(page, pages, page < pages, page > 1),
         }
         return json_response(body)
@@ -344,8 +347,12 @@ def _feed(
 
 
 def _encode_cursor(created_at: dt.datetime, post_id: int) -> str:
-    position = [{"dt": created_at.astimezone(dt.UTC).isoformat()}, post_id]
-    raw = json.dumps(position, separators=(",", ":"))
+    return position([{"dt": created_at.astimezone(dt.UTC).isoformat()}, post_id])
+
+
+def position(values: list[Any]) -> str:
+    """A cursor in our format: the key values as compact JSON, URL-safe base64 unpadded."""
+    raw = json.dumps(values, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 

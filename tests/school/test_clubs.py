@@ -135,7 +135,7 @@ def test_leave_club_names_what_is_missing(app_db: Database, missing: str) -> Non
 # --- reading memberships -------------------------------------------------------------------
 
 
-def test_club_members_lists_members_by_name_with_the_date_they_joined(app_db: Database) -> None:
+def test_club_members_lists_members_by_id_with_the_date_they_joined(app_db: Database) -> None:
     with app_db.session_scope() as session:
         club, other_club = make_club(session), make_club(session)
         names = [("Grace", "Hopper"), ("Ada", "Lovelace"), ("Alan", "Hopper"), ("Not", "Member")]
@@ -147,8 +147,9 @@ def test_club_members_lists_members_by_name_with_the_date_they_joined(app_db: Da
         page = club_members(session, SYSTEM, club.id, per_page=2)
         rest = club_members(session, SYSTEM, club.id, page=2, per_page=2)
 
-    listed = [(m.first_name, m.last_name) for m in page.items + rest.items]
-    assert listed == [("Alan", "Hopper"), ("Grace", "Hopper"), ("Ada", "Lovelace")]
+    # By student id, the order of the index (club_id, student_id): here, the order added.
+    listed = [(m.id, m.first_name, m.last_name) for m in page.items + rest.items]
+    assert listed == [(s.id, f, last) for s, (f, last) in zip(students, names[:3], strict=False)]
     assert page.total == 3
     assert all(m.joined_at.tzinfo is not None for m in page.items)
 

@@ -438,7 +438,7 @@ def test_a_membership_of_an_unknown_club_or_student_is_a_404_naming_it(
     assert members(app_db) == []
 
 
-def test_club_members_are_listed_by_name_a_page_at_a_time(
+def test_club_members_are_listed_by_id_a_page_at_a_time(
     client: FlaskClient, app_db: Database, admin: Caller
 ) -> None:
     with app_db.session_scope() as session:
@@ -450,7 +450,7 @@ def test_club_members_are_listed_by_name_a_page_at_a_time(
 
     page = client.get(f"/clubs/{club.id}/members?per_page=2", headers=admin.headers).get_json()
 
-    assert [m["first_name"] for m in page["items"]] == ["Alan", "Grace"]
+    assert [m["first_name"] for m in page["items"]] == ["Grace", "Ada"]  # by id
     assert (page["total"], page["links"]["next"]) == (
         3,
         f"/clubs/{club.id}/members?per_page=2&page=2",
@@ -593,7 +593,7 @@ def test_a_course_with_enrollments_even_dropped_or_graded_is_not_deleted(
     assert count_rows(app_db, Course) == 3
 
 
-def test_the_roster_lists_the_students_by_name_but_not_those_who_dropped(
+def test_the_roster_lists_the_students_by_id_but_not_those_who_dropped(
     client: FlaskClient, app_db: Database, admin: Caller
 ) -> None:
     with app_db.session_scope() as session:
@@ -609,9 +609,40 @@ def test_the_roster_lists_the_students_by_name_but_not_those_who_dropped(
     assert roster["course"]["code"] == "CS101"
     listed = [(s["first_name"], s["status"], s["grade"]) for s in roster["students"]]
     assert listed == [("Grace", "completed", "A"), ("Ada", "active", None)]
+    assert (roster["next_cursor"], roster["next"]) == (None, None)
 
 
-def test_the_roster_costs_the_same_statements_for_1_student_and_for_50(
+def test_the_roster_is_read_a_page_at_a_time_by_its_next_link(
+    client: FlaskClient, app_db: Database, admin: Caller
+) -> None:
+    with app_db.session_scope() as session:
+        course = make_course(session)
+        students = make_students(session, 5)
+        enroll_all(session, course, students)
+    url: str | None = f"/courses/{course.id}/roster?per_page=2"
+    seen = []
+
+    while url is not None:
+        roster = client.get(url, headers=admin.headers).get_json()
+        seen += [s["student_id"] for s in roster["students"]]
+        url = roster["next"]
+
+    assert seen == sorted(s.id for s in students)
+
+
+def test_a_roster_cursor_changed_by_hand_is_a_422_on_cursor(
+    client: FlaskClient, app_db: Database, admin: Caller
+) -> None:
+    with app_db.session_scope() as session:
+        course = make_course(session)
+
+    response = client.get(f"/courses/{course.id}/roster?cursor=bm90IGpzb24", headers=admin.headers)
+
+    assert response.status_code == 422
+    assert response.get_json()["field"] == "cursor"
+
+
+def test_a_roster_page_costs_the_same_statements_for_1_student_and_for_50(
     client: FlaskClient, app_db: Database, admin: Caller
 ) -> None:
     with app_db.session_scope() as session:
@@ -623,7 +654,7 @@ def test_the_roster_costs_the_same_statements_for_1_student_and_for_50(
     one = client.get(f"/courses/{small.id}/roster", headers=admin.headers)
     fifty = client.get(f"/courses/{large.id}/roster", headers=admin.headers)
 
-    assert len(fifty.get_json()["students"]) == 50
+    assert len(fifty.get_json()["students"]) == 20  # a page
     assert queries(one) == queries(fifty) <= 3  # the token, the course, the students
 
 

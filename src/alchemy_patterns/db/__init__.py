@@ -42,8 +42,10 @@ from alchemy_patterns.db.errors import (
     translating_errors,
 )
 from alchemy_patterns.db.pagination import (
+    Counting,
     KeysetPage,
     Page,
+    PageArgs,
     count,
     exists,
     get_or_raise,
@@ -70,6 +72,7 @@ __all__ = [
     "Backend",
     "Base",
     "Conflict",
+    "Counting",
     "Database",
     "EngineOptions",
     "InvalidReference",
@@ -79,6 +82,7 @@ __all__ = [
     "NPlusOneWarning",
     "NotFound",
     "Page",
+    "PageArgs",
     "QueryCounter",
     "RetryPolicy",
     "TimestampMixin",

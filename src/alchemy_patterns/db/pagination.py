@@ -5,6 +5,11 @@ total is one ``COUNT(*)`` over the statement without its ORDER BY (sorting rows
 only to count them is wasted work). Keyset pagination suits feeds: it costs the
 same on page 1000 as on page 1, and rows inserted while a client pages through
 neither repeat nor shift the pages it has not read yet.
+
+:func:`paginate` offers both on one list: numbered pages for the first few,
+and a cursor (``paginate(cursor=page.next_cursor)``) to walk on without an
+OFFSET, in the statement's own ORDER BY. The total can be exact, skipped, or
+estimated by the planner for a long list (``count="estimate"``).
 """
 
 from __future__ import annotations
@@ -17,19 +22,36 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, Literal, TypedDict, TypeVar, overload
 
-from sqlalchemy import BigInteger, ColumnElement, Row, Select, Subquery, and_, func, or_, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Row,
+    Select,
+    Subquery,
+    and_,
+    func,
+    inspect,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import operators
-from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import ClauseElement, UnaryExpression
 
 from alchemy_patterns.db.errors import NotFound, ValidationFailed
 
 __all__ = [
+    "Counting",
     "KeysetPage",
     "Page",
+    "PageArgs",
     "count",
     "exists",
     "get_or_raise",
@@ -50,21 +72,45 @@ AnyRow = Row[*tuple[Any, ...]]
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
+#: ``count="estimate"`` counts exactly up to this many rows, and estimates beyond.
+ESTIMATE_ABOVE = 1000
+
+#: How a page's total is found: counted (True), skipped (False), or ``"estimate"``.
+Counting = bool | Literal["estimate"]
+
+
+class PageArgs(TypedDict, total=False):
+    """What a client chooses of a page, as :func:`paginate` takes it.
+
+    A list service takes them as ``**paging: Unpack[PageArgs]`` and hands them
+    on (``paginate(session, stmt, **paging)``): each list offers numbered pages,
+    cursors and the three ways of counting without repeating them.
+    """
+
+    page: int
+    per_page: int
+    count: Counting
+    cursor: str | None
 
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
-    """One numbered page and enough to link to the others.
+    """One page and enough to link to the others.
 
-    ``total`` is None when the list was not counted (``paginate(count=False)``);
-    ``has_next`` is known either way.
+    ``page`` is the page's number, or None for a page read after a cursor.
+    ``total`` is None when the list was not counted (``paginate(count=False)``),
+    and the planner's estimate when ``total_is_estimate``; ``has_next`` is
+    known either way. ``next_cursor`` reads the page that follows this one,
+    whether this one was numbered or not (None on the last).
     """
 
     items: list[T]
-    page: int
+    page: int | None
     per_page: int
     total: int | None
     has_next: bool
+    next_cursor: str | None = None
+    total_is_estimate: bool = False
 
     @property
     def pages(self) -> int | None:
@@ -74,12 +120,20 @@ class Page(Generic[T]):
 
     @property
     def has_prev(self) -> bool:
-        return self.page > 1
+        return self.page is not None and self.page > 1
 
     def map(self, convert: Callable[[T], U]) -> Page[U]:
         """The same page with each item converted (an ORM object to its schema, say)."""
         items = [convert(item) for item in self.items]
-        return Page(items, self.page, self.per_page, self.total, self.has_next)
+        return Page(
+            items,
+            self.page,
+            self.per_page,
+            self.total,
+            self.has_next,
+            self.next_cursor,
+            self.total_is_estimate,
+        )
 
 
 @dataclass(frozen=True)
@@ -144,8 +198,10 @@ def paginate(
     page: int = ...,
     per_page: int = ...,
     max_per_page: int = ...,
-    count: bool = ...,
+    count: Counting = ...,
     enrich: Enrich,
+    cursor: str | None = ...,
+    estimate_above: int = ...,
 ) -> Page[AnyRow]: ...
 
 
@@ -157,7 +213,9 @@ def paginate(
     page: int = ...,
     per_page: int = ...,
     max_per_page: int = ...,
-    count: bool = ...,
+    count: Counting = ...,
+    cursor: str | None = ...,
+    estimate_above: int = ...,
 ) -> Page[T]: ...
 
 
@@ -169,7 +227,9 @@ def paginate(
     page: int = ...,
     per_page: int = ...,
     max_per_page: int = ...,
-    count: bool = ...,
+    count: Counting = ...,
+    cursor: str | None = ...,
+    estimate_above: int = ...,
 ) -> Page[AnyRow]: ...
 
 
@@ -180,20 +240,37 @@ def paginate(
     page: int = 1,
     per_page: int = DEFAULT_PER_PAGE,
     max_per_page: int = MAX_PER_PAGE,
-    count: bool = True,
+    count: Counting = True,
     enrich: Enrich | None = None,
+    cursor: str | None = None,
+    estimate_above: int = ESTIMATE_ABOVE,
 ) -> Page[Any]:
-    """Page number ``page`` (1-based) of ``stmt``, and the total.
+    """Page number ``page`` (1-based) of ``stmt``, or the page after ``cursor``, and the total.
 
     A ``per_page`` beyond ``max_per_page`` or a page below 1 is refused with
     :class:`ValidationFailed` rather than silently capped: a client asking for
     10,000 rows should learn it gets 100. The count is skipped when the page
     itself shows where the list ends (a short page, not past the end).
 
+    ``cursor`` (a page's ``next_cursor``) reads the rows after the last one of
+    that page in ``stmt``'s ORDER BY, which must end in a unique column: a
+    condition an index on the order serves as a range, so a page deep in the
+    list costs what the first does, where an OFFSET reads every row it skips.
+    Every page, numbered or not, gives the cursor of the page after it, read
+    from its last row (an entity's attributes, or the row's columns: a
+    numbered page whose rows hold neither gives none). A cursor with a page
+    number beyond 1 is refused; so is a damaged cursor (``ValidationFailed``
+    on ``cursor``); a cursor for a statement without ORDER BY is a
+    ``ValueError``.
+
     ``count=False`` skips the total (``total`` is None): a deep page of a
     large list is then one statement, not a page and a ``COUNT(*)`` of the
-    whole list. One row more than the page is read to tell whether another
-    page follows.
+    whole list. ``count="estimate"`` gives a list PostgreSQL's planner expects
+    past ``estimate_above`` rows the planner's figure (``total_is_estimate``),
+    and counts a shorter one (at most ``estimate_above`` + 1 rows); elsewhere
+    it counts exactly. Unless
+    counted exactly, one row more than the page is read to tell whether
+    another page follows.
 
     ``enrich`` is given the page's rows as a subquery and returns the SELECT
     the page is read with (it must order it again): per-row aggregates (a
@@ -203,23 +280,171 @@ def paginate(
     _check_page_size(per_page, max_per_page)
     if page < 1:
         raise ValidationFailed(f"page must be 1 or more, not {page}", columns=("page",))
+    if cursor is not None and page != 1:
+        raise ValidationFailed(
+            "a cursor reads the page after its row: give a cursor or a page, not both",
+            columns=("cursor",),
+        )
+    parts = _order_parts(_order_of(stmt))
+    if cursor is not None:
+        if not parts:
+            raise ValueError("a cursor is a position in an order: the statement has no ORDER BY")
+        after = stmt.where(_after(parts, _position(parts, cursor, _dialect(session, stmt))))
+        return _page(session, stmt, after, None, per_page, count, enrich, parts, estimate_above)
     offset = (page - 1) * per_page
-    if not count:
-        rows = _page_rows(session, stmt, offset, per_page + 1, enrich)
-        return Page(rows[:per_page], page, per_page, None, len(rows) > per_page)
+    if count is not True:
+        paged = stmt.offset(offset)
+        return _page(session, stmt, paged, page, per_page, count, enrich, parts, estimate_above)
     items = _page_rows(session, stmt, offset, per_page, enrich)
     if 0 < len(items) < per_page or (page == 1 and not items):
         total = offset + len(items)
     else:
         total = _count(session, stmt)
-    return Page(items, page, per_page, total, offset + per_page < total)
+    has_next = offset + per_page < total
+    next_cursor = _next_cursor(items, parts, has_next, strict=False)
+    return Page(items, page, per_page, total, has_next, next_cursor)
+
+
+def _page(
+    session: Session,
+    stmt: AnySelect,
+    paged: AnySelect,
+    page: int | None,
+    per_page: int,
+    count: Counting,
+    enrich: Enrich | None,
+    parts: list[tuple[ColumnElement[Any], bool]],
+    estimate_above: int,
+) -> Page[Any]:
+    """A page read one row long (that row tells whether another follows), and its total."""
+    rows = _page_rows(session, paged, 0, per_page + 1, enrich)
+    items, has_next = rows[:per_page], len(rows) > per_page
+    total: int | None = None
+    estimated = False
+    if count is True:
+        total = _count(session, stmt)
+    elif count == "estimate":
+        total, estimated = _estimate(session, stmt, estimate_above)
+    next_cursor = _next_cursor(items, parts, has_next, strict=page is None)
+    return Page(items, page, per_page, total, has_next, next_cursor, estimated)
+
+
+def _order_of(stmt: AnySelect) -> Sequence[ColumnElement[Any]]:
+    """The statement's ORDER BY terms: the order its cursors are positions in.
+
+    Read from the statement, the one place the list's order is written, so
+    that the cursor cannot disagree with the pages.
+    """
+    return stmt._order_by_clauses
+
+
+def _dialect(session: Session, stmt: AnySelect) -> Dialect:
+    return session.get_bind(clause=stmt).dialect
 
 
 def _page_rows(
     session: Session, stmt: AnySelect, offset: int, limit: int, enrich: Enrich | None
 ) -> list[Any]:
-    paged = stmt.limit(limit).offset(offset)
+    paged = stmt.limit(limit)
+    if offset:
+        paged = paged.offset(offset)
     return _rows(session, paged if enrich is None else enrich(paged.subquery("page")))
+
+
+def _next_cursor(
+    items: list[Any], parts: list[tuple[ColumnElement[Any], bool]], has_next: bool, strict: bool
+) -> str | None:
+    """The cursor of the page after ``items``: its last row's values of the order's columns.
+
+    A numbered page whose rows do not hold the order's columns (a single
+    value, say) simply gives no cursor (``strict`` False); a page read by
+    cursor must give the next one, so there it is a programming error.
+    """
+    if not has_next or not items or not parts:
+        return None
+    try:
+        return encode_cursor([_value_of(items[-1], column) for column, _ in parts])
+    except (KeyError, InvalidRequestError) as error:
+        if strict:
+            raise TypeError(
+                "a page read by cursor must hold its ORDER BY's columns to give the next"
+            ) from error
+        return None
+
+
+def _value_of(item: Any, column: ColumnElement[Any]) -> Any:
+    """``column``'s value in a row of the page: an entity's attribute or a row's column.
+
+    A row read through ``enrich`` holds the subquery's copy of the column,
+    found by its name; a row of entities holds it as an entity's attribute.
+    """
+    if not isinstance(item, Row):
+        return _attribute_of(item, column)
+    mapping = item._mapping
+    if column in mapping:
+        return mapping[column]
+    for value in item:
+        try:
+            return _attribute_of(value, column)
+        except (KeyError, InvalidRequestError):
+            continue
+    return mapping[str(column.key)]
+
+
+def _attribute_of(entity: Any, column: ColumnElement[Any]) -> Any:
+    """The attribute ``column`` is mapped to on ``entity``; ``InvalidRequestError`` else."""
+    mapper = inspect(entity).mapper
+    return getattr(entity, mapper.get_property_by_column(column).key)
+
+
+# --- estimated totals ------------------------------------------------------------
+
+
+class _Explain(Executable, ClauseElement):
+    """``EXPLAIN (FORMAT JSON) <select>``: the plan, and so the planner's row estimate."""
+
+    inherit_cache = False
+
+    def __init__(self, stmt: AnySelect) -> None:
+        self.stmt = stmt
+
+
+@compiles(_Explain, "postgresql")
+def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
+    return f"EXPLAIN (FORMAT JSON) {compiler.process(element.stmt, **kw)}"
+
+
+def _estimate(session: Session, stmt: AnySelect, above: int) -> tuple[int, bool]:
+    """The total: PostgreSQL's estimate past ``above`` rows (and True), else exact.
+
+    On PostgreSQL the planner says first how many rows it expects from the
+    statement (``EXPLAIN``: its statistics and the filters applied, no row
+    read); a list it expects past ``above`` rows gets that figure. Below,
+    the rows are counted, but never more than ``above`` + 1 of them: a list
+    the planner underestimated still costs a bounded count, and gets the
+    larger of the two figures as its estimate. MariaDB's and SQLite's plans
+    give no such figure for a whole statement, so there the list is counted
+    exactly.
+    """
+    bare = stmt.order_by(None).limit(None).offset(None)
+    postgresql = _dialect(session, stmt).name == "postgresql"
+    planned = _planned_rows(session, bare) if postgresql else 0
+    if planned > above:
+        return planned, True
+    capped = select(func.count()).select_from(bare.limit(above + 1).subquery())
+    counted = session.scalar(capped) or 0
+    if counted <= above:
+        return counted, False
+    if postgresql:
+        return max(planned, counted), True
+    return _count(session, stmt), False
+
+
+def _planned_rows(session: Session, stmt: AnySelect) -> int:
+    """The rows PostgreSQL's planner expects ``stmt`` to return."""
+    rows = select(literal(1)).select_from(stmt.subquery())
+    plan = session.execute(_Explain(rows)).scalar_one()
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 # --- keyset ------------------------------------------------------------------
@@ -280,9 +505,13 @@ def _decode(value: Any) -> Any:
     return decoders[tag](text)
 
 
+#: ``json.dumps(..., separators=...)`` makes an encoder per call: most of a cursor's cost.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
 def encode_cursor(values: Sequence[Any]) -> str:
     """An opaque, URL-safe token for a position in a keyset order."""
-    raw = json.dumps([_encode(v) for v in values], separators=(",", ":"))
+    raw = _COMPACT_JSON.encode([_encode(v) for v in values])
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Generic, NoReturn, TypedDict, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 from flask import request, url_for
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from alchemy_patterns.db import Page
-from alchemy_patterns.db.pagination import MAX_PER_PAGE
+from alchemy_patterns.db import Page, PageArgs
+from alchemy_patterns.db.pagination import ESTIMATE_ABOVE, MAX_PER_PAGE, Counting
 from alchemy_patterns.domains.schemas import refuse_nul
 
 T = TypeVar("T")
@@ -94,50 +94,87 @@ def _read_only(value: Any) -> Any:
 _QUERY_SCHEMAS: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 
+_CURSOR_HELP = (
+    "Walk a long list with this instead of page numbers: pass a page's `next_cursor` "
+    "(or follow its `links.next`) to read the rows after it, in the same order. A page "
+    "read by cursor costs what the first page does, however deep; a page number N "
+    "skips (N - 1) x per_page rows first. Opaque: a cursor changed by hand is refused "
+    "(422 on `cursor`), and it cannot be combined with `page`. Rows added meanwhile "
+    "do not shift or repeat the rows still to come."
+)
+_COUNT_HELP = (
+    "How `total` is found. true (the default): counted exactly. false: not counted, "
+    "for deep pages of a long list; `total` and `pages` are null and `links.last` is "
+    "absent, `links.next` is still given when another page follows. estimate: on "
+    f"PostgreSQL, a list the query planner expects past {ESTIMATE_ABOVE:,} rows gets the "
+    "planner's estimate (no row is read; `total_is_estimate` is then true and "
+    "`links.last` absent) and a shorter one is counted exactly; other databases count "
+    "exactly."
+)
+
+
 class PageQuery(Query):
-    """``page`` from 1, ``per_page`` up to 100: more is refused (422), never silently capped."""
+    """``page`` from 1, ``per_page`` up to 100: more is refused (422), never silently capped.
 
-    page: int = Field(1, ge=1, le=1_000_000)
-    per_page: int = Field(20, ge=1, le=MAX_PER_PAGE)
-    count: bool = Field(
-        True,
-        description=(
-            "false skips counting the whole list, for deep pages of a long one: "
-            "`total` and `pages` are then null and `links.last` is absent; "
-            "`links.next` is still given when another page follows"
-        ),
+    ``cursor`` reads the page after a page's last row instead of page ``page``;
+    ``page`` is None unless the client gave it, so that giving both is a 422.
+    """
+
+    page: int | None = Field(
+        None, ge=1, le=1_000_000, description="the page's number, 1 when absent"
     )
+    per_page: int = Field(20, ge=1, le=MAX_PER_PAGE)
+    count: Counting = Field(True, description=_COUNT_HELP)
+    cursor: str | None = Field(None, min_length=1, max_length=500, description=_CURSOR_HELP)
 
-    def paging(self) -> Paging:
+    @field_validator("cursor", mode="after")
+    @classmethod
+    def _cursor_or_page(cls, cursor: str | None, info: ValidationInfo) -> str | None:
+        if cursor is not None and info.data.get("page") is not None:
+            raise ValueError("give a cursor or a page number, not both")
+        return cursor
+
+    def paging(self) -> PageArgs:
         """The arguments every list service takes: ``service(session, **query.paging())``."""
-        return Paging(page=self.page, per_page=self.per_page, count=self.count)
-
-
-class Paging(TypedDict):
-    page: int
-    per_page: int
-    count: bool
+        return PageArgs(
+            page=self.page or 1, per_page=self.per_page, count=self.count, cursor=self.cursor
+        )
 
 
 class CursorQuery(Query):
-    cursor: str | None = Field(None, max_length=500)
+    cursor: str | None = Field(
+        None,
+        max_length=500,
+        description="a page's `next_cursor`: reads the rows after that page (opaque; a "
+        "cursor changed by hand is refused, 422 on `cursor`)",
+    )
     per_page: int = Field(20, ge=1, le=MAX_PER_PAGE)
 
 
 class Links(BaseModel):
     self: str
     first: str
-    last: str | None = Field(None, description="absent when the list was not counted")
-    next: str | None
-    prev: str | None
+    last: str | None = Field(
+        None, description="absent when the list was not counted exactly, or read by cursor"
+    )
+    next: str | None = Field(
+        description="the next page: by number, or by cursor when this page was read by one"
+    )
+    prev: str | None = Field(description="null on page 1 and on a page read by cursor")
 
 
 class PageOut(BaseModel, Generic[T]):
     items: list[T]
-    page: int
+    page: int | None = Field(description="null when the page was read by cursor")
     per_page: int
     total: int | None = Field(description="null when the list was not counted (count=false)")
     pages: int | None = Field(description="null when the list was not counted (count=false)")
+    total_is_estimate: bool = Field(
+        description="true when `total` is the planner's estimate (count=estimate, long list)"
+    )
+    next_cursor: str | None = Field(
+        description="pass as `cursor` to read the rows after this page; null on the last"
+    )
     links: Links
 
     @classmethod
@@ -156,43 +193,73 @@ class CursorPageOut(BaseModel, Generic[T]):
         return f"{params[0].__name__}CursorPage"
 
 
-#: Stands for the page number in the one URL built per page of links.
-_PAGE_SLOT = "page=PAGE_SLOT"
+#: Stands for the page number, or the cursor, in the one URL built per page of links.
+_SLOT = "SLOT"
+
+
+def _link_template(name: str) -> str:
+    """This request's URL with ``name=SLOT`` (``page`` or ``cursor``) and without the other.
+
+    The URL is built once (``url_for`` is the costly part) and each link fills
+    the slot; its parameters keep the request's order.
+    """
+    args = {**(request.view_args or {}), **request.args.to_dict()}
+    args.pop("cursor" if name == "page" else "page", None)
+    args[name] = _SLOT
+    return url_for(str(request.endpoint), **args)
 
 
 def _page_links() -> Callable[[int], str]:
-    """``link(n)``: this request's URL on page ``n``, its other parameters as they were.
+    """``link(n)``: this request's URL on page ``n``, its other parameters as they were."""
+    template = _link_template("page")
+    return lambda number: template.replace(f"page={_SLOT}", f"page={number}")
 
-    The URL is built once (``url_for`` is the costly part) with a slot for the
-    page number, and each link fills the slot.
-    """
-    args = {**(request.view_args or {}), **request.args.to_dict(), "page": "PAGE_SLOT"}
-    template = url_for(str(request.endpoint), **args)
-    return lambda number: template.replace(_PAGE_SLOT, f"page={number}")
+
+def _cursor_links() -> Callable[[str], str]:
+    """``link(cursor)``: this request's URL reading after ``cursor``, no page number."""
+    template = _link_template("cursor")
+    return lambda cursor: template.replace(f"cursor={_SLOT}", f"cursor={cursor}")
 
 
 def page_out(page: Page[Any]) -> dict[str, Any]:
     """A page with its total and the links to its neighbours, as the API returns it.
 
-    An uncounted page (``count=false``) has no total, so no link to the last.
+    A page without an exact total (``count=false``, or an estimate) has no
+    link to the last. A page read by cursor links its next page by cursor:
+    no number, and no previous page (a cursor reads forwards).
     """
     link = _page_links()
-    links: dict[str, str | None] = {"self": link(page.page), "first": link(1)}
-    if page.pages is not None:
-        links["last"] = link(page.pages)
-    links["next"] = link(page.page + 1) if page.has_next else None
-    links["prev"] = link(page.page - 1) if page.has_prev else None
+    links: dict[str, str | None]
+    if page.page is None:
+        after = _cursor_links()
+        links = {"self": after(request.args["cursor"]), "first": link(1)}
+        links["next"] = after(page.next_cursor) if page.next_cursor else None
+        links["prev"] = None
+    else:
+        links = {"self": link(page.page), "first": link(1)}
+        if page.pages is not None and not page.total_is_estimate:
+            links["last"] = link(page.pages)
+        links["next"] = link(page.page + 1) if page.has_next else None
+        links["prev"] = link(page.page - 1) if page.has_prev else None
     return {
         "items": page.items,
         "page": page.page,
         "per_page": page.per_page,
         "total": page.total,
         "pages": page.pages,
+        "total_is_estimate": page.total_is_estimate,
+        "next_cursor": page.next_cursor,
         "links": links,
     }
 
 
-def cursor_page_out(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
+def cursor_link(next_cursor: str | None) -> str | None:
+    """This request's URL reading the page after ``next_cursor``; None on the last page."""
+    if next_cursor is None:
+        return None
     args = {**(request.view_args or {}), **request.args.to_dict()}
-    following = url_for(str(request.endpoint), **(args | {"cursor": next_cursor}))
-    return {"items": items, "next_cursor": next_cursor, "next": following if next_cursor else None}
+    return url_for(str(request.endpoint), **(args | {"cursor": next_cursor}))
+
+
+def cursor_page_out(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
+    return {"items": items, "next_cursor": next_cursor, "next": cursor_link(next_cursor)}

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Unpack
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from alchemy_patterns.db import Page, paginate
+from alchemy_patterns.db import Page, PageArgs, paginate
 from alchemy_patterns.domains.audit.models import AuditDetail, AuditRecord
 from alchemy_patterns.domains.audit.recording import ACTOR_KEY, render
 from alchemy_patterns.domains.audit.schemas import AuditRecordOut
@@ -51,9 +52,7 @@ def audit_trail(
     *,
     entity: str | None = None,
     entity_id: object = None,
-    page: int = 1,
-    per_page: int = 20,
-    count: bool = True,
+    **paging: Unpack[PageArgs],
 ) -> Page[AuditRecordOut]:
     """Records newest first, each with its details: two statements and a count."""
     stmt = select(AuditRecord).options(selectinload(AuditRecord.details))
@@ -62,5 +61,5 @@ def audit_trail(
     if entity_id is not None:
         stmt = stmt.where(AuditRecord.entity_id == str(entity_id))
     stmt = stmt.order_by(AuditRecord.id.desc())
-    records = paginate(session, stmt, page=page, per_page=per_page, count=count)
+    records = paginate(session, stmt, **paging)
     return records.map(AuditRecordOut.model_validate)

@@ -18,6 +18,7 @@ is ``NotFound``, exactly like one that does not exist.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Unpack
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
@@ -28,6 +29,7 @@ from alchemy_patterns.db import (
     InvalidReference,
     NotFound,
     Page,
+    PageArgs,
     ValidationFailed,
     paginate,
     savepoint,
@@ -78,17 +80,13 @@ def list_owners(
     viewer: Viewer,
     *,
     search: str | None = None,
-    page: int = 1,
-    per_page: int = 20,
-    count: bool = True,
+    **paging: Unpack[PageArgs],
 ) -> Page[OwnerOut]:
     """Owners by name that ``viewer`` may read (staff: all; anyone else: their own)."""
     stmt = select(Owner).where(viewer.sees(Owner.user_id)).order_by(Owner.name, Owner.id)
     if search:
         stmt = stmt.where(Owner.name.icontains(search, autoescape=True))
-    return paginate(session, stmt, page=page, per_page=per_page, count=count).map(
-        OwnerOut.model_validate
-    )
+    return paginate(session, stmt, **paging).map(OwnerOut.model_validate)
 
 
 def owner_detail(session: Session, viewer: Viewer, owner_id: int) -> OwnerDetail:
@@ -249,12 +247,11 @@ def get_vet(session: Session, vet_id: int) -> VetOut:
 
 
 def list_vets(
-    session: Session, *, page: int = 1, per_page: int = 20, count: bool = True
+    session: Session,
+    **paging: Unpack[PageArgs],
 ) -> Page[VetOut]:
     stmt = select(Vet).order_by(Vet.name, Vet.id)
-    return paginate(session, stmt, page=page, per_page=per_page, count=count).map(
-        VetOut.model_validate
-    )
+    return paginate(session, stmt, **paging).map(VetOut.model_validate)
 
 
 def delete_vet(session: Session, vet_id: int) -> None:

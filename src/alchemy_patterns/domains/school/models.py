@@ -37,9 +37,11 @@ student_clubs = Table(
     "student_clubs",
     Base.metadata,
     Column("student_id", ForeignKey("students.id", ondelete="CASCADE"), primary_key=True),
-    # The primary key leads with the student; the club's members need their own index.
-    Column("club_id", ForeignKey("clubs.id", ondelete="CASCADE"), primary_key=True, index=True),
+    Column("club_id", ForeignKey("clubs.id", ondelete="CASCADE"), primary_key=True),
     Column("joined_at", UTCDateTime(), server_default=utcnow(), nullable=False),
+    # The primary key leads with the student; the club's members are read by this one,
+    # in its order: a page of a club's members is a range of it.
+    Index(None, "club_id", "student_id"),
 )
 
 
@@ -167,13 +169,13 @@ class Enrollment(Base):
     __table_args__ = (
         UniqueConstraint("student_id", "course_id"),
         CheckConstraint("grade IS NULL OR status = 'completed'", "graded_only_when_completed"),
+        # A course's roster, in its order: a page of it is a range of this index.
+        Index(None, "course_id", "student_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
-    course_id: Mapped[int] = mapped_column(
-        ForeignKey("courses.id", ondelete="RESTRICT"), index=True
-    )
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="RESTRICT"))
     enrolled_at: Mapped[dt.datetime] = mapped_column(server_default=utcnow())
     status: Mapped[EnrollmentStatus] = mapped_column(
         text_enum(EnrollmentStatus, "enrollment_status"),

@@ -132,8 +132,11 @@ class RosterEntry(BaseModel):
 
 
 class CourseRoster(BaseModel):
+    """A course and a page of its students, by student id; ``next_cursor`` reads the next page."""
+
     course: CourseOut
     students: list[RosterEntry]
+    next_cursor: str | None = None
 
 
 class TranscriptLine(BaseModel):

@@ -20,18 +20,20 @@ linked to their account. A student who is not theirs is ``NotFound``.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import (
     ColumnElement,
     ColumnExpressionArgument,
     Select,
+    SQLColumnExpression,
     Subquery,
     and_,
     case,
     delete,
     func,
     select,
+    true,
 )
 from sqlalchemy.orm import Session
 
@@ -41,6 +43,7 @@ from alchemy_patterns.db import (
     InvalidReference,
     NotFound,
     Page,
+    PageArgs,
     paginate,
     savepoint,
     update_where,
@@ -99,7 +102,9 @@ def get_student(session: Session, viewer: Viewer, student_id: int) -> StudentOut
 
 
 def list_students(
-    session: Session, viewer: Viewer, *, page: int = 1, per_page: int = 20, count: bool = True
+    session: Session,
+    viewer: Viewer,
+    **paging: Unpack[PageArgs],
 ) -> Page[StudentOut]:
     """Students by name that ``viewer`` may read (staff: all; anyone else: their own)."""
     stmt = (
@@ -107,9 +112,7 @@ def list_students(
         .where(viewer.sees(Student.user_id))
         .order_by(Student.last_name, Student.first_name, Student.id)
     )
-    return paginate(session, stmt, page=page, per_page=per_page, count=count).map(
-        StudentOut.model_validate
-    )
+    return paginate(session, stmt, **paging).map(StudentOut.model_validate)
 
 
 def create_club(session: Session, data: ClubIn) -> ClubOut:
@@ -121,7 +124,8 @@ def create_club(session: Session, data: ClubIn) -> ClubOut:
 
 
 def list_clubs(
-    session: Session, *, page: int = 1, per_page: int = 20, count: bool = True
+    session: Session,
+    **paging: Unpack[PageArgs],
 ) -> Page[ClubSummary]:
     """Clubs by name (unique: its index is the order) with their member counts, in one statement.
 
@@ -130,7 +134,10 @@ def list_clubs(
     """
     clubs = select(Club.id, Club.name, Club.description).order_by(Club.name)
     rows = paginate(
-        session, clubs, page=page, per_page=per_page, count=count, enrich=_with_member_counts
+        session,
+        clubs,
+        **paging,
+        enrich=_with_member_counts,
     )
     return rows.map(_summary)
 
@@ -166,12 +173,11 @@ def create_course(session: Session, data: CourseIn) -> CourseOut:
 
 
 def list_courses(
-    session: Session, *, page: int = 1, per_page: int = 20, count: bool = True
+    session: Session,
+    **paging: Unpack[PageArgs],
 ) -> Page[CourseOut]:
     stmt = select(Course).order_by(Course.code)
-    return paginate(session, stmt, page=page, per_page=per_page, count=count).map(
-        CourseOut.model_validate
-    )
+    return paginate(session, stmt, **paging).map(CourseOut.model_validate)
 
 
 def get_course(session: Session, course_id: int) -> CourseOut:
@@ -253,31 +259,50 @@ def leave_club(session: Session, student_id: int, club_id: int) -> None:
 
 
 def club_members(
-    session: Session,
-    viewer: Viewer,
-    club_id: int,
-    *,
-    page: int = 1,
-    per_page: int = 20,
-    count: bool = True,
+    session: Session, viewer: Viewer, club_id: int, **paging: Unpack[PageArgs]
 ) -> Page[ClubMemberOut]:
-    """The club's members by name, with the date each joined (for non-staff: themselves)."""
+    """The club's members by student id, with the date each joined (for non-staff: themselves).
+
+    The page is read from the link's index ``(club_id, student_id)`` alone, then
+    joined to its students (``enrich``): a range of the index, however large the
+    club, and twenty students looked up by key. Joined before the LIMIT, the
+    database may merge the index with the whole students table instead. An order
+    by name would sort every member of the club to return twenty.
+    """
     _club(session, club_id)
-    stmt = (
+    links = (
+        select(memberships.c.student_id, memberships.c.joined_at)
+        .where(memberships.c.club_id == club_id, _readable(viewer, memberships.c.student_id))
+        .order_by(memberships.c.student_id)
+    )
+    rows = paginate(session, links, enrich=_with_members, **paging)
+    return rows.map(_member)
+
+
+def _readable(viewer: Viewer, student_id: SQLColumnExpression[int]) -> ColumnElement[bool]:
+    """Links to students ``viewer`` may read: all for staff, else the viewer's own record."""
+    if viewer.is_staff:
+        return true()
+    return student_id.in_(select(Student.id).where(viewer.sees(Student.user_id)))
+
+
+def _with_members(links: Subquery) -> Select[*tuple[Any, ...]]:
+    return (
         select(
-            Student.id,
+            links.c.student_id,
             Student.first_name,
             Student.last_name,
             Student.email,
             Student.user_id,
-            memberships.c.joined_at,
+            links.c.joined_at,
         )
-        .join(memberships, memberships.c.student_id == Student.id)
-        .where(memberships.c.club_id == club_id, viewer.sees(Student.user_id))
-        .order_by(Student.last_name, Student.first_name, Student.id)
+        .join(Student, Student.id == links.c.student_id)
+        .order_by(links.c.student_id)
     )
-    page_of_rows = paginate(session, stmt, page=page, per_page=per_page, count=count)
-    return page_of_rows.map(lambda row: ClubMemberOut.model_validate(row._asdict()))
+
+
+def _member(row: Any) -> ClubMemberOut:
+    return ClubMemberOut.model_validate({**row._asdict(), "id": row.student_id})
 
 
 def student_clubs(session: Session, viewer: Viewer, student_id: int) -> list[StudentClubOut]:
@@ -290,16 +315,11 @@ def list_student_clubs(
     session: Session,
     viewer: Viewer,
     student_id: int,
-    *,
-    page: int = 1,
-    per_page: int = 20,
-    count: bool = True,
+    **paging: Unpack[PageArgs],
 ) -> Page[StudentClubOut]:
     """The student's clubs as :func:`student_clubs` has them, a page at a time."""
     _visible_student(session, viewer, student_id)
-    page_of_rows = paginate(
-        session, _clubs_of(student_id), page=page, per_page=per_page, count=count
-    )
+    page_of_rows = paginate(session, _clubs_of(student_id), **paging)
     return page_of_rows.map(_student_club)
 
 
@@ -472,33 +492,60 @@ def _not_enrolled(student_id: int, course_id: int) -> NotFound:
 # --- reads across the link ---------------------------------------------------------------
 
 
-def course_roster(session: Session, viewer: Viewer, course_id: int) -> CourseRoster:
-    """The course and its students (not those who dropped it) by name: two statements.
+def course_roster(
+    session: Session,
+    viewer: Viewer,
+    course_id: int,
+    *,
+    cursor: str | None = None,
+    per_page: int = 20,
+) -> CourseRoster:
+    """The course and a page of its students (not those who dropped it) by student id.
 
-    The course, then one joined SELECT of enrollments and students, however
-    many students there are. Anyone but staff sees only their own line.
+    Two statements: the course, then the page, read after ``cursor`` from the
+    index ``(course_id, student_id)`` of the enrollments alone and joined to its
+    students (``enrich``): a range of the index and twenty lookups by key,
+    however many took the course. Anyone but staff sees only their own line.
     """
     course = _course(session, course_id)
-    stmt = (
-        select(
-            Enrollment.student_id,
-            Student.first_name,
-            Student.last_name,
-            Student.email,
-            Enrollment.status,
-            Enrollment.grade,
-            Enrollment.enrolled_at,
-        )
-        .join(Enrollment.student)
+    enrollments = (
+        select(Enrollment.student_id, Enrollment.status, Enrollment.grade, Enrollment.enrolled_at)
         .where(
             Enrollment.course_id == course_id,
             Enrollment.status != EnrollmentStatus.DROPPED,
-            viewer.sees(Student.user_id),
+            _readable(viewer, Enrollment.student_id),
         )
-        .order_by(Student.last_name, Student.first_name, Student.id)
+        .order_by(Enrollment.student_id)
     )
-    students = [RosterEntry.model_validate(row._asdict()) for row in session.execute(stmt)]
-    return CourseRoster(course=CourseOut.model_validate(course), students=students)
+    page = paginate(
+        session,
+        enrollments,
+        cursor=cursor,
+        per_page=per_page,
+        count=False,
+        enrich=_with_students,
+    )
+    return CourseRoster(
+        course=CourseOut.model_validate(course),
+        students=[RosterEntry.model_validate(row._asdict()) for row in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+def _with_students(enrollments: Subquery) -> Select[*tuple[Any, ...]]:
+    return (
+        select(
+            enrollments.c.student_id,
+            Student.first_name,
+            Student.last_name,
+            Student.email,
+            enrollments.c.status,
+            enrollments.c.grade,
+            enrollments.c.enrolled_at,
+        )
+        .join(Student, Student.id == enrollments.c.student_id)
+        .order_by(enrollments.c.student_id)
+    )
 
 
 def _hundredths(points: Decimal) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import (
     ColumnElement,
@@ -35,6 +35,7 @@ from alchemy_patterns.db import (
     Conflict,
     NotFound,
     Page,
+    PageArgs,
     ValidationFailed,
     as_money,
     paginate,
@@ -127,17 +128,13 @@ def list_products(
     *,
     search: str | None = None,
     include_inactive: bool = False,
-    page: int = 1,
-    per_page: int = 20,
-    count: bool = True,
+    **paging: Unpack[PageArgs],
 ) -> Page[ProductOut]:
     """Products by name, a page at a time, read as rows of the columns ``ProductOut`` shows."""
     stmt = _catalogue(include_inactive)
     if search:
         stmt = stmt.where(Product.name.icontains(search, autoescape=True))
-    return paginate(session, stmt, page=page, per_page=per_page, count=count).map(
-        ProductOut.model_validate
-    )
+    return paginate(session, stmt, **paging).map(ProductOut.model_validate)
 
 
 def restock(session: Session, product_id: int, quantity: int) -> ProductOut:
@@ -558,7 +555,9 @@ def _order_for_key(session: Session, user_id: int, key: str) -> Order:
 
 
 def order_history(
-    session: Session, user_id: int, *, page: int = 1, per_page: int = 20, count: bool = True
+    session: Session,
+    user_id: int,
+    **paging: Unpack[PageArgs],
 ) -> Page[OrderOut]:
     """The user's orders, newest first, with their lines and products.
 
@@ -573,7 +572,7 @@ def order_history(
         .order_by(Order.id.desc())
         .options(selectinload(Order.items).joinedload(OrderItem.product))
     )
-    orders = paginate(session, stmt, page=page, per_page=per_page, count=count)
+    orders = paginate(session, stmt, **paging)
     return orders.map(lambda order: _order_out(order))
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import ColumnElement, Select, delete, func, select
 from sqlalchemy.orm import Session
@@ -29,6 +29,7 @@ from alchemy_patterns.db import (
     KeysetPage,
     NotFound,
     Page,
+    PageArgs,
     exists,
     keyset_paginate,
     paginate,
@@ -118,12 +119,14 @@ def comment(session: Session, user_id: int, post_id: int, data: CommentIn) -> Co
 
 
 def post_comments(
-    session: Session, post_id: int, *, page: int = 1, per_page: int = 20, count: bool = True
+    session: Session,
+    post_id: int,
+    **paging: Unpack[PageArgs],
 ) -> Page[CommentOut]:
     """A post's comments, oldest first, each with its author's name: the join, not a lazy load."""
     _require_post(session, post_id)
     stmt = _comments().where(Comment.post_id == post_id).order_by(Comment.id)
-    rows = paginate(session, stmt, page=page, per_page=per_page, count=count)
+    rows = paginate(session, stmt, **paging)
     return rows.map(lambda row: CommentOut.model_validate(row._asdict()))
 
 
@@ -276,29 +279,30 @@ def _expire_follow_collections(session: Session, follower_id: int, followed_id: 
 
 
 def followers(
-    session: Session, user_id: int, *, page: int = 1, per_page: int = 20, count: bool = True
+    session: Session,
+    user_id: int,
+    **paging: Unpack[PageArgs],
 ) -> Page[UserSummary]:
     """Who follows the user, by username."""
     links = (follows.c.followed_id, follows.c.follower_id)
-    return _people(session, user_id, links, page=page, per_page=per_page, count=count)
+    return _people(session, user_id, links, **paging)
 
 
 def following(
-    session: Session, user_id: int, *, page: int = 1, per_page: int = 20, count: bool = True
+    session: Session,
+    user_id: int,
+    **paging: Unpack[PageArgs],
 ) -> Page[UserSummary]:
     """Whom the user follows, by username."""
     links = (follows.c.follower_id, follows.c.followed_id)
-    return _people(session, user_id, links, page=page, per_page=per_page, count=count)
+    return _people(session, user_id, links, **paging)
 
 
 def _people(
     session: Session,
     user_id: int,
     links: tuple[ColumnElement[int], ColumnElement[int]],
-    *,
-    page: int,
-    per_page: int,
-    count: bool,
+    **paging: Unpack[PageArgs],
 ) -> Page[UserSummary]:
     """The users at the far end (``who``) of the user's (``whose``) follow links, a page of them."""
     whose, who = links
@@ -308,7 +312,7 @@ def _people(
         .where(whose == user_id)
         .order_by(User.username)
     )
-    people = paginate(session, stmt, page=page, per_page=per_page, count=count)
+    people = paginate(session, stmt, **paging)
     if not people.items:
         _require_user(session, user_id)  # an unknown user, or one with nobody
     return people.map(lambda row: UserSummary(id=row.id, username=row.username))

@@ -39,7 +39,7 @@ from typing import Any
 from flask import Response
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from alchemy_patterns.domains.schemas import Id
 from alchemy_patterns.domains.school import services
@@ -62,12 +62,23 @@ from alchemy_patterns.domains.school.schemas import (
 from alchemy_patterns.web.auth import BEARER, current_user, current_viewer, require_admin
 from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import created, json_response, no_content
-from alchemy_patterns.web.schemas import PageOut, PageQuery, Problem, page_out
+from alchemy_patterns.web.schemas import (
+    CursorQuery,
+    PageOut,
+    PageQuery,
+    Problem,
+    cursor_link,
+    page_out,
+)
 
 bp = APIBlueprint("school", __name__, abp_tags=[Tag(name="school")])
 
 STAFF: dict[str | int, Any] = {401: Problem, 403: Problem}
 SIGNED_IN: dict[str | int, Any] = {401: Problem}
+
+
+class RosterPage(CourseRoster):
+    next: str | None = Field(description="the next page of the roster; null on the last")
 
 
 class StudentPath(BaseModel):
@@ -182,7 +193,7 @@ def get_club(path: ClubPath) -> Response:
     security=BEARER,
 )
 def club_members(path: ClubPath, query: PageQuery) -> Response:
-    """The club's members by name, with the date each joined; anyone but staff sees only self."""
+    """The club's members by student id, with the date each joined; others see only themselves."""
     page = services.club_members(db_session(), current_viewer(), path.club_id, **query.paging())
     return json_response(page_out(page))
 
@@ -254,15 +265,19 @@ def delete_course(path: CoursePath) -> Response:
 
 @bp.get(
     "/courses/<int:course_id>/roster",
-    responses={200: CourseRoster, 404: Problem, **SIGNED_IN},
+    responses={200: RosterPage, 404: Problem, **SIGNED_IN},
     security=BEARER,
 )
-def course_roster(path: CoursePath) -> Response:
-    """The course and its students by name (not those who dropped it), in a fixed cost.
+def course_roster(path: CoursePath, query: CursorQuery) -> Response:
+    """The course and a page of its students by student id (not those who dropped it).
 
-    Anyone but staff sees only their own line.
+    A page costs the same however many took the course; `next` (or `cursor` =
+    `next_cursor`) reads the next. Anyone but staff sees only their own line.
     """
-    return json_response(services.course_roster(db_session(), current_viewer(), path.course_id))
+    roster = services.course_roster(
+        db_session(), current_viewer(), path.course_id, cursor=query.cursor, per_page=query.per_page
+    )
+    return json_response(RosterPage(**dict(roster), next=cursor_link(roster.next_cursor)))
 
 
 # --- enrollments ---------------------------------------------------------------------------------
