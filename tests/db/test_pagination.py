@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
-from sqlalchemy import Select, Subquery, func, insert, select, text
+from sqlalchemy import Select, Subquery, bindparam, func, insert, select, text
 
 from alchemy_patterns.db import (
     Database,
@@ -260,6 +260,39 @@ def test_paginate_enrich_reads_the_page_with_per_row_values_and_counts_the_plain
 
     assert [tuple(row) for row in page.items] == [("cy", 1), ("di", 2)]
     assert (page.total, page.has_next) == (4, False)
+
+
+def test_one_statement_built_once_pages_right_whatever_the_page_size_and_values(
+    db: Database,
+) -> None:
+    """A service's SELECT built once, with a bindparam: each call binds its own page and values."""
+    add_measurements(db, 30, sensor="a")
+    add_measurements(db, 12, sensor="b")
+    stmt = (
+        select(Measurement)
+        .where(Measurement.sensor == bindparam("sensor"))
+        .order_by(Measurement.reading, Measurement.id)
+    )
+
+    with db.sessionmaker() as session:
+        pages = [
+            paginate(session, stmt, page=2, per_page=10, params={"sensor": "a"}),
+            paginate(session, stmt, page=1, per_page=5, params={"sensor": "b"}),
+            paginate(session, stmt, page=3, per_page=5, params={"sensor": "b"}, count=False),
+            paginate(session, stmt, page=1, per_page=4, params={"sensor": "a"}, count="estimate"),
+        ]
+        cursor = pages[1].next_cursor
+        after = paginate(session, stmt, cursor=cursor, per_page=5, params={"sensor": "b"})
+
+    seen = [([m.reading for m in page.items], page.total) for page in pages]
+    assert seen == [
+        (list(range(10, 20)), 30),
+        (list(range(5)), 12),
+        ([10, 11], None),
+        ([0, 1, 2, 3], 30),
+    ]
+    assert [m.reading for m in after.items] == list(range(5, 10))
+    assert all(m.sensor == "b" for m in after.items)
 
 
 @pytest.mark.parametrize(

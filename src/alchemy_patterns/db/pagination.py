@@ -23,14 +23,17 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, Literal, TypedDict, TypeVar, overload
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Integer,
     Row,
     Select,
     Subquery,
     and_,
+    bindparam,
     func,
     inspect,
     literal,
@@ -69,6 +72,8 @@ M = TypeVar("M")
 #: Any SELECT, of one column or entity or of several (``Select`` is variadic in 2.1).
 AnySelect = Select[*tuple[Any, ...]]
 AnyRow = Row[*tuple[Any, ...]]
+#: The values of a statement's own ``bindparam()``s.
+Params = Mapping[str, Any] | None
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
@@ -165,14 +170,14 @@ def _width(stmt: AnySelect) -> int:
     return len(stmt.column_descriptions)
 
 
-def _rows(session: Session, stmt: AnySelect) -> list[Any]:
+def _rows(session: Session, stmt: AnySelect, params: Params = None) -> list[Any]:
     """Entities or single values as themselves; several columns as rows.
 
     The result's keys tell the width (``select(User)`` has one, an entity),
     where ``selected_columns`` would list every column of the table and
     ``column_descriptions`` costs more than the rest of a small page's handling.
     """
-    result = session.execute(stmt)
+    result = session.execute(stmt, params)
     return list(result.scalars()) if len(result.keys()) == 1 else list(result)
 
 
@@ -181,9 +186,41 @@ def count(session: Session, stmt: AnySelect) -> int:
     return _count(session, stmt)
 
 
-def _count(session: Session, stmt: AnySelect) -> int:
+def _count(session: Session, stmt: AnySelect, params: Params = None) -> int:
+    return session.scalar(_derive(stmt, "count", _counting), params) or 0
+
+
+def _counting(stmt: AnySelect) -> AnySelect:
     inner = stmt.order_by(None).limit(None).offset(None).subquery()
-    return session.scalar(select(func.count()).select_from(inner)) or 0
+    return select(func.count()).select_from(inner)
+
+
+# What paginate() makes of a statement (its page, with LIMIT and OFFSET bound
+# at execution; its COUNT; its order) is kept as long as the statement lives:
+# a service that builds its SELECT once then builds none of these per call,
+# which for a small page cost more than the database took to run it.
+_derived: WeakKeyDictionary[AnySelect, dict[str, Any]] = WeakKeyDictionary()
+_LIMIT = bindparam("alchemy_patterns_limit", type_=Integer)
+_OFFSET = bindparam("alchemy_patterns_offset", type_=Integer)
+
+
+def _derive(stmt: AnySelect, what: str, build: Callable[[AnySelect], Any]) -> Any:
+    """``build(stmt)``, made once per statement object (two threads may both make it: harmless)."""
+    forms = _derived.get(stmt)
+    if forms is None:
+        forms = _derived.setdefault(stmt, {})
+    form = forms.get(what)
+    if form is None:
+        form = forms[what] = build(stmt)
+    return form
+
+
+def _paged(stmt: AnySelect) -> AnySelect:
+    return stmt.limit(_LIMIT).offset(_OFFSET)
+
+
+def _ordered_parts(stmt: AnySelect) -> list[tuple[ColumnElement[Any], bool]]:
+    return _order_parts(_order_of(stmt))
 
 
 #: Builds the SELECT of a page from its rows, as a subquery (per-row aggregates, say).
@@ -202,6 +239,7 @@ def paginate(
     enrich: Enrich,
     cursor: str | None = ...,
     estimate_above: int = ...,
+    params: Params = ...,
 ) -> Page[AnyRow]: ...
 
 
@@ -216,6 +254,7 @@ def paginate(
     count: Counting = ...,
     cursor: str | None = ...,
     estimate_above: int = ...,
+    params: Params = ...,
 ) -> Page[T]: ...
 
 
@@ -230,6 +269,7 @@ def paginate(
     count: Counting = ...,
     cursor: str | None = ...,
     estimate_above: int = ...,
+    params: Params = ...,
 ) -> Page[AnyRow]: ...
 
 
@@ -244,6 +284,7 @@ def paginate(
     enrich: Enrich | None = None,
     cursor: str | None = None,
     estimate_above: int = ESTIMATE_ABOVE,
+    params: Params = None,
 ) -> Page[Any]:
     """Page number ``page`` (1-based) of ``stmt``, or the page after ``cursor``, and the total.
 
@@ -276,6 +317,11 @@ def paginate(
     the page is read with (it must order it again): per-row aggregates (a
     club's member count) are then computed for the rows of the page only,
     not for every row an OFFSET skips. The total counts ``stmt`` alone.
+
+    ``params`` are the values of ``stmt``'s own ``bindparam()``s. What
+    paginate makes of ``stmt`` (its page, its count) is made once per
+    statement object: build a list's SELECT once, with ``bindparam()`` for
+    what varies, and the per-call cost is the execution alone.
     """
     _check_page_size(per_page, max_per_page)
     if page < 1:
@@ -285,47 +331,58 @@ def paginate(
             "a cursor reads the page after its row: give a cursor or a page, not both",
             columns=("cursor",),
         )
-    parts = _order_parts(_order_of(stmt))
+    parts: list[tuple[ColumnElement[Any], bool]] = _derive(stmt, "order", _ordered_parts)
     if cursor is not None:
         if not parts:
             raise ValueError("a cursor is a position in an order: the statement has no ORDER BY")
         after = stmt.where(_after(parts, _position(parts, cursor, _dialect(session, stmt))))
-        return _page(session, stmt, after, None, per_page, count, enrich, parts, estimate_above)
+        page_of = _Paging(per_page, count, enrich, parts, estimate_above, params)
+        return _page(session, stmt, after, 0, None, page_of)
     offset = (page - 1) * per_page
     if count is not True:
-        paged = stmt.offset(offset)
-        return _page(session, stmt, paged, page, per_page, count, enrich, parts, estimate_above)
-    items = _page_rows(session, stmt, offset, per_page, enrich)
+        page_of = _Paging(per_page, count, enrich, parts, estimate_above, params)
+        return _page(session, stmt, stmt, offset, page, page_of)
+    items = _page_rows(session, stmt, offset, per_page, enrich, params)
     if 0 < len(items) < per_page or (page == 1 and not items):
         total = offset + len(items)
     else:
-        total = _count(session, stmt)
+        total = _count(session, stmt, params)
     has_next = offset + per_page < total
     next_cursor = _next_cursor(items, parts, has_next, strict=False)
     return Page(items, page, per_page, total, has_next, next_cursor)
+
+
+@dataclass(frozen=True)
+class _Paging:
+    """What the client asked of a page, besides where it starts."""
+
+    per_page: int
+    count: Counting
+    enrich: Enrich | None
+    parts: list[tuple[ColumnElement[Any], bool]]
+    estimate_above: int
+    params: Params
 
 
 def _page(
     session: Session,
     stmt: AnySelect,
     paged: AnySelect,
+    offset: int,
     page: int | None,
-    per_page: int,
-    count: Counting,
-    enrich: Enrich | None,
-    parts: list[tuple[ColumnElement[Any], bool]],
-    estimate_above: int,
+    paging: _Paging,
 ) -> Page[Any]:
     """A page read one row long (that row tells whether another follows), and its total."""
-    rows = _page_rows(session, paged, 0, per_page + 1, enrich)
+    per_page, params = paging.per_page, paging.params
+    rows = _page_rows(session, paged, offset, per_page + 1, paging.enrich, params)
     items, has_next = rows[:per_page], len(rows) > per_page
     total: int | None = None
     estimated = False
-    if count is True:
-        total = _count(session, stmt)
-    elif count == "estimate":
-        total, estimated = _estimate(session, stmt, estimate_above)
-    next_cursor = _next_cursor(items, parts, has_next, strict=page is None)
+    if paging.count is True:
+        total = _count(session, stmt, params)
+    elif paging.count == "estimate":
+        total, estimated = _estimate(session, stmt, paging.estimate_above, params)
+    next_cursor = _next_cursor(items, paging.parts, has_next, strict=page is None)
     return Page(items, page, per_page, total, has_next, next_cursor, estimated)
 
 
@@ -343,12 +400,18 @@ def _dialect(session: Session, stmt: AnySelect) -> Dialect:
 
 
 def _page_rows(
-    session: Session, stmt: AnySelect, offset: int, limit: int, enrich: Enrich | None
+    session: Session,
+    stmt: AnySelect,
+    offset: int,
+    limit: int,
+    enrich: Enrich | None,
+    params: Params = None,
 ) -> list[Any]:
-    paged = stmt.limit(limit)
-    if offset:
-        paged = paged.offset(offset)
-    return _rows(session, paged if enrich is None else enrich(paged.subquery("page")))
+    bounds = {**(params or {}), _LIMIT.key: limit, _OFFSET.key: offset}
+    if enrich is None:
+        return _rows(session, _derive(stmt, "page", _paged), bounds)
+    # ``enrich`` may be a new function each call: what it builds is not kept.
+    return _rows(session, enrich(_paged(stmt).subquery("page")), bounds)
 
 
 def _next_cursor(
@@ -414,7 +477,9 @@ def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
     return f"EXPLAIN (FORMAT JSON) {compiler.process(element.stmt, **kw)}"
 
 
-def _estimate(session: Session, stmt: AnySelect, above: int) -> tuple[int, bool]:
+def _estimate(
+    session: Session, stmt: AnySelect, above: int, params: Params = None
+) -> tuple[int, bool]:
     """The total: PostgreSQL's estimate past ``above`` rows (and True), else exact.
 
     On PostgreSQL the planner says first how many rows it expects from the
@@ -428,22 +493,22 @@ def _estimate(session: Session, stmt: AnySelect, above: int) -> tuple[int, bool]
     """
     bare = stmt.order_by(None).limit(None).offset(None)
     postgresql = _dialect(session, stmt).name == "postgresql"
-    planned = _planned_rows(session, bare) if postgresql else 0
+    planned = _planned_rows(session, bare, params) if postgresql else 0
     if planned > above:
         return planned, True
     capped = select(func.count()).select_from(bare.limit(above + 1).subquery())
-    counted = session.scalar(capped) or 0
+    counted = session.scalar(capped, params) or 0
     if counted <= above:
         return counted, False
     if postgresql:
         return max(planned, counted), True
-    return _count(session, stmt), False
+    return _count(session, stmt, params), False
 
 
-def _planned_rows(session: Session, stmt: AnySelect) -> int:
+def _planned_rows(session: Session, stmt: AnySelect, params: Params = None) -> int:
     """The rows PostgreSQL's planner expects ``stmt`` to return."""
     rows = select(literal(1)).select_from(stmt.subquery())
-    plan = session.execute(_Explain(rows)).scalar_one()
+    plan = session.execute(_Explain(rows), params).scalar_one()
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
