@@ -206,13 +206,18 @@ _OFFSET = bindparam("alchemy_patterns_offset", type_=Integer)
 
 def _derive(stmt: AnySelect, what: str, build: Callable[[AnySelect], Any]) -> Any:
     """``build(stmt)``, made once per statement object (two threads may both make it: harmless)."""
-    forms = _derived.get(stmt)
-    if forms is None:
-        forms = _derived.setdefault(stmt, {})
+    forms = _forms_of(stmt)
     form = forms.get(what)
     if form is None:
         form = forms[what] = build(stmt)
     return form
+
+
+def _forms_of(stmt: AnySelect) -> dict[Any, Any]:
+    forms = _derived.get(stmt)
+    if forms is None:
+        forms = _derived.setdefault(stmt, {})
+    return forms
 
 
 def _paged(stmt: AnySelect) -> AnySelect:
@@ -724,20 +729,50 @@ def keyset_paginate(
     statement built once and run with different values.
     """
     _check_page_size(per_page, max_per_page)
-    parts = _order_parts(order_by)
-    keyed = stmt.add_columns(*(column for column, _ in parts)).order_by(None).order_by(*order_by)
+    keyset = _keyset(stmt, order_by)
+    parts, paged = keyset.parts, keyset.first_page
     if cursor is not None:
-        values = _position(parts, cursor, session.get_bind(clause=keyed).dialect)
-        keyed = keyed.where(_after(parts, values))
+        values = _position(parts, cursor, session.get_bind(clause=keyset.keyed).dialect)
+        paged = keyset.keyed.where(_after(parts, values)).limit(_LIMIT)
     # Read once, then split each row into the caller's columns (as Rows, or
     # scalars for one entity or column) and the key values behind the cursor.
-    fetched = session.execute(keyed.limit(per_page + 1), params).freeze()
-    width = _width(stmt)
+    fetched = session.execute(paged, {**(params or {}), _LIMIT.key: per_page + 1}).freeze()
+    width = keyset.width
     mine = fetched().columns(*range(width))
     items = list(mine.scalars() if width == 1 else mine)[:per_page]
     keys = fetched().columns(*range(width, width + len(parts))).all()
     next_cursor = encode_cursor(list(keys[per_page - 1])) if len(keys) > per_page else None
     return KeysetPage(items, next_cursor)
+
+
+@dataclass(frozen=True)
+class _Keyset:
+    """What ``keyset_paginate`` makes of a statement and an order, kept with the statement."""
+
+    order_by: tuple[ColumnElement[Any], ...]  # held: the key is their ids, which stay theirs
+    parts: list[tuple[ColumnElement[Any], bool]]
+    keyed: AnySelect  # the statement, its key columns added, in the order
+    first_page: AnySelect  # ``keyed`` with its LIMIT bound at execution
+    width: int  # the caller's columns, before the key columns
+
+
+#: A caller that makes a new order each call keeps no more than this per statement.
+_MAX_ORDERS = 16
+
+
+def _keyset(stmt: AnySelect, order_by: Sequence[ColumnElement[Any]]) -> _Keyset:
+    forms = _forms_of(stmt)
+    key = ("keyset", *map(id, order_by))
+    found = forms.get(key)
+    if found is not None and all(a is b for a, b in zip(found.order_by, order_by, strict=True)):
+        return found  # type: ignore[no-any-return]
+    if len(forms) > _MAX_ORDERS:
+        forms.clear()
+    parts = _order_parts(order_by)
+    keyed = stmt.add_columns(*(column for column, _ in parts)).order_by(None).order_by(*order_by)
+    made = _Keyset(tuple(order_by), parts, keyed, keyed.limit(_LIMIT), _width(stmt))
+    forms[key] = made
+    return made
 
 
 # --- small reads -----------------------------------------------------------
