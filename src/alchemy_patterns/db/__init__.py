@@ -4,6 +4,7 @@ It imports SQLAlchemy and the standard library only, never the application
 built on it. Everything an application needs is importable from here.
 """
 
+from alchemy_patterns.db.asyncio import AsyncDatabase
 from alchemy_patterns.db.base import (
     NAMING_CONVENTION,
     Base,
@@ -21,7 +22,14 @@ from alchemy_patterns.db.disconnects import (
     found_dead_at_first_statement,
     retrying_a_stale_connection,
 )
-from alchemy_patterns.db.engine import Backend, EngineOptions, backend_of, make_engine
+from alchemy_patterns.db.engine import (
+    Backend,
+    EngineOptions,
+    async_url,
+    backend_of,
+    make_async_engine,
+    make_engine,
+)
 from alchemy_patterns.db.errors import (
     AppError,
     Conflict,
@@ -59,6 +67,7 @@ from alchemy_patterns.db.session import savepoint, session_scope
 __all__ = [
     "NAMING_CONVENTION",
     "AppError",
+    "AsyncDatabase",
     "Backend",
     "Base",
     "Conflict",
@@ -79,6 +88,7 @@ __all__ = [
     "ValidationFailed",
     "as_money",
     "assert_max_queries",
+    "async_url",
     "backend_of",
     "bulk_insert",
     "bulk_update",
@@ -93,6 +103,7 @@ __all__ = [
     "keyset_after",
     "keyset_paginate",
     "keyset_position",
+    "make_async_engine",
     "make_engine",
     "paginate",
     "retrying_a_stale_connection",
