@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import MetaData
@@ -62,6 +62,7 @@ from alchemy_patterns.db import bulk, pagination
 from alchemy_patterns.db import session as units
 from alchemy_patterns.db.database import Database
 from alchemy_patterns.db.engine import SQLITE_BEGIN, async_url
+from alchemy_patterns.db.greenlet import greenlet_scope
 from alchemy_patterns.db.retry import OnRetry, RetryPolicy, joined, run_transaction
 
 __all__ = [
@@ -72,7 +73,6 @@ __all__ = [
     "count",
     "exists",
     "get_or_raise",
-    "greenlet_scope",
     "keyset_paginate",
     "paginate",
     "savepoint",
@@ -87,24 +87,6 @@ P = ParamSpec("P")
 
 #: Where a sync ``Session`` made for an ``AsyncSession`` keeps it (the proxy map is weak).
 _FACE = "alchemy_patterns_async_session"
-
-
-@asynccontextmanager
-async def greenlet_scope(scope: AbstractContextManager[T]) -> AsyncIterator[T]:
-    """Enter and leave the sync context manager ``scope`` in SQLAlchemy's greenlet.
-
-    Its body is the ``async with`` block; what the block raises is handed to
-    ``scope.__exit__`` as a ``with`` block would hand it, so the sync scope's
-    commit, rollback and error translation apply unchanged.
-    """
-    value = await greenlet_spawn(scope.__enter__)
-    try:
-        yield value
-    except BaseException as error:
-        if not await greenlet_spawn(scope.__exit__, type(error), error, error.__traceback__):
-            raise
-    else:
-        await greenlet_spawn(scope.__exit__, None, None, None)
 
 
 def _async_face(session: Session) -> AsyncSession:
