@@ -13,19 +13,21 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any, TypeAlias
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from alchemy_patterns.db import Database
+from alchemy_patterns.db import Database, EngineOptions
 from alchemy_patterns.domains.shop.errors import OutOfStock
 from alchemy_patterns.domains.shop.models import Cart, CartItem, Order, Product
 from alchemy_patterns.domains.shop.schemas import OrderOut
 from alchemy_patterns.domains.shop.services import add_to_cart, checkout
 from tests.builders import make_product, make_user, put_in_cart
-from tests.threads import race
+from tests.threads import race, race_in_tasks
 
 ADDERS = 20
 SHOPPERS = 30
@@ -49,18 +51,39 @@ def orders_placed(app_db: Database) -> int:
         return session.scalar(select(func.count()).select_from(Order)) or 0
 
 
+#: ``racer(count, work)``: ``work(session, i)`` for i in range(count), all at once, each
+#: its own retried transaction; the outcomes (results or exceptions) in order.
+Racer: TypeAlias = Callable[[int, Callable[[Session, int], Any]], list[Any]]
+
+
+@pytest.fixture(params=["threads", "asyncio"])
+def racer(request: pytest.FixtureRequest, app_db: Database) -> Racer:
+    """The sync services raced from threads (``Database``) or from asyncio tasks.
+
+    The asyncio way is an async application's: ``AsyncDatabase.transaction()``
+    in tasks gathered on one event loop, each calling the same sync service
+    unchanged through ``run_sync``.
+    """
+    if request.param == "threads":
+        return lambda count, work: race(
+            count, lambda i: app_db.transaction(lambda session: work(session, i))
+        )
+    url = app_db.url.render_as_string(hide_password=False)
+    options = EngineOptions(pool_size=SHOPPERS, max_overflow=0)
+    return lambda count, work: race_in_tasks(
+        url, count, work, metadata=app_db.metadata, engine_options=options
+    )
+
+
 # --- add_to_cart: no lost increments ----------------------------------------------
 
 
-def test_concurrent_adds_of_the_same_product_all_count(app_db: Database) -> None:
+def test_concurrent_adds_of_the_same_product_all_count(app_db: Database, racer: Racer) -> None:
     with app_db.session_scope() as session:
         user_id = make_user(session).id
         product_id = make_product(session).id
 
-    outcomes = race(
-        ADDERS,
-        lambda _: app_db.transaction(lambda s: add_to_cart(s, user_id, product_id, quantity=1)),
-    )
+    outcomes = racer(ADDERS, lambda s, _: add_to_cart(s, user_id, product_id, quantity=1))
 
     assert [o for o in outcomes if isinstance(o, Exception)] == []
     assert stored_quantity(app_db, product_id) == ADDERS
@@ -110,10 +133,10 @@ def shoppers_with_one_unit_each(app_db: Database, count: int) -> tuple[list[int]
         return [user.id for user in users], product.id
 
 
-def test_concurrent_checkouts_never_oversell(app_db: Database) -> None:
+def test_concurrent_checkouts_never_oversell(app_db: Database, racer: Racer) -> None:
     user_ids, product_id = shoppers_with_one_unit_each(app_db, SHOPPERS)
 
-    outcomes = race(SHOPPERS, lambda i: app_db.transaction(lambda s: checkout(s, user_ids[i])))
+    outcomes = racer(SHOPPERS, lambda s, i: checkout(s, user_ids[i]))
 
     kinds = Counter(type(outcome).__name__ for outcome in outcomes)
     assert kinds == {"OrderOut": STOCK, "OutOfStock": SHOPPERS - STOCK}
