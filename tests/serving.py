@@ -99,12 +99,20 @@ class Server:
 def serving(cwd: Path, *args: str) -> Iterator[Server]:
     """``alchemy-patterns serve`` on a free port, healthy; killed at the end if still running."""
     port = free_port()
+    command = [sys.executable, "-m", "alchemy_patterns", *args, "--port", str(port)]
+    with running(cwd, command, port, clean_env()) as server:
+        yield server
+
+
+@contextmanager
+def running(cwd: Path, command: list[str], port: int, env: dict[str, str]) -> Iterator[Server]:
+    """``command``, a server listening on ``port``, healthy; killed at the end if still running."""
     log = cwd / "serve.log"
     with log.open("a") as output:  # appends: the master and its workers share the file
         process = subprocess.Popen(
-            [sys.executable, "-m", "alchemy_patterns", *args, "--port", str(port)],
+            command,
             cwd=cwd,
-            env=clean_env(),
+            env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # the whole group (gunicorn's workers too) can be killed
