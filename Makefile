@@ -12,7 +12,7 @@ DB     ?= all
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@$(BIN)/python -m pip install --quiet -e '.[app,postgresql,mysql,async,dev]'
 	@touch $(STAMP)
 
 ## run: serve the API with demo data on http://127.0.0.1:8000 (the default SQLite database, ./instance)

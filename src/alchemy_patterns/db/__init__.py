@@ -4,7 +4,8 @@ It imports SQLAlchemy and the standard library only, never the application
 built on it. Everything an application needs is importable from here.
 """
 
-from alchemy_patterns.db.asyncio import AsyncDatabase
+from typing import TYPE_CHECKING, Any
+
 from alchemy_patterns.db.base import (
     NAMING_CONVENTION,
     Base,
@@ -63,6 +64,25 @@ from alchemy_patterns.db.profiling import (
 )
 from alchemy_patterns.db.retry import RetryPolicy, run_transaction
 from alchemy_patterns.db.session import savepoint, session_scope
+
+if TYPE_CHECKING:
+    from alchemy_patterns.db.asyncio import AsyncDatabase
+
+
+def __getattr__(name: str) -> Any:
+    # The async twin needs the async extra (greenlet): imported on first use, so
+    # the sync data layer imports with SQLAlchemy alone.
+    if name != "AsyncDatabase":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        from alchemy_patterns.db.asyncio import AsyncDatabase
+    except ImportError as error:
+        message = (
+            f"AsyncDatabase needs the async extra: pip install 'alchemy-patterns[async]' ({error})"
+        )
+        raise ImportError(message) from error
+    return AsyncDatabase
+
 
 __all__ = [
     "NAMING_CONVENTION",

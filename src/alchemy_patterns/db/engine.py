@@ -28,12 +28,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, PoolProxiedConnection, QueuePool, StaticPool
 
 from alchemy_patterns.db import observers
@@ -43,6 +42,9 @@ from alchemy_patterns.db.disconnects import (
     psycopg_socket,
     pymysql_socket,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = [
     "Backend",
@@ -175,6 +177,8 @@ def make_async_engine(
     its engine: a sync ``Engine`` made with ``_is_async``, wrapped. So every
     per-backend default and listener is the one the sync engine has.
     """
+    from sqlalchemy.ext.asyncio import AsyncEngine  # needs greenlet: the async extra
+
     return AsyncEngine(make_engine(async_url(url), options, _is_async=True, **extra))
 
 
