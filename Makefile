@@ -37,6 +37,7 @@ bench: $(STAMP) wrk
 	$(BIN)/python benchmarks/loading.py
 	$(BIN)/python benchmarks/pagination.py
 	$(BIN)/python benchmarks/growth.py
+	$(BIN)/python benchmarks/async_vs_threads.py
 	$(BIN)/python benchmarks/api.py
 
 # benchmarks/api.py loads the servers with wrk (Debian's package).

@@ -24,25 +24,31 @@ that greenlet.
   every task has a context of its own: a counter sees its own task's
   statements, not another's.
 
-Drivers, chosen by ``benchmarks/async_drivers.py`` (the engine is
-:func:`~alchemy_patterns.db.engine.make_async_engine`, with every default of
-the sync engine):
+Drivers (the engine is :func:`~alchemy_patterns.db.engine.make_async_engine`,
+with every default of the sync engine), measured with
+``benchmarks/async_vs_threads.py --drivers``: 1,000 short read units (a
+retried ``transaction()`` reading one row by its key) through this class:
 
-* **PostgreSQL: psycopg 3 in its async mode**, not asyncpg. Short read units
-  (BEGIN, a SELECT by key, COMMIT through ``AsyncSession``) ran as fast or
-  faster with psycopg (1.0x to 1.1x asyncpg's throughput at 1 and 10
-  concurrent units on this machine: asyncpg's faster protocol is lost behind
-  the ORM and the greenlet for units this short). And psycopg is the sync
-  driver too: one URL, one set of connection arguments (``application_name``,
-  ``connect_timeout``), and the same exceptions with the same SQLSTATE and
-  ``diag``, which :mod:`~alchemy_patterns.db.errors` translates; asyncpg's
-  exceptions would need a translation of their own.
-* **SQLite: aiosqlite**, the one asyncio driver SQLAlchemy supports for it
-  (a thread per connection behind the standard ``sqlite3``: the same error
+* **PostgreSQL: psycopg 3 in its async mode**, not asyncpg. The two are even
+  behind the ORM and the greenlet for units this short (asyncpg 0.94x
+  psycopg's throughput with a pool of 1, 1.03x with 10, on a 2-core
+  machine). psycopg is
+  also the sync driver: one URL, the same connection arguments
+  (``application_name``, ``connect_timeout``: asyncpg takes neither), and
+  the same exceptions with the same SQLSTATE and ``diag``, which
+  :mod:`~alchemy_patterns.db.errors` translates. asyncpg's exceptions would
+  need a translation of their own.
+* **SQLite: aiosqlite**, the asyncio driver SQLAlchemy supports for it (a
+  thread per connection around the standard ``sqlite3``: the same error
   codes as the sync driver).
-* **MariaDB: asyncmy**, maintained (releases in 2025-26) and faster than
-  aiomysql on the same units (see the benchmark); both are PyMySQL's
-  protocol code, so the errors carry the same errnos as PyMySQL's.
+* **MariaDB: asyncmy**, not aiomysql. Both are maintained and both carry
+  PyMySQL's errnos; their throughput was within the noise of this shared
+  machine (aiomysql 1.30x asyncmy's with a pool of 1, 0.97x with 10; on
+  bare ``AsyncSession`` units in an earlier run asyncmy was ahead). asyncmy
+  logs the server's warnings where aiomysql raises them as Python warnings,
+  which an application (or a test suite) that turns warnings into errors
+  then fails on: MariaDB warns about harmless things such as a named
+  PRIMARY KEY in DDL.
 """
 
 from __future__ import annotations
