@@ -7,13 +7,23 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DB     ?= all
 
-.PHONY: run test lint bench wrk clean
+.PHONY: run test lint bench wrk clean lock
 
-$(STAMP): pyproject.toml
+# The application's whole set, exactly as locked (versions and hashes), then
+# the project itself on top, editable, its dependencies already there.
+$(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	@$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
+
+## lock: pin the application's dependencies again (requirements.lock) from pyproject.toml's ranges
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra app --extra postgresql --extra mysql \
+		--extra async --extra dev --generate-hashes --universal --python-version 3.11 \
+		-o requirements.lock
 
 ## run: serve the API with demo data on http://127.0.0.1:8000 (the default SQLite database, ./instance)
 run: $(STAMP)
@@ -38,6 +48,7 @@ bench: $(STAMP) wrk
 	$(BIN)/python benchmarks/pagination.py
 	$(BIN)/python benchmarks/growth.py
 	$(BIN)/python benchmarks/replicas.py
+	$(BIN)/python benchmarks/async_vs_threads.py
 	$(BIN)/python benchmarks/api.py
 
 # benchmarks/api.py loads the servers with wrk (Debian's package).

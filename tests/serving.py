@@ -102,12 +102,20 @@ def serving(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Iterato
     ``env``: settings added to the clean environment (``ALCHEMY_PATTERNS_…``).
     """
     port = free_port()
+    command = [sys.executable, "-m", "alchemy_patterns", *args, "--port", str(port)]
+    with running(cwd, command, port, clean_env() | (env or {})) as server:
+        yield server
+
+
+@contextmanager
+def running(cwd: Path, command: list[str], port: int, env: dict[str, str]) -> Iterator[Server]:
+    """``command``, a server listening on ``port``, healthy; killed at the end if still running."""
     log = cwd / "serve.log"
     with log.open("a") as output:  # appends: the master and its workers share the file
         process = subprocess.Popen(
-            [sys.executable, "-m", "alchemy_patterns", *args, "--port", str(port)],
+            command,
             cwd=cwd,
-            env=clean_env() | (env or {}),
+            env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # the whole group (gunicorn's workers too) can be killed

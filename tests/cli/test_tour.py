@@ -310,3 +310,16 @@ def test_an_unreachable_server_is_one_line_naming_the_host(where: str) -> None:
     assert len(lines) == 1
     assert "127.0.0.1" in lines[0]
     assert "refused" in lines[0]
+
+
+def test_a_lazy_load_under_asyncio_is_missing_greenlet_and_each_way_around_it_works(
+    tour: Tour,
+) -> None:
+    chapter = {v.name: (v.statements, v.outcome) for v in tour["async-loading"].variants}
+
+    assert chapter == {
+        "lazy load (the guide's)": (1, {"raised": "MissingGreenlet", "pets": None}),
+        'lazy="raise"': (1, {"raised": "InvalidRequestError", "pets": None}),
+        "selectinload": (2, {"raised": None, "pets": 5}),
+        "awaitable attribute (AsyncAttrs)": (2, {"raised": None, "pets": 5}),
+    }

@@ -1,15 +1,68 @@
-"""Fixtures for the data layer's tests: a ``Database`` per backend, emptied after each test."""
+"""Fixtures for the data layer's tests: a ``Database`` per backend, emptied after each test.
+
+The contract modules (``CONTRACT``) run each test that takes ``db`` twice, the
+sync way and the async way (:mod:`tests.db.ways`); a test that cannot run the
+async way (it starts threads of its own) says so with ``@pytest.mark.sync_only``.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy.util import greenlet_spawn
 
-from alchemy_patterns.db import Database
+from alchemy_patterns.db import AsyncDatabase, Database
 from tests.cleanup import empty_tables
 from tests.db.models import metadata
+from tests.db.ways import WAYS, AsyncWay, savepoint_of
+
+CONTRACT = frozenset(
+    f"tests.db.test_{name}"
+    for name in ("session", "errors", "retry", "pagination", "bulk", "profiling", "stream")
+)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "way" not in metafunc.fixturenames:
+        return
+    both = metafunc.module.__name__ in CONTRACT
+    sync_only = metafunc.definition.get_closest_marker("sync_only") is not None
+    metafunc.parametrize("way", WAYS if both and not sync_only else ("sync",), indirect=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """The async way calls the test in SQLAlchemy's greenlet, on the suite's event loop."""
+    callspec = getattr(pyfuncitem, "callspec", None)
+    if callspec is None or callspec.params.get("way") != "async":
+        return None
+    way: AsyncWay = pyfuncitem.funcargs["db"]  # type: ignore[assignment]
+    arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    way.run(greenlet_spawn(pyfuncitem.obj, **arguments))
+    return True
+
+
+@pytest.fixture(scope="session")
+def event_loop_for_db() -> Iterator[asyncio.AbstractEventLoop]:
+    """One event loop for every async-way test: an async engine's pool belongs to its loop."""
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture
+def way(request: pytest.FixtureRequest) -> str:
+    chosen: str = getattr(request, "param", "sync")
+    return chosen
+
+
+@pytest.fixture
+def savepoint(way: str) -> Callable[..., Any]:
+    """The way's ``savepoint(session, metadata)``: the sync one or the async one, awaited."""
+    return savepoint_of(way)
 
 
 @pytest.fixture(scope="session")
@@ -22,24 +75,42 @@ def _schema(database_url: str) -> Iterator[Database]:
     database.dispose()
 
 
+@pytest.fixture(scope="session")
+def _async_schema(
+    _schema: Database, event_loop_for_db: asyncio.AbstractEventLoop
+) -> Iterator[AsyncWay]:
+    database = AsyncDatabase(_schema.url, metadata=metadata, n_plus_one="raise")
+    yield AsyncWay(database, event_loop_for_db, _schema)
+    event_loop_for_db.run_until_complete(database.dispose())
+
+
 @pytest.fixture
-def db(_schema: Database) -> Iterator[Database]:
-    """The backend's test ``Database``; every table is emptied after the test."""
-    yield _schema
+def db(way: str, _schema: Database, request: pytest.FixtureRequest) -> Iterator[Database]:
+    """The backend's test ``Database`` (or, the async way, its twin); tables emptied after."""
+    if way == "sync":
+        yield _schema
+    else:
+        yield request.getfixturevalue("_async_schema")
     empty_tables(_schema, metadata)
 
 
 @pytest.fixture
-def make_db(db: Database) -> Iterator[Callable[..., Database]]:
-    """Build extra ``Database`` objects on the same test database (disposed afterwards)."""
-    made: list[Database] = []
+def make_db(db: Database, way: str) -> Iterator[Callable[..., Database]]:
+    """Build extra databases of the test's way on the same test database (disposed afterwards)."""
+    made: list[Database | AsyncWay] = []
 
     def make(**options: Any) -> Database:
         options.setdefault("metadata", metadata)
-        database = Database(db.url, **options)
-        made.append(database)
-        return database
+        if way == "sync":
+            made.append(Database(db.url, **options))
+        else:
+            assert isinstance(db, AsyncWay)
+            made.append(AsyncWay(AsyncDatabase(db.fallback.url, **options), db.loop, db.fallback))
+        return made[-1]  # type: ignore[return-value]
 
     yield make
     for database in made:
-        database.dispose()
+        if isinstance(database, AsyncWay):
+            database.loop.run_until_complete(database.async_database.dispose())
+        else:
+            database.dispose()

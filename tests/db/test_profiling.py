@@ -55,6 +55,7 @@ def test_count_queries_counts_a_statement_the_database_refused(db: Database) -> 
     assert [s.sql for s in counter.statements] == ["SELECT * FROM no_such_table"]
 
 
+@pytest.mark.sync_only
 def test_count_queries_sees_only_its_own_thread(db: Database) -> None:
     started, finish = threading.Event(), threading.Event()
 

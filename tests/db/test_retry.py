@@ -73,6 +73,7 @@ def run_threads(*targets: Callable[[], None]) -> list[BaseException]:
     return errors
 
 
+@pytest.mark.sync_only
 @pytest.mark.backends("postgresql", "mariadb")
 def test_concurrent_increments_at_serializable_lose_nothing(db: Database) -> None:
     """Two threads read-modify-write one counter 100 times each at SERIALIZABLE.
@@ -109,6 +110,7 @@ def test_concurrent_increments_at_serializable_lose_nothing(db: Database) -> Non
     assert len(retries) >= 1
 
 
+@pytest.mark.sync_only
 @pytest.mark.backends("postgresql")
 def test_a_deadlock_is_retried(db: Database, reasons: Reasons) -> None:
     """Two units lock the same two rows in opposite orders; PostgreSQL kills one (40P01)."""
@@ -265,6 +267,7 @@ def test_a_nested_transaction_joins_the_outer_unit_and_does_not_commit_alone(
         assert session.scalars(select(Author)).all() == []
 
 
+@pytest.mark.sync_only
 @pytest.mark.backends("postgresql")
 def test_a_retryable_error_inside_a_nested_unit_retries_the_whole_outer_unit(
     db: Database,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 
-from alchemy_patterns.db import Database, ValidationFailed, savepoint
+from alchemy_patterns.db import Database, ValidationFailed
 from tests.db.models import Author, AuthorProfile
 
 
@@ -70,7 +73,9 @@ def test_flush_gives_the_new_id_and_rollback_takes_both_rows(db: Database) -> No
     assert count_rows(db, AuthorProfile) == 0
 
 
-def test_savepoint_keeps_the_outer_row_when_the_inner_unit_fails(db: Database) -> None:
+def test_savepoint_keeps_the_outer_row_when_the_inner_unit_fails(
+    db: Database, savepoint: Callable[..., Any]
+) -> None:
     with db.session_scope() as session:
         author = Author(name="ada")
         session.add(author)
@@ -82,7 +87,9 @@ def test_savepoint_keeps_the_outer_row_when_the_inner_unit_fails(db: Database) -
     assert count_rows(db, AuthorProfile) == 0
 
 
-def test_savepoint_that_succeeds_keeps_both_rows(db: Database) -> None:
+def test_savepoint_that_succeeds_keeps_both_rows(
+    db: Database, savepoint: Callable[..., Any]
+) -> None:
     with db.session_scope() as session:
         author = Author(name="ada")
         session.add(author)

@@ -11,21 +11,25 @@ it is raced on the servers only.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any, Protocol
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.util import await_
 
-from alchemy_patterns.db import Database
+from alchemy_patterns.db import Database, EngineOptions
 from alchemy_patterns.domains.shop.errors import OutOfStock
 from alchemy_patterns.domains.shop.models import Cart, CartItem, Order, Product
 from alchemy_patterns.domains.shop.schemas import OrderOut
 from alchemy_patterns.domains.shop.services import add_to_cart, checkout
 from tests.builders import make_product, make_user, put_in_cart
-from tests.threads import race
+from tests.threads import race, race_in_tasks
 
 ADDERS = 20
 SHOPPERS = 30
@@ -49,26 +53,71 @@ def orders_placed(app_db: Database) -> int:
         return session.scalar(select(func.count()).select_from(Order)) or 0
 
 
+class Racer:
+    """``racer(count, work)``: ``work(session, i)`` for i in range(count), all at once.
+
+    Each call is its own retried transaction; the outcomes (results or
+    exceptions) come back in order. The sync services race from threads
+    (``Database``) or from asyncio tasks: an async application's way,
+    ``AsyncDatabase.transaction()`` in tasks gathered on one event loop, each
+    calling the same sync service unchanged through ``run_sync``.
+    """
+
+    def __init__(self, kind: str, app_db: Database) -> None:
+        self.kind = kind
+        self.app_db = app_db
+
+    def __call__(self, count: int, work: Callable[[Session, int], Any]) -> list[Any]:
+        if self.kind == "threads":
+            db = self.app_db
+            return race(count, lambda i: db.transaction(lambda session: work(session, i)))
+        url = self.app_db.url.render_as_string(hide_password=False)
+        options = EngineOptions(pool_size=SHOPPERS, max_overflow=0)
+        return race_in_tasks(
+            url, count, work, metadata=self.app_db.metadata, engine_options=options
+        )
+
+    def barrier(self, parties: int) -> AllRead:
+        """A barrier the racing units wait at from their sync code: a thread's, or a task's."""
+        if self.kind == "threads":
+            return threading.Barrier(parties, timeout=30)
+        return TasksBarrier(asyncio.Barrier(parties))
+
+
+class AllRead(Protocol):
+    def wait(self) -> object: ...
+
+
+class TasksBarrier:
+    """An asyncio barrier waited at from sync code run by ``run_sync`` (in the greenlet)."""
+
+    def __init__(self, barrier: asyncio.Barrier) -> None:
+        self.barrier = barrier
+
+    def wait(self) -> object:
+        return await_(asyncio.wait_for(self.barrier.wait(), 30))
+
+
+@pytest.fixture(params=["threads", "asyncio"])
+def racer(request: pytest.FixtureRequest, app_db: Database) -> Racer:
+    return Racer(request.param, app_db)
+
+
 # --- add_to_cart: no lost increments ----------------------------------------------
 
 
-def test_concurrent_adds_of_the_same_product_all_count(app_db: Database) -> None:
+def test_concurrent_adds_of_the_same_product_all_count(app_db: Database, racer: Racer) -> None:
     with app_db.session_scope() as session:
         user_id = make_user(session).id
         product_id = make_product(session).id
 
-    outcomes = race(
-        ADDERS,
-        lambda _: app_db.transaction(lambda s: add_to_cart(s, user_id, product_id, quantity=1)),
-    )
+    outcomes = racer(ADDERS, lambda s, _: add_to_cart(s, user_id, product_id, quantity=1))
 
     assert [o for o in outcomes if isinstance(o, Exception)] == []
     assert stored_quantity(app_db, product_id) == ADDERS
 
 
-def naive_add_to_cart(
-    session: Session, cart_id: int, product_id: int, all_read: threading.Barrier
-) -> None:
+def naive_add_to_cart(session: Session, cart_id: int, product_id: int, all_read: AllRead) -> None:
     """The guide's add_to_cart: read the line, add in Python, write the sum back."""
     item = session.scalars(
         select(CartItem).where(CartItem.cart_id == cart_id, CartItem.product_id == product_id)
@@ -78,18 +127,15 @@ def naive_add_to_cart(
 
 
 @pytest.mark.backends("postgresql", "mariadb")
-def test_the_naive_read_modify_write_loses_increments(app_db: Database) -> None:
+def test_the_naive_read_modify_write_loses_increments(app_db: Database, racer: Racer) -> None:
+    """The race above can see the bug, from threads and from tasks alike."""
     with app_db.session_scope() as session:
         user = make_user(session)
         product_id = make_product(session).id
         cart_id = put_in_cart(session, user, session.get_one(Product, product_id)).cart_id
-    all_read = threading.Barrier(ADDERS, timeout=30)
+    all_read = racer.barrier(ADDERS)
 
-    def add(_: int) -> None:
-        with app_db.session_scope() as session:
-            naive_add_to_cart(session, cart_id, product_id, all_read)
-
-    outcomes = race(ADDERS, add)
+    outcomes = racer(ADDERS, lambda s, _: naive_add_to_cart(s, cart_id, product_id, all_read))
 
     assert [o for o in outcomes if isinstance(o, Exception)] == []
     # Twenty adds to a line of 1 should make 21; every thread read 1 and wrote 2.
@@ -110,10 +156,10 @@ def shoppers_with_one_unit_each(app_db: Database, count: int) -> tuple[list[int]
         return [user.id for user in users], product.id
 
 
-def test_concurrent_checkouts_never_oversell(app_db: Database) -> None:
+def test_concurrent_checkouts_never_oversell(app_db: Database, racer: Racer) -> None:
     user_ids, product_id = shoppers_with_one_unit_each(app_db, SHOPPERS)
 
-    outcomes = race(SHOPPERS, lambda i: app_db.transaction(lambda s: checkout(s, user_ids[i])))
+    outcomes = racer(SHOPPERS, lambda s, i: checkout(s, user_ids[i]))
 
     kinds = Counter(type(outcome).__name__ for outcome in outcomes)
     assert kinds == {"OrderOut": STOCK, "OutOfStock": SHOPPERS - STOCK}

@@ -4,6 +4,8 @@ It imports SQLAlchemy and the standard library only, never the application
 built on it. Everything an application needs is importable from here.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from alchemy_patterns.db.base import (
     NAMING_CONVENTION,
     Base,
@@ -29,7 +31,14 @@ from alchemy_patterns.db.disconnects import (
     found_dead_at_first_statement,
     retrying_a_stale_connection,
 )
-from alchemy_patterns.db.engine import Backend, EngineOptions, backend_of, make_engine
+from alchemy_patterns.db.engine import (
+    Backend,
+    EngineOptions,
+    async_url,
+    backend_of,
+    make_async_engine,
+    make_engine,
+)
 from alchemy_patterns.db.errors import (
     AppError,
     Conflict,
@@ -66,9 +75,29 @@ from alchemy_patterns.db.profiling import (
 from alchemy_patterns.db.retry import RetryPolicy, run_transaction
 from alchemy_patterns.db.session import savepoint, session_scope
 
+if TYPE_CHECKING:
+    from alchemy_patterns.db.asyncio import AsyncDatabase
+
+
+def __getattr__(name: str) -> Any:
+    # The async twin needs the async extra (greenlet): imported on first use, so
+    # the sync data layer imports with SQLAlchemy alone.
+    if name != "AsyncDatabase":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        from alchemy_patterns.db.asyncio import AsyncDatabase
+    except ImportError as error:
+        message = (
+            f"AsyncDatabase needs the async extra: pip install 'alchemy-patterns[async]' ({error})"
+        )
+        raise ImportError(message) from error
+    return AsyncDatabase
+
+
 __all__ = [
     "NAMING_CONVENTION",
     "AppError",
+    "AsyncDatabase",
     "Backend",
     "Base",
     "Conflict",
@@ -91,6 +120,7 @@ __all__ = [
     "ValidationFailed",
     "as_money",
     "assert_max_queries",
+    "async_url",
     "backend_of",
     "bulk_insert",
     "bulk_update",
@@ -105,6 +135,7 @@ __all__ = [
     "keyset_after",
     "keyset_paginate",
     "keyset_position",
+    "make_async_engine",
     "make_engine",
     "paginate",
     "retrying_a_stale_connection",

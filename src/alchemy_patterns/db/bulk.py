@@ -35,6 +35,7 @@ from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.schema import Column, ColumnDefault
 
+from alchemy_patterns.db.greenlet import AwaitedCursor
 from alchemy_patterns.db.profiling import record_statement
 
 __all__ = [
@@ -431,7 +432,9 @@ def copy_insert(
             record_statement(sql, time.perf_counter() - started, dialect=dialect)
             started = 0.0
 
-    with driver.cursor() as cursor, open_copy:
+    # An asyncio engine's psycopg connection is async: copy_insert runs in the greenlet there.
+    cursor_of = AwaitedCursor if dialect.is_async else (lambda cursor: cursor)
+    with cursor_of(driver.cursor()) as cursor, open_copy:
         for batch in _chunks(rows, batch_size):
             try:
                 values = _tuples(fast, batch, none_means_default)

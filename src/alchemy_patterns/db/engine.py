@@ -28,12 +28,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.pool import PoolProxiedConnection, QueuePool, StaticPool
+from sqlalchemy.pool import AsyncAdaptedQueuePool, PoolProxiedConnection, QueuePool, StaticPool
 
 from alchemy_patterns.db import observers
 from alchemy_patterns.db.disconnects import (
@@ -43,7 +43,17 @@ from alchemy_patterns.db.disconnects import (
     pymysql_socket,
 )
 
-__all__ = ["Backend", "EngineOptions", "backend_of", "make_engine"]
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+__all__ = [
+    "Backend",
+    "EngineOptions",
+    "async_url",
+    "backend_of",
+    "make_async_engine",
+    "make_engine",
+]
 
 Backend = Literal["sqlite", "postgresql", "mariadb"]
 
@@ -93,6 +103,15 @@ class ObservedQueuePool(QueuePool):
             raise
 
 
+class ObservedAsyncQueuePool(ObservedQueuePool, AsyncAdaptedQueuePool):
+    """The same, for an asyncio engine (whose pool must wait with asyncio's queue)."""
+
+
+def _queue_pool(extra: dict[str, Any]) -> type[QueuePool]:
+    # ``_is_async`` is what create_async_engine() passes create_engine(): the one flag we follow.
+    return ObservedAsyncQueuePool if extra.get("_is_async") else ObservedQueuePool
+
+
 def backend_of(url: str | URL) -> Backend:
     """The backend family of a URL: ``sqlite``, ``postgresql`` or ``mariadb``."""
     backend = make_url(url).get_backend_name()
@@ -124,7 +143,49 @@ def make_engine(url: str | URL, options: EngineOptions | None = None, **extra: A
 
 def _socket_reader(engine: Engine) -> SocketOf | None:
     """How to find a pooled connection's socket, for the drivers we know."""
-    return {"psycopg": psycopg_socket, "pymysql": pymysql_socket}.get(engine.driver)
+    reader = {"psycopg": psycopg_socket, "pymysql": pymysql_socket}.get(engine.driver)
+    if reader is None or not engine.dialect.is_async:
+        return reader
+    # An asyncio driver's connection sits behind SQLAlchemy's adapter (psycopg's async class).
+    return lambda adapted: reader(adapted.driver_connection)
+
+
+#: The asyncio driver of each backend (see :mod:`alchemy_patterns.db.asyncio` for why these).
+ASYNC_DRIVERS: dict[Backend, str] = {
+    "sqlite": "sqlite+aiosqlite",
+    # The same dialect name: SQLAlchemy picks psycopg's async class for an async engine.
+    "postgresql": "postgresql+psycopg",
+    "mariadb": "mysql+asyncmy",
+}
+_ASYNC_DRIVER_NAMES = frozenset(
+    {"aiosqlite", "psycopg", "psycopg_async", "asyncpg", "asyncmy", "aiomysql"}
+)
+
+
+def async_url(url: str | URL) -> URL:
+    """``url`` with its backend's asyncio driver, unless it already names one.
+
+    So one URL (``sqlite:///app.db``, ``mysql+pymysql://…``) serves both
+    :class:`~alchemy_patterns.db.Database` and its asyncio twin.
+    """
+    url = make_url(url)
+    if url.get_driver_name() in _ASYNC_DRIVER_NAMES and "+" in url.drivername:
+        return url
+    return url.set(drivername=ASYNC_DRIVERS[backend_of(url)])
+
+
+def make_async_engine(
+    url: str | URL, options: EngineOptions | None = None, **extra: Any
+) -> AsyncEngine:
+    """The asyncio twin of :func:`make_engine`: the same defaults, on :func:`async_url`'s driver.
+
+    Built by :func:`make_engine` itself, as ``create_async_engine()`` builds
+    its engine: a sync ``Engine`` made with ``_is_async``, wrapped. So every
+    per-backend default and listener is the one the sync engine has.
+    """
+    from sqlalchemy.ext.asyncio import AsyncEngine  # needs greenlet: the async extra
+
+    return AsyncEngine(make_engine(async_url(url), options, _is_async=True, **extra))
 
 
 def _postgresql_engine(url: URL, options: EngineOptions, extra: dict[str, Any]) -> Engine:
@@ -155,7 +216,7 @@ def _server_engine(url: URL, options: EngineOptions, extra: dict[str, Any]) -> E
     return create_engine(
         url,
         echo=options.echo,
-        poolclass=ObservedQueuePool,
+        poolclass=_queue_pool(extra),
         pool_logging_name=options.node,
         pool_size=options.pool_size,
         max_overflow=options.max_overflow,
@@ -178,7 +239,7 @@ def _sqlite_engine(url: URL, options: EngineOptions, extra: dict[str, Any]) -> E
         assert url.database is not None
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         kwargs |= {
-            "poolclass": ObservedQueuePool,
+            "poolclass": _queue_pool(extra),
             "pool_logging_name": options.node,
             "pool_size": options.pool_size,
             "max_overflow": options.max_overflow,

@@ -249,7 +249,7 @@ def _facts(error: sa_exc.DBAPIError) -> _Facts:
     module = type(orig).__module__
     if module.startswith("psycopg"):
         return _postgresql_facts(orig)
-    if module.startswith("pymysql"):
+    if module.startswith(("pymysql", "asyncmy")):  # asyncmy: PyMySQL's errors, ported
         return _mariadb_facts(orig)
     if module.startswith("sqlite3"):
         return _sqlite_facts(orig)

@@ -808,11 +808,17 @@ def stream(session: Session, stmt: AnySelect, *, batch_size: int = 1000) -> Iter
     (MariaDB cannot run another statement on the connection meanwhile). A loop
     left early closes the cursor when the generator is closed or collected.
     """
-    result = session.execute(stmt.execution_options(yield_per=batch_size))
+    statement, one_column = streamed(stmt, batch_size)
+    result = session.execute(statement)
     try:
-        if _width(stmt) == 1:
+        if one_column:
             yield from result.scalars()
         else:
             yield from result
     finally:
         result.close()
+
+
+def streamed(stmt: AnySelect, batch_size: int) -> tuple[AnySelect, bool]:
+    """What :func:`stream` runs, and whether its rows are single values (the async twin's too)."""
+    return stmt.execution_options(yield_per=batch_size), _width(stmt) == 1

@@ -70,7 +70,7 @@ def joined(session: Session) -> Iterator[Session]:
 
 
 def run_transaction(
-    factory: sessionmaker[Session],
+    factory: Callable[[], Session],
     work: Callable[[Session], T],
     *,
     policy: RetryPolicy | None = None,
@@ -78,6 +78,7 @@ def run_transaction(
     on_retry: OnRetry | None = None,
     metadata: MetaData | None = None,
     watch: Callable[[], AbstractContextManager[object]] = nullcontext,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> T:
     """Run ``work(session)`` in a new transaction and commit; retry it whole if retryable.
 
@@ -93,6 +94,10 @@ def run_transaction(
     again at once, once, on a fresh one (logged, not an attempt of ``policy``).
     A connection lost after a statement completed, or during COMMIT, is
     :class:`Unavailable` and never retried: the work may have taken effect.
+
+    ``sleep(seconds)`` waits between attempts; the asyncio twin
+    (:class:`~alchemy_patterns.db.asyncio.AsyncDatabase`) runs this very loop in
+    SQLAlchemy's greenlet and passes a sleep that yields to the event loop.
     """
     outer = _current.get()
     if outer is not None:
@@ -115,12 +120,12 @@ def run_transaction(
                 ) from error
             observers.retried(reason)
             _note_retry(attempt, error, on_retry)
-            time.sleep(policy.delay(attempt))
+            sleep(policy.delay(attempt))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _attempt(
-    factory: sessionmaker[Session],
+    factory: Callable[[], Session],
     work: Callable[[Session], T],
     isolation_level: str | None,
     watch: Callable[[], AbstractContextManager[object]],

@@ -6,12 +6,12 @@ request, a test. Services take the ``Session`` and never commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import MetaData
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from alchemy_patterns.db.errors import translating_errors
 
@@ -20,7 +20,7 @@ __all__ = ["rollback_quietly", "savepoint", "session_scope"]
 
 @contextmanager
 def session_scope(
-    factory: sessionmaker[Session], metadata: MetaData | None = None
+    factory: Callable[[], Session], metadata: MetaData | None = None
 ) -> Iterator[Session]:
     """One transaction: commit on success, roll back and re-raise on error, always close.
 

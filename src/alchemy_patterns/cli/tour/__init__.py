@@ -13,6 +13,7 @@ from rich.console import Console
 
 from alchemy_patterns.cli.tour import (
     association,
+    async_loading,
     bulk,
     cart,
     cascades,
@@ -46,6 +47,7 @@ CHAPTERS: dict[str, Chapter] = {
         savepoints.CHAPTER,
         cart.CHAPTER,
         errors.CHAPTER,
+        async_loading.CHAPTER,
     )
 }
 

@@ -1,0 +1,274 @@
+"""``AsyncDatabase``: the data layer for asyncio applications, built on the sync one.
+
+SQLAlchemy's asyncio extension is not a second ORM: an ``AsyncSession`` runs
+the sync ``Session`` inside a greenlet, and each time the driver has to wait
+the greenlet hands an awaitable to the event loop. ``AsyncSession.run_sync(fn)``
+runs any sync code that way, on the async connection. So this module holds no
+second copy of the data layer: every guarantee is the sync code's, run in
+that greenlet.
+
+* ``session_scope()`` enters and leaves :func:`alchemy_patterns.db.session.session_scope`
+  itself (commit, roll back and re-raise, always close, errors translated)
+  around the ``async with`` block.
+* ``transaction()`` is :func:`alchemy_patterns.db.retry.run_transaction`: the
+  same retry policy, the same re-run of a unit whose first statement found a
+  dead connection, the same rule that only the owner of a transaction retries
+  it. It runs in the greenlet, awaits the async ``work`` from there, and waits
+  between attempts with ``asyncio.sleep``.
+* ``paginate``, ``keyset_paginate``, ``count``, ``exists``, ``get_or_raise``,
+  ``bulk_insert``, ``upsert``, ``update_where``, ``bulk_update`` and
+  ``copy_insert`` are the sync functions through ``run_sync``.
+* Profiling (``count_queries``, ``assert_max_queries``, the N+1 detector, the
+  slow-query log) is the sync module's: it keeps its state in ``ContextVar``\\ s,
+  which SQLAlchemy's greenlet shares with the asyncio task that runs it, and
+  every task has a context of its own: a counter sees its own task's
+  statements, not another's.
+
+Drivers (the engine is :func:`~alchemy_patterns.db.engine.make_async_engine`,
+with every default of the sync engine), measured with
+``benchmarks/async_vs_threads.py --drivers``: 1,000 short read units (a
+retried ``transaction()`` reading one row by its key) through this class:
+
+* **PostgreSQL: psycopg 3 in its async mode**, not asyncpg. The two are even
+  behind the ORM and the greenlet for units this short (asyncpg 0.94x
+  psycopg's throughput with a pool of 1, 1.03x with 10, on a 2-core
+  machine). psycopg is
+  also the sync driver: one URL, the same connection arguments
+  (``application_name``, ``connect_timeout``: asyncpg takes neither), and
+  the same exceptions with the same SQLSTATE and ``diag``, which
+  :mod:`~alchemy_patterns.db.errors` translates. asyncpg's exceptions would
+  need a translation of their own.
+* **SQLite: aiosqlite**, the asyncio driver SQLAlchemy supports for it (a
+  thread per connection around the standard ``sqlite3``: the same error
+  codes as the sync driver).
+* **MariaDB: asyncmy**, not aiomysql. Both are maintained and both carry
+  PyMySQL's errnos; their throughput was within the noise of this shared
+  machine (aiomysql 1.30x asyncmy's with a pool of 1, 0.97x with 10; on
+  bare ``AsyncSession`` units in an earlier run asyncmy was ahead). asyncmy
+  logs the server's warnings where aiomysql raises them as Python warnings,
+  which an application (or a test suite) that turns warnings into errors
+  then fails on: MariaDB warns about harmless things such as a named
+  PRIMARY KEY in DDL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy import MetaData
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+from sqlalchemy.util import await_, greenlet_spawn
+
+from alchemy_patterns.db import bulk, pagination
+from alchemy_patterns.db import session as units
+from alchemy_patterns.db.database import Database
+from alchemy_patterns.db.engine import SQLITE_BEGIN, async_url
+from alchemy_patterns.db.greenlet import greenlet_scope
+from alchemy_patterns.db.retry import OnRetry, RetryPolicy, joined, run_transaction
+
+__all__ = [
+    "AsyncDatabase",
+    "bulk_insert",
+    "bulk_update",
+    "copy_insert",
+    "count",
+    "exists",
+    "get_or_raise",
+    "keyset_paginate",
+    "paginate",
+    "savepoint",
+    "stream",
+    "update_where",
+    "upsert",
+]
+
+T = TypeVar("T")
+M = TypeVar("M")
+P = ParamSpec("P")
+
+#: Where a sync ``Session`` made for an ``AsyncSession`` keeps it (the proxy map is weak).
+_FACE = "alchemy_patterns_async_session"
+
+
+def _async_face(session: Session) -> AsyncSession:
+    face: AsyncSession = session.info[_FACE]
+    return face
+
+
+def _sleep_in_greenlet(seconds: float) -> None:
+    await_(asyncio.sleep(seconds))
+
+
+class AsyncDatabase:
+    """The asyncio twin of :class:`~alchemy_patterns.db.Database`: the same contract, awaited.
+
+    >>> db = AsyncDatabase("postgresql+psycopg://app@localhost/app", metadata=Base.metadata)
+    >>> async with db.session_scope() as session:
+    ...     session.add(User(name="ada"))
+    >>> await db.transaction(lambda session: session.run_sync(transfer, 1, 2))
+
+    ``url`` may name the sync driver (``sqlite:///…``, ``mysql+pymysql://…``):
+    it is switched to the backend's asyncio driver (see the module's notes).
+    Every other argument is :class:`~alchemy_patterns.db.Database`'s: the
+    configuration lives in the sync ``Database`` at :attr:`sync`, made on
+    the same engine, whose ``engine`` is the sync face of :attr:`engine`.
+    Sessions are made with ``expire_on_commit=False``, so an object returned
+    from a unit of work never lazy-loads an expired attribute (which fails
+    under asyncio with ``MissingGreenlet``).
+    """
+
+    def __init__(self, url: str | URL, **options: Any) -> None:
+        # ``_is_async`` is what create_async_engine() passes create_engine().
+        self.sync = Database(async_url(url), _is_async=True, **options)
+        self.engine = AsyncEngine(self.sync.engine)
+        self.backend = self.sync.backend
+        self.metadata: MetaData | None = self.sync.metadata
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessionmaker = async_sessionmaker(
+            self.engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"}), expire_on_commit=False
+        )
+
+    def __repr__(self) -> str:
+        return f"AsyncDatabase({self.url.render_as_string(hide_password=True)!r})"
+
+    @property
+    def url(self) -> URL:
+        return self.engine.url
+
+    # --- units of work -----------------------------------------------------
+
+    def _new_session(self, factory: async_sessionmaker[AsyncSession]) -> Session:
+        """A new ``AsyncSession``'s sync session, which keeps the async one alive."""
+        face = factory()
+        face.sync_session.info[_FACE] = face
+        return face.sync_session
+
+    @asynccontextmanager
+    async def session_scope(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
+        """One transaction: commit on success, roll back and re-raise on error, always close.
+
+        :meth:`Database.session_scope <alchemy_patterns.db.Database.session_scope>`,
+        awaited: the same sync scope runs around the block.
+        """
+        factory = self._read_sessionmaker if read_only else self.sessionmaker
+        scope = units.session_scope(lambda: self._new_session(factory), self.metadata)
+        async with greenlet_scope(scope) as session:
+            with joined(session), self.sync.watch_unit():
+                yield _async_face(session)
+
+    async def transaction(
+        self,
+        work: Callable[[AsyncSession], Awaitable[T]],
+        *,
+        isolation_level: str | None = None,
+        retry: RetryPolicy | None = None,
+        on_retry: OnRetry | None = None,
+    ) -> T:
+        """Run ``await work(session)`` in its own transaction, retried whole on a retryable failure.
+
+        The sync :func:`~alchemy_patterns.db.retry.run_transaction`, run in the
+        greenlet. A sync service runs unchanged through ``run_sync``::
+
+            await db.transaction(lambda s: s.run_sync(shop.add_to_cart, user_id, product_id, 1))
+        """
+
+        def sync_work(session: Session) -> T:
+            return await_(work(_async_face(session)))
+
+        return await greenlet_spawn(
+            run_transaction,
+            lambda: self._new_session(self.sessionmaker),
+            sync_work,
+            policy=retry or self.sync.retry_policy,
+            isolation_level=None if self.backend == "sqlite" else isolation_level,
+            on_retry=on_retry,
+            metadata=self.metadata,
+            watch=self.sync.watch_unit,
+            sleep=_sleep_in_greenlet,
+        )
+
+    async def run_sync(
+        self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``await db.transaction(...)`` of the sync ``fn(session, *args, **kwargs)``: a service."""
+        return await self.transaction(lambda session: session.run_sync(fn, *args, **kwargs))
+
+    # --- operations --------------------------------------------------------
+
+    async def ping(self) -> bool:
+        """Whether the database answers ``SELECT 1`` now (:meth:`Database.ping`, awaited)."""
+        return await greenlet_spawn(self.sync.ping)
+
+    async def dispose(self) -> None:
+        """Close every pooled connection (at shutdown)."""
+        await self.engine.dispose()
+
+    async def create_all(self, metadata: MetaData | None = None) -> None:
+        """Create the tables of ``metadata``. For tests: the app's schema comes from Alembic."""
+        await greenlet_spawn(self.sync.create_all, metadata)
+
+    async def drop_all(self, metadata: MetaData | None = None) -> None:
+        """Drop the tables of ``metadata``. For tests only."""
+        await greenlet_spawn(self.sync.drop_all, metadata)
+
+
+@asynccontextmanager
+async def savepoint(
+    session: AsyncSession, metadata: MetaData | None = None
+) -> AsyncIterator[AsyncSession]:
+    """:func:`alchemy_patterns.db.savepoint`, awaited: flushed inside, rolled back alone."""
+    async with greenlet_scope(units.savepoint(session.sync_session, metadata)):
+        yield session
+
+
+def _through_run_sync(
+    fn: Callable[Concatenate[Session, P], T],
+) -> Callable[Concatenate[AsyncSession, P], Awaitable[T]]:
+    """``fn(session, ...)`` of the sync data layer as ``await f(async_session, ...)``."""
+
+    async def run(session: AsyncSession, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await session.run_sync(fn, *args, **kwargs)
+
+    run.__name__, run.__doc__ = fn.__name__, fn.__doc__
+    return run
+
+
+paginate = _through_run_sync(pagination.paginate)
+keyset_paginate = _through_run_sync(pagination.keyset_paginate)
+count = _through_run_sync(pagination.count)
+exists = _through_run_sync(pagination.exists)
+bulk_insert = _through_run_sync(bulk.bulk_insert)
+bulk_update = _through_run_sync(bulk.bulk_update)
+upsert = _through_run_sync(bulk.upsert)
+update_where = _through_run_sync(bulk.update_where)
+copy_insert = _through_run_sync(bulk.copy_insert)
+
+
+async def get_or_raise(session: AsyncSession, model: type[M], ident: Any, **options: Any) -> M:
+    """``await session.get(model, ident)``, or :class:`~alchemy_patterns.db.NotFound` (sync's)."""
+    return await session.run_sync(
+        lambda sync: pagination.get_or_raise(sync, model, ident, **options)
+    )
+
+
+async def stream(
+    session: AsyncSession, stmt: pagination.AnySelect, *, batch_size: int = 1000
+) -> AsyncIterator[Any]:
+    """:func:`alchemy_patterns.db.stream`, awaited: ``async for`` over a server-side cursor.
+
+    The statement and its rows' shape are the sync function's
+    (:func:`~alchemy_patterns.db.pagination.streamed`); the rows arrive
+    ``batch_size`` at a time through ``AsyncSession.stream()``.
+    """
+    statement, one_column = pagination.streamed(stmt, batch_size)
+    result = await session.stream(statement)
+    try:
+        async for row in result.scalars() if one_column else result:
+            yield row
+    finally:
+        await result.close()
