@@ -67,7 +67,7 @@ from sqlalchemy.util import await_, greenlet_spawn
 from alchemy_patterns.db import bulk, pagination
 from alchemy_patterns.db import session as units
 from alchemy_patterns.db.database import Database
-from alchemy_patterns.db.engine import SQLITE_BEGIN, async_url
+from alchemy_patterns.db.engine import async_url
 from alchemy_patterns.db.greenlet import greenlet_scope
 from alchemy_patterns.db.retry import OnRetry, RetryPolicy, joined, run_transaction
 
@@ -123,14 +123,23 @@ class AsyncDatabase:
     """
 
     def __init__(self, url: str | URL, **options: Any) -> None:
+        if options.get("replicas"):
+            # The replica router picks a sync session factory per node; its async
+            # twin is not written yet, and a half-routed unit would be worse than none.
+            raise NotImplementedError(
+                "read replicas are not available on AsyncDatabase yet: use Database(url, "
+                "replicas=[...]) for routed reads"
+            )
         # ``_is_async`` is what create_async_engine() passes create_engine().
         self.sync = Database(async_url(url), _is_async=True, **options)
         self.engine = AsyncEngine(self.sync.engine)
         self.backend = self.sync.backend
         self.metadata: MetaData | None = self.sync.metadata
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # As the sync twin: READ ONLY transactions on PostgreSQL, DEFERRED on SQLite.
         self._read_sessionmaker = async_sessionmaker(
-            self.engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"}), expire_on_commit=False
+            self.engine.execution_options(**self.sync._read_only_options()),
+            expire_on_commit=False,
         )
 
     def __repr__(self) -> str:
