@@ -33,6 +33,17 @@ def test_the_openapi_document_is_3_1_and_lists_the_operations(client: FlaskClien
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 
+def test_the_root_points_to_the_docs_and_the_document(client: FlaskClient) -> None:
+    response = client.get("/")
+
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["docs"] == "/docs"
+    assert body["openapi"] == "/openapi.json"
+    assert client.get(body["docs"], follow_redirects=True).status_code == 200
+    assert client.get(body["openapi"]).status_code == 200
+
+
 def test_problems_are_documented_as_problem_json(client: FlaskClient) -> None:
     document = client.get("/openapi.json").get_json()
 

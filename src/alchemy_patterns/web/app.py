@@ -160,6 +160,16 @@ def _register_api(app: Api) -> None:
         app.register_api(blueprint)
 
 
+#: What ``/`` answers: where a newcomer's next step is.
+ROOT = {
+    "name": "alchemy-patterns",
+    "docs": "/docs",
+    "openapi": "/openapi.json",
+    "health": "/healthz",
+}
+
+
 def _register_docs(app: Api) -> None:
+    app.add_url_rule("/", "root", lambda: ROOT)
     app.add_url_rule("/openapi.json", "openapi_json", lambda: app.api_doc)
     app.add_url_rule("/docs", "docs", lambda: redirect(url_for("swagger.swagger")))

@@ -82,7 +82,10 @@ second (201). Retrying after a timeout or a 503 is then safe.
 
 Log-in attempts are limited per account and per client address in a sliding \
 window: past the limit, `POST /auth/login` answers 429 with `Retry-After` (seconds) \
-and verifies no password. A successful log-in clears its account's count.
+and the IETF `RateLimit-Policy` (`"account";q=5;w=900`: the limit reached, attempts \
+per window of seconds) and `RateLimit` (`"account";r=0;t=42`: none left, seconds \
+until the window ends) headers, and verifies no password. A successful log-in clears \
+its account's count.
 
 ## Read replicas and `Consistency-Token`
 
@@ -104,6 +107,14 @@ ERROR_MEANINGS = {
     429: "too many attempts (retry after `Retry-After`)",
     500: "a bug (quote the request id)",
     503: "the database is away (retry after `Retry-After`)",
+}
+
+_TEXT = {"type": "string"}
+#: What a 429 carries (:func:`alchemy_patterns.web.errors.app_error`).
+RATE_LIMIT_HEADERS = {
+    "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}},
+    "RateLimit-Policy": {"description": "the limit reached: `q` per `w` seconds", "schema": _TEXT},
+    "RateLimit": {"description": "`r` remaining, `t` seconds to the reset", "schema": _TEXT},
 }
 
 SERVERS = [{"url": "/", "description": "the server this document comes from"}]
@@ -150,6 +161,8 @@ def _describe(operation: dict[str, Any], view: Callable[..., Any]) -> None:
         part for part in (_paragraphs(rest), _errors(operation)) if part
     )
     operation.setdefault("security", [])
+    if "429" in operation.get("responses", {}):
+        operation["responses"]["429"]["headers"] = RATE_LIMIT_HEADERS
 
 
 def _paragraphs(text: str) -> str:
