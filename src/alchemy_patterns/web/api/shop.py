@@ -16,6 +16,7 @@ from alchemy_patterns.domains.shop.schemas import (
     CartItemOut,
     CartView,
     OrderOut,
+    ProductFilter,
     ProductIn,
     ProductOut,
     ProductUpdate,
@@ -53,8 +54,13 @@ class OrderPath(BaseModel):
     order_id: Id
 
 
-class ProductQuery(PageQuery):
-    search: str | None = Field(None, max_length=200)
+class ProductQuery(PageQuery, ProductFilter):
+    search: str | None = Field(None, max_length=200, description="part of the name, in any case")
+
+    def filters(self) -> ProductFilter:
+        return ProductFilter.model_validate(
+            self.model_dump(include=set(ProductFilter.model_fields))
+        )
 
 
 class Restock(BaseModel):
@@ -81,8 +87,17 @@ class IdempotencyHeader(Header):
 
 @bp.get("/products", responses={200: PageOut[ProductOut]})
 def list_products(query: ProductQuery) -> Response:
-    """The catalogue, a page of products by name; `search` matches part of the name."""
-    page = services.list_products(db_session(), search=query.search, **query.paging())
+    """The catalogue, a page of products by name, or filtered and sorted as asked.
+
+    `name` keeps the names that start with it, `search` those that contain it;
+    `min_price` and `max_price` bound the price, `in_stock` keeps the products
+    in stock (or, false, those sold out); `sort` orders by `name` or `price`,
+    `-` for descending (`sort=-price,name`). An unknown sort field is a 422
+    naming it. Filters and sort work with `page` and with `cursor`.
+    """
+    page = services.list_products(
+        db_session(), search=query.search, filters=query.filters(), **query.paging()
+    )
     return json_response(page_out(page))
 
 
