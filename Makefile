@@ -6,6 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DB     ?= all
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
 
 .PHONY: run test lint bench wrk clean lock
 
@@ -25,9 +27,9 @@ lock: $(STAMP)
 		--extra async --extra dev --generate-hashes --universal --python-version 3.11 \
 		-o requirements.lock
 
-## run: serve the API with demo data on http://127.0.0.1:8000 (the default SQLite database, ./instance)
+## run: serve the API with demo data on http://$(HOST):$(PORT) (127.0.0.1:8000; the default SQLite database, ./instance)
 run: $(STAMP)
-	$(BIN)/alchemy-patterns serve --demo
+	$(BIN)/alchemy-patterns serve --demo --host $(HOST) --port $(PORT)
 
 ## test: the whole suite on SQLite, PostgreSQL and MariaDB (DB=sqlite|postgresql|mariadb for one)
 test: $(STAMP)

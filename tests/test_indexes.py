@@ -30,6 +30,7 @@ from tests.web.conftest import make_app
 #: page of them is a range of it however long the list.
 LISTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("/products", "products", ("name", "id")),
+    ("/products", "products", ("price", "id")),  # sort=price, min_price, max_price
     ("/orders", "orders", ("user_id", "id")),
     ("/audit", "audit_records", ("id",)),
     ("/audit", "audit_records", ("entity", "entity_id", "id")),  # one entity's trail

@@ -152,7 +152,11 @@ def test_failed_logins_for_one_account_are_throttled(
     response = client.post("/auth/login", json={"login": alice.username, "password": PASSWORD})
 
     assert response.status_code == 429
-    assert 0 < int(response.headers["Retry-After"]) <= policy.window.total_seconds()
+    retry_after = response.headers["Retry-After"]
+    assert 0 < int(retry_after) <= policy.window.total_seconds()
+    window = round(policy.window.total_seconds())
+    assert response.headers["RateLimit-Policy"] == f'"account";q={policy.per_login};w={window}'
+    assert response.headers["RateLimit"] == f'"account";r=0;t={retry_after}'
 
 
 def test_failed_logins_from_one_address_are_throttled(
@@ -161,7 +165,14 @@ def test_failed_logins_from_one_address_are_throttled(
     for attempt in range(policy.per_address):
         assert login(client, f"nobody{attempt}", "wrong!!!", "10.9.9.9") == 401
 
-    assert login(client, alice.username, PASSWORD, "10.9.9.9") == 429
+    response = client.post(
+        "/auth/login",
+        json={"login": alice.username, "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "10.9.9.9"},
+    )
+    assert response.status_code == 429
+    assert response.headers["RateLimit-Policy"].startswith(f'"address";q={policy.per_address};')
+    assert response.headers["RateLimit"].startswith('"address";r=0;t=')
     assert login(client, alice.username, PASSWORD, "10.9.9.10") == 200
 
 

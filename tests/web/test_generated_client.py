@@ -99,9 +99,9 @@ def test_the_generated_client_registers_logs_in_and_lists_products(
     client_package: str, tmp_path: Path
 ) -> None:
     client, models = module("client"), module("models")
-    register = module("api.accounts.accounts_register_auth_register_post")
-    login = module("api.accounts.accounts_login_auth_login_post")
-    list_products = module("api.shop.shop_list_products_products_get")
+    register = module("api.accounts.register_user")
+    login = module("api.accounts.login")
+    list_products = module("api.shop.list_products")
 
     with serving(tmp_path, "serve", "--demo", "--workers", "1", "--threads", "2") as server:
         base_url = f"http://127.0.0.1:{server.port}"

@@ -15,7 +15,7 @@ from alchemy_patterns import __version__
 from alchemy_patterns.db import Database, translating_errors
 from alchemy_patterns.domains.accounts.throttle import ThrottlePolicy
 from alchemy_patterns.settings import Settings, make_database
-from alchemy_patterns.web import body, consistency, errors, metrics, observability
+from alchemy_patterns.web import body, consistency, errors, metrics, observability, openapi
 from alchemy_patterns.web.auth import SECURITY_SCHEMES
 from alchemy_patterns.web.database import commit_request, database, init_app
 from alchemy_patterns.web.enum_names import name_enum_values
@@ -61,6 +61,8 @@ class Api(OpenAPI):
         Blueprints document what their views raise; the problems that come
         from anywhere (body checks, validation, authentication, path
         converters, the database) are added here, as ``application/problem+json``.
+        Operations get their ids, summaries and Markdown descriptions, the
+        document its description, servers and licence (:mod:`.openapi`).
         Enums whose values are no identifiers (``B+``) get names for client
         generators (``x-enum-varnames``).
         """
@@ -68,8 +70,11 @@ class Api(OpenAPI):
         for path_item in self.spec_json["paths"].values():
             for method, operation in path_item.items():
                 _document_problems(operation)
-                _document_access(operation)
                 consistency.document(method, operation)
+        openapi.finish(self, self.spec_json)
+        for path_item in self.spec_json["paths"].values():
+            for operation in path_item.values():
+                _document_access(operation)
         name_enum_values(self.spec_json)
 
 
@@ -121,7 +126,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     settings = settings or Settings()
     app = Api(
         __name__,
-        info=Info(title="alchemy-patterns", version=__version__, description=__doc__),
+        info=Info(title="alchemy-patterns", version=__version__),
         security_schemes=SECURITY_SCHEMES,
         doc_prefix="/docs",
         doc_url="/openapi.json",
@@ -155,6 +160,16 @@ def _register_api(app: Api) -> None:
         app.register_api(blueprint)
 
 
+#: What ``/`` answers: where a newcomer's next step is.
+ROOT = {
+    "name": "alchemy-patterns",
+    "docs": "/docs",
+    "openapi": "/openapi.json",
+    "health": "/healthz",
+}
+
+
 def _register_docs(app: Api) -> None:
+    app.add_url_rule("/", "root", lambda: ROOT)
     app.add_url_rule("/openapi.json", "openapi_json", lambda: app.api_doc)
     app.add_url_rule("/docs", "docs", lambda: redirect(url_for("swagger.swagger")))

@@ -92,7 +92,20 @@ def app_error(error: AppError) -> Response:
     retry_after = getattr(error, "retry_after", None)
     if retry_after is not None:
         response.headers["Retry-After"] = str(max(1, round(retry_after)))
+    if isinstance(error, TooManyAttempts):
+        _rate_limit_headers(response, error)
     return response
+
+
+def _rate_limit_headers(response: Response, error: TooManyAttempts) -> None:
+    """The IETF ``RateLimit-Policy`` and ``RateLimit`` fields: the limit reached, none left.
+
+    (draft-ietf-httpapi-ratelimit-headers: ``q`` attempts per ``w`` seconds;
+    ``r`` remaining, ``t`` seconds until the window ends.)
+    """
+    name = f'"{error.limit}"'
+    response.headers["RateLimit-Policy"] = f"{name};q={error.quota};w={error.window_s}"
+    response.headers["RateLimit"] = f"{name};r=0;t={response.headers['Retry-After']}"
 
 
 def public_detail(error: AppError) -> str:

@@ -27,10 +27,17 @@ class Forbidden(AppError):
 
 
 class TooManyAttempts(AppError):
-    """Too many failed logins: wait ``retry_after`` seconds."""
+    """Too many failed logins: wait ``retry_after`` seconds.
+
+    ``limit`` names the limit that was reached (``account`` or ``address``),
+    ``quota`` its attempts per window of ``window_s`` seconds.
+    """
 
     code = "too_many_attempts"
 
-    def __init__(self, retry_after: int) -> None:
+    def __init__(
+        self, retry_after: int, *, limit: str = "login", quota: int = 0, window_s: int = 0
+    ) -> None:
         super().__init__(f"too many failed logins: try again in {retry_after} s")
         self.retry_after = retry_after
+        self.limit, self.quota, self.window_s = limit, quota, window_s

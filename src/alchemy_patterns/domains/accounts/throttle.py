@@ -87,12 +87,18 @@ def reserve(
         .execution_options(populate_existing=True)
     ).all()
     waits = [
-        _seconds_left(row, now, policy)
+        (_seconds_left(row, now, policy), row.subject)
         for row in rows
         if _in_window(row, now, policy) and row.attempts >= limits[row.subject]
     ]
     if waits:
-        raise TooManyAttempts(retry_after=max(waits))
+        wait, subject = max(waits)
+        raise TooManyAttempts(
+            retry_after=wait,
+            limit="account" if subject.startswith(ACCOUNT) else "address",
+            quota=limits[subject],
+            window_s=math.ceil(policy.window.total_seconds()),
+        )
     for row in rows:
         if not _in_window(row, now, policy):
             row.window_start, row.attempts = now, 0

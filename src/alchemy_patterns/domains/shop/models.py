@@ -31,6 +31,8 @@ class Product(Auditable, TimestampMixin, Base):
         CheckConstraint("stock >= 0", "stock_nonnegative"),
         # The catalogue's order, so that a page of it is a range of this index.
         Index(None, "name", "id"),
+        # The catalogue by price (sort=price, min_price, max_price): a range of this one.
+        Index(None, "price", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

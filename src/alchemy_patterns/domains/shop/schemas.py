@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from alchemy_patterns.db.sorting import SORT_PATTERN
 from alchemy_patterns.domains.schemas import Id, Input
 from alchemy_patterns.domains.shop.models import MAX_QUANTITY, OrderStatus
 
@@ -29,6 +30,31 @@ class ProductIn(Input):
     name: Name
     price: Price
     stock: int = Field(default=0, ge=0, le=1_000_000_000)
+
+
+#: What the catalogue may be sorted by (each read by an index of products, with the id).
+PRODUCT_SORT_FIELDS = ("name", "price")
+
+
+class ProductFilter(BaseModel):
+    """How the catalogue is narrowed and ordered; every field is optional."""
+
+    name: str | None = Field(
+        None, min_length=1, max_length=200, description="the start of the name, in any case"
+    )
+    min_price: Price | None = Field(None, description="the lowest price, included")
+    max_price: Price | None = Field(None, description="the highest price, included")
+    in_stock: bool | None = Field(
+        None, description="true: only products in stock; false: only those sold out"
+    )
+    sort: str | None = Field(
+        None,
+        pattern=SORT_PATTERN,
+        description=(
+            f"fields to order by, comma-separated, `-` for descending (`-price,name`): "
+            f"{', '.join(PRODUCT_SORT_FIELDS)}. The id breaks ties. Default: name"
+        ),
+    )
 
 
 class ProductUpdate(Input):

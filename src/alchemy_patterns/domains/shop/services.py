@@ -47,6 +47,7 @@ from alchemy_patterns.db import (
     upsert,
     upsert_statement,
 )
+from alchemy_patterns.db.sorting import Sortable, sort_terms
 from alchemy_patterns.domains.accounts.models import User
 from alchemy_patterns.domains.accounts.schemas import RegisterUser, UserOut
 from alchemy_patterns.domains.accounts.services import create_user
@@ -70,6 +71,7 @@ from alchemy_patterns.domains.shop.schemas import (
     CartView,
     OrderItemOut,
     OrderOut,
+    ProductFilter,
     ProductIn,
     ProductOut,
     ProductUpdate,
@@ -127,14 +129,41 @@ def list_products(
     session: Session,
     *,
     search: str | None = None,
+    filters: ProductFilter | None = None,
     include_inactive: bool = False,
     **paging: Unpack[PageArgs],
 ) -> Page[ProductOut]:
-    """Products by name, a page at a time, read as rows of the columns ``ProductOut`` shows."""
+    """Products by name (or as ``filters`` sort them), a page at a time.
+
+    Read as rows of the columns ``ProductOut`` shows. ``search`` matches part
+    of the name; ``filters`` narrow by name prefix, price range and stock, and
+    may choose the order (an unknown sort field is ``ValidationFailed``).
+    """
     stmt = _catalogue(include_inactive)
     if search:
         stmt = stmt.where(Product.name.icontains(search, autoescape=True))
+    if filters is not None:
+        stmt = _filtered(stmt, filters)
     return paginate(session, stmt, **paging).map(ProductOut.model_validate)
+
+
+#: The columns ``sort`` may name; ``(name, id)`` and ``(price, id)`` index them.
+_PRODUCT_SORT: dict[str, Sortable] = {"name": Product.name, "price": Product.price}
+
+
+def _filtered(stmt: Select[*tuple[Any, ...]], filters: ProductFilter) -> Select[*tuple[Any, ...]]:
+    if filters.name:
+        stmt = stmt.where(Product.name.istartswith(filters.name, autoescape=True))
+    if filters.min_price is not None:
+        stmt = stmt.where(Product.price >= filters.min_price)
+    if filters.max_price is not None:
+        stmt = stmt.where(Product.price <= filters.max_price)
+    if filters.in_stock is not None:
+        stmt = stmt.where(Product.stock > 0 if filters.in_stock else Product.stock == 0)
+    if filters.sort:
+        order = sort_terms(filters.sort, _PRODUCT_SORT, Product.id)
+        stmt = stmt.order_by(None).order_by(*order)
+    return stmt
 
 
 def restock(session: Session, product_id: int, quantity: int) -> ProductOut:

@@ -28,7 +28,19 @@ from alchemy_patterns.web.database import database, db_session
 from alchemy_patterns.web.responses import created, json_response, no_content
 from alchemy_patterns.web.schemas import Problem
 
-bp = APIBlueprint("accounts", __name__, abp_tags=[Tag(name="accounts")])
+bp = APIBlueprint(
+    "accounts",
+    __name__,
+    abp_tags=[
+        Tag(
+            name="accounts",
+            description=(
+                "Registration, log-in and log-out, the signed-in account and its "
+                "profile; staff manage roles and accounts."
+            ),
+        )
+    ],
+)
 
 
 class TokenOut(BaseModel):
@@ -55,7 +67,7 @@ class ActiveIn(BaseModel):
 
 
 @bp.post("/auth/register", responses={201: UserOut, 409: Problem})
-def register(body: RegisterUser) -> Response:
+def register_user(body: RegisterUser) -> Response:
     """A new account (role ``user``) with an empty cart; 409 names a taken field."""
     user = register_user_with_cart(db_session(), body)
     return created(user, "/me")
@@ -86,7 +98,8 @@ def logout() -> Response:
 
 
 @bp.get("/me", responses={200: UserOut, 401: Problem}, security=BEARER)
-def me() -> Response:
+def get_me() -> Response:
+    """The signed-in account."""
     return json_response(current_user())
 
 
@@ -101,11 +114,13 @@ def change_password(body: ChangePassword) -> Response:
 
 @bp.get("/me/profile", responses={200: ProfileOut, 401: Problem, 404: Problem}, security=BEARER)
 def get_profile() -> Response:
+    """The signed-in account's profile (display name and bio)."""
     return json_response(services.get_profile(db_session(), current_user().id))
 
 
 @bp.put("/me/profile", responses={200: ProfileOut, 401: Problem}, security=BEARER)
 def set_profile(body: ProfileIn) -> Response:
+    """Replace the signed-in account's profile."""
     return json_response(services.set_profile(db_session(), current_user().id, body))
 
 
@@ -114,7 +129,7 @@ def set_profile(body: ProfileIn) -> Response:
     responses={200: UserOut, 401: Problem, 403: Problem, 404: Problem},
     security=BEARER,
 )
-def set_role(path: UserPath, body: RoleIn) -> Response:
+def set_user_role(path: UserPath, body: RoleIn) -> Response:
     """Make a user an admin, or not (admins only)."""
     require_admin()
     return json_response(services.set_role(db_session(), path.user_id, body.role))
@@ -136,7 +151,7 @@ def get_user(path: UserPath) -> Response:
     responses={200: UserOut, 401: Problem, 403: Problem, 404: Problem},
     security=BEARER,
 )
-def set_active(path: UserPath, body: ActiveIn) -> Response:
+def set_user_active(path: UserPath, body: ActiveIn) -> Response:
     """Disable an account or enable it again (admins only); a disabled account's tokens stop."""
     require_admin()
     return json_response(services.set_active(db_session(), path.user_id, body.active))

@@ -14,7 +14,19 @@ from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import json_response
 from alchemy_patterns.web.schemas import PageOut, PageQuery, Problem, page_out
 
-bp = APIBlueprint("audit", __name__, abp_tags=[Tag(name="audit")])
+bp = APIBlueprint(
+    "audit",
+    __name__,
+    abp_tags=[
+        Tag(
+            name="audit",
+            description=(
+                "Who changed what: the audit trail every change writes, field by field "
+                "(staff only)."
+            ),
+        )
+    ],
+)
 
 
 class AuditQuery(PageQuery):
@@ -27,7 +39,7 @@ class AuditQuery(PageQuery):
     responses={200: PageOut[AuditRecordOut], 401: Problem, 403: Problem},
     security=BEARER,
 )
-def list_records(query: AuditQuery) -> Response:
+def list_audit_records(query: AuditQuery) -> Response:
     """Who changed what, newest first, each record with its field-by-field details."""
     require_admin()
     records = audit_trail(

@@ -47,7 +47,19 @@ from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import created, json_response, no_content
 from alchemy_patterns.web.schemas import PageOut, PageQuery, Problem, Query, page_out
 
-bp = APIBlueprint("clinic", __name__, abp_tags=[Tag(name="clinic")])
+bp = APIBlueprint(
+    "clinic",
+    __name__,
+    abp_tags=[
+        Tag(
+            name="clinic",
+            description=(
+                "The veterinary clinic: owners and their pets, vets, and appointments "
+                "(one booking per vet and time)."
+            ),
+        )
+    ],
+)
 
 STAFF: dict[str | int, Any] = {401: Problem, 403: Problem}
 SIGNED_IN: dict[str | int, Any] = {401: Problem}
@@ -151,6 +163,7 @@ def delete_owner(path: OwnerPath) -> Response:
     security=BEARER,
 )
 def add_pet(path: OwnerPath, body: PetIn) -> Response:
+    """Register a pet for the owner."""
     require_admin()
     pet = services.add_pet(db_session(), path.owner_id, body)
     return created(pet, f"/pets/{pet.id}")
@@ -191,6 +204,7 @@ def transfer_pet(path: PetPath, body: Transfer) -> Response:
 
 @bp.get("/vets", responses={200: PageOut[VetOut], **SIGNED_IN}, security=BEARER)
 def list_vets(query: PageQuery) -> Response:
+    """The clinic's vets, by name."""
     current_user()
     page = services.list_vets(db_session(), **query.paging())
     return json_response(page_out(page))
@@ -198,6 +212,7 @@ def list_vets(query: PageQuery) -> Response:
 
 @bp.post("/vets", responses={201: VetOut, **STAFF}, security=BEARER)
 def add_vet(body: VetIn) -> Response:
+    """Add a vet to the clinic."""
     require_admin()
     vet = services.add_vet(db_session(), body)
     return created(vet, f"/vets/{vet.id}")
@@ -205,6 +220,7 @@ def add_vet(body: VetIn) -> Response:
 
 @bp.get("/vets/<int:vet_id>", responses={200: VetOut, 404: Problem, **SIGNED_IN}, security=BEARER)
 def get_vet(path: VetPath) -> Response:
+    """One vet."""
     current_user()
     return json_response(services.get_vet(db_session(), path.vet_id))
 
@@ -226,7 +242,7 @@ def delete_vet(path: VetPath) -> Response:
     responses={200: Schedule, 404: Problem, **SIGNED_IN},
     security=BEARER,
 )
-def vet_schedule(path: VetPath, query: ScheduleQuery) -> Response:
+def get_vet_schedule(path: VetPath, query: ScheduleQuery) -> Response:
     """The vet's appointments on ``day`` (UTC) in time order, with each pet's and owner's name.
 
     Staff see the whole day; anyone else only their own pets' appointments.

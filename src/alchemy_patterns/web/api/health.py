@@ -12,7 +12,16 @@ from alchemy_patterns.web.database import database
 from alchemy_patterns.web.responses import json_response
 from alchemy_patterns.web.schemas import Problem
 
-bp = APIBlueprint("health", __name__, abp_tags=[Tag(name="health")])
+bp = APIBlueprint(
+    "health",
+    __name__,
+    abp_tags=[
+        Tag(
+            name="health",
+            description=("Liveness and readiness probes for load balancers and orchestrators."),
+        )
+    ],
+)
 
 
 class Status(BaseModel):

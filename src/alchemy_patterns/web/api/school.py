@@ -71,7 +71,19 @@ from alchemy_patterns.web.schemas import (
     page_out,
 )
 
-bp = APIBlueprint("school", __name__, abp_tags=[Tag(name="school")])
+bp = APIBlueprint(
+    "school",
+    __name__,
+    abp_tags=[
+        Tag(
+            name="school",
+            description=(
+                "The school: students, courses and enrollments with grades, clubs and "
+                "their members."
+            ),
+        )
+    ],
+)
 
 STAFF: dict[str | int, Any] = {401: Problem, 403: Problem}
 SIGNED_IN: dict[str | int, Any] = {401: Problem}
@@ -136,7 +148,7 @@ def get_student(path: StudentPath) -> Response:
     responses={200: Transcript, 404: Problem, **SIGNED_IN},
     security=BEARER,
 )
-def student_transcript(path: StudentPath) -> Response:
+def get_transcript(path: StudentPath) -> Response:
     """The student's courses with their grades, and the credit-weighted GPA (null until graded).
 
     Staff, or the student's own account; anyone else gets 404.
@@ -150,7 +162,7 @@ def student_transcript(path: StudentPath) -> Response:
     responses={200: PageOut[StudentClubOut], 404: Problem, **SIGNED_IN},
     security=BEARER,
 )
-def student_clubs(path: StudentPath, query: PageQuery) -> Response:
+def list_student_clubs(path: StudentPath, query: PageQuery) -> Response:
     """The clubs the student belongs to, by name, with the date each was joined (staff or self)."""
     page = services.list_student_clubs(
         db_session(), current_viewer(), path.student_id, **query.paging()
@@ -183,6 +195,7 @@ def create_club(body: ClubIn) -> Response:
     security=BEARER,
 )
 def get_club(path: ClubPath) -> Response:
+    """One club, with its member count."""
     current_user()
     return json_response(services.get_club(db_session(), path.club_id))
 
@@ -192,7 +205,7 @@ def get_club(path: ClubPath) -> Response:
     responses={200: PageOut[ClubMemberOut], 404: Problem, **SIGNED_IN},
     security=BEARER,
 )
-def club_members(path: ClubPath, query: PageQuery) -> Response:
+def list_club_members(path: ClubPath, query: PageQuery) -> Response:
     """The club's members by student id, with the date each joined; others see only themselves."""
     page = services.club_members(db_session(), current_viewer(), path.club_id, **query.paging())
     return json_response(page_out(page))
@@ -247,6 +260,7 @@ def create_course(body: CourseIn) -> Response:
     security=BEARER,
 )
 def get_course(path: CoursePath) -> Response:
+    """One course."""
     current_user()
     return json_response(services.get_course(db_session(), path.course_id))
 
@@ -268,7 +282,7 @@ def delete_course(path: CoursePath) -> Response:
     responses={200: RosterPage, 404: Problem, **SIGNED_IN},
     security=BEARER,
 )
-def course_roster(path: CoursePath, query: CursorQuery) -> Response:
+def get_course_roster(path: CoursePath, query: CursorQuery) -> Response:
     """The course and a page of its students by student id (not those who dropped it).
 
     A page costs the same however many took the course; `next` (or `cursor` =
@@ -301,7 +315,7 @@ def get_enrollment(path: EnrollmentPath) -> Response:
     responses={201: EnrollmentOut, 404: Problem, 409: Problem, **STAFF},
     security=BEARER,
 )
-def enroll(path: EnrollmentPath, body: EnrollIn) -> Response:
+def enroll_student(path: EnrollmentPath, body: EnrollIn) -> Response:
     """Enroll the student (the body may be ``{}``), or re-enroll one who dropped the course.
 
     201 either way; a student already enrolled (active or graded) is 409.
@@ -316,7 +330,7 @@ def enroll(path: EnrollmentPath, body: EnrollIn) -> Response:
     responses={200: EnrollmentOut, 404: Problem, 409: Problem, **STAFF},
     security=BEARER,
 )
-def drop(path: EnrollmentPath) -> Response:
+def drop_enrollment(path: EnrollmentPath) -> Response:
     """Drop the enrollment and answer it; a dropped one stays so, a graded one is 409."""
     require_admin()
     return json_response(services.drop(db_session(), path.student_id, path.course_id))

@@ -16,6 +16,7 @@ from alchemy_patterns.domains.shop.schemas import (
     CartItemOut,
     CartView,
     OrderOut,
+    ProductFilter,
     ProductIn,
     ProductOut,
     ProductUpdate,
@@ -27,7 +28,19 @@ from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import created, json_response, no_content
 from alchemy_patterns.web.schemas import Header, PageOut, PageQuery, Problem, page_out
 
-bp = APIBlueprint("shop", __name__, abp_tags=[Tag(name="shop")])
+bp = APIBlueprint(
+    "shop",
+    __name__,
+    abp_tags=[
+        Tag(
+            name="shop",
+            description=(
+                "The catalogue (staff manage it), the signed-in account's cart, "
+                "checkout and orders."
+            ),
+        )
+    ],
+)
 
 ADMIN: dict[str | int, Any] = {401: Problem, 403: Problem}
 SIGNED_IN: dict[str | int, Any] = {401: Problem}
@@ -41,8 +54,13 @@ class OrderPath(BaseModel):
     order_id: Id
 
 
-class ProductQuery(PageQuery):
-    search: str | None = Field(None, max_length=200)
+class ProductQuery(PageQuery, ProductFilter):
+    search: str | None = Field(None, max_length=200, description="part of the name, in any case")
+
+    def filters(self) -> ProductFilter:
+        return ProductFilter.model_validate(
+            self.model_dump(include=set(ProductFilter.model_fields))
+        )
 
 
 class Restock(BaseModel):
@@ -69,17 +87,29 @@ class IdempotencyHeader(Header):
 
 @bp.get("/products", responses={200: PageOut[ProductOut]})
 def list_products(query: ProductQuery) -> Response:
-    page = services.list_products(db_session(), search=query.search, **query.paging())
+    """The catalogue, a page of products by name, or filtered and sorted as asked.
+
+    `name` keeps the names that start with it, `search` those that contain it;
+    `min_price` and `max_price` bound the price, `in_stock` keeps the products
+    in stock (or, false, those sold out); `sort` orders by `name` or `price`,
+    `-` for descending (`sort=-price,name`). An unknown sort field is a 422
+    naming it. Filters and sort work with `page` and with `cursor`.
+    """
+    page = services.list_products(
+        db_session(), search=query.search, filters=query.filters(), **query.paging()
+    )
     return json_response(page_out(page))
 
 
 @bp.get("/products/<int:product_id>", responses={200: ProductOut, 404: Problem})
 def get_product(path: ProductPath) -> Response:
+    """One product, with its price and stock."""
     return json_response(services.get_product(db_session(), path.product_id))
 
 
 @bp.post("/products", responses={201: ProductOut, 409: Problem, **ADMIN}, security=BEARER)
 def create_product(body: ProductIn) -> Response:
+    """Add a product to the catalogue; a name already taken is 409."""
     require_admin()
     product = services.create_product(db_session(), body)
     return created(product, f"/products/{product.id}")
@@ -91,6 +121,7 @@ def create_product(body: ProductIn) -> Response:
     security=BEARER,
 )
 def update_product(path: ProductPath, body: ProductUpdate) -> Response:
+    """Change a product's name, price or availability (only the fields sent)."""
     require_admin()
     return json_response(services.update_product(db_session(), path.product_id, body))
 
@@ -100,13 +131,14 @@ def update_product(path: ProductPath, body: ProductUpdate) -> Response:
     responses={200: ProductOut, 404: Problem, **ADMIN},
     security=BEARER,
 )
-def restock(path: ProductPath, body: Restock) -> Response:
+def restock_product(path: ProductPath, body: Restock) -> Response:
+    """Add units to a product's stock."""
     require_admin()
     return json_response(services.restock(db_session(), path.product_id, body.quantity))
 
 
 @bp.post("/products/reprice", responses={200: Repriced, **ADMIN}, security=BEARER)
-def reprice(body: Reprice) -> Response:
+def reprice_products(body: Reprice) -> Response:
     """Change the price of the matched products by a percentage; past orders keep theirs."""
     require_admin()
     return json_response(Repriced(repriced=services.reprice(db_session(), body)))
@@ -149,12 +181,14 @@ def set_quantity(path: ProductPath, body: SetQuantity) -> Response:
     security=BEARER,
 )
 def remove_from_cart(path: ProductPath) -> Response:
+    """Take a product out of the cart; one that is not in it is 404."""
     services.remove_from_cart(db_session(), current_user().id, path.product_id)
     return no_content()
 
 
 @bp.delete("/cart", responses={204: None, **SIGNED_IN}, security=BEARER)
 def clear_cart() -> Response:
+    """Empty the cart."""
     services.clear_cart(db_session(), current_user().id)
     return no_content()
 
@@ -183,7 +217,8 @@ def checkout(header: IdempotencyHeader) -> Response:
 
 
 @bp.get("/orders", responses={200: PageOut[OrderOut], **SIGNED_IN}, security=BEARER)
-def order_history(query: PageQuery) -> Response:
+def list_orders(query: PageQuery) -> Response:
+    """The caller's orders, newest first, each with its lines."""
     page = services.order_history(db_session(), current_user().id, **query.paging())
     return json_response(page_out(page))
 

@@ -42,7 +42,16 @@ from alchemy_patterns.web.schemas import (
     page_out,
 )
 
-bp = APIBlueprint("social", __name__, abp_tags=[Tag(name="social")])
+bp = APIBlueprint(
+    "social",
+    __name__,
+    abp_tags=[
+        Tag(
+            name="social",
+            description=("Posts, comments and likes, following other accounts, and the feed."),
+        )
+    ],
+)
 
 SIGNED_IN: dict[str | int, Any] = {401: Problem}
 FOUND: dict[str | int, Any] = {401: Problem, 404: Problem}
@@ -65,6 +74,7 @@ class UserPath(BaseModel):
 
 @bp.post("/posts", responses={201: PostOut, **SIGNED_IN}, security=BEARER)
 def create_post(body: PostIn) -> Response:
+    """Publish a post as the caller."""
     post = services.create_post(db_session(), current_user().id, body)
     return created(post, f"/posts/{post.id}")
 
@@ -87,7 +97,7 @@ def delete_post(path: PostPath) -> Response:
     responses={200: CursorPageOut[FeedItem], **FOUND},
     security=BEARER,
 )
-def user_posts(path: UserPath, query: CursorQuery) -> Response:
+def list_user_posts(path: UserPath, query: CursorQuery) -> Response:
     """A user's posts, newest first; follow ``next`` for the older ones."""
     posts = services.user_posts(
         db_session(),
@@ -104,6 +114,7 @@ def user_posts(path: UserPath, query: CursorQuery) -> Response:
 
 @bp.post("/posts/<int:post_id>/comments", responses={201: CommentOut, **FOUND}, security=BEARER)
 def create_comment(path: PostPath, body: CommentIn) -> Response:
+    """Comment on a post as the caller."""
     made = services.comment(db_session(), current_user().id, path.post_id, body)
     return created(made, f"/comments/{made.id}")
 
@@ -113,7 +124,7 @@ def create_comment(path: PostPath, body: CommentIn) -> Response:
     responses={200: PageOut[CommentOut], **FOUND},
     security=BEARER,
 )
-def post_comments(path: PostPath, query: PageQuery) -> Response:
+def list_comments(path: PostPath, query: PageQuery) -> Response:
     """A post's comments, oldest first."""
     current_user()
     page = services.post_comments(db_session(), path.post_id, **query.paging())
@@ -122,6 +133,7 @@ def post_comments(path: PostPath, query: PageQuery) -> Response:
 
 @bp.get("/comments/<int:comment_id>", responses={200: CommentOut, **FOUND}, security=BEARER)
 def get_comment(path: CommentPath) -> Response:
+    """One comment."""
     current_user()
     return json_response(services.get_comment(db_session(), path.comment_id))
 
@@ -137,13 +149,13 @@ def delete_comment(path: CommentPath) -> Response:
 
 
 @bp.put("/posts/<int:post_id>/like", responses={200: LikeState, **FOUND}, security=BEARER)
-def like(path: PostPath) -> Response:
+def like_post(path: PostPath) -> Response:
     """Like a post; liking it again changes nothing."""
     return json_response(services.like(db_session(), current_user().id, path.post_id))
 
 
 @bp.delete("/posts/<int:post_id>/like", responses={200: LikeState, **FOUND}, security=BEARER)
-def unlike(path: PostPath) -> Response:
+def unlike_post(path: PostPath) -> Response:
     """Take the like back; a post the caller does not like stays so."""
     return json_response(services.unlike(db_session(), current_user().id, path.post_id))
 
@@ -156,13 +168,13 @@ def unlike(path: PostPath) -> Response:
     responses={200: FollowState, **FOUND},
     security=BEARER,
 )
-def follow(path: UserPath) -> Response:
+def follow_user(path: UserPath) -> Response:
     """Follow a user; following them again changes nothing, following oneself is 422."""
     return json_response(services.follow(db_session(), current_user().id, path.user_id))
 
 
 @bp.delete("/users/<int:user_id>/follow", responses={200: FollowState, **FOUND}, security=BEARER)
-def unfollow(path: UserPath) -> Response:
+def unfollow_user(path: UserPath) -> Response:
     """Stop following a user; not following them already changes nothing."""
     return json_response(services.unfollow(db_session(), current_user().id, path.user_id))
 
@@ -172,7 +184,7 @@ def unfollow(path: UserPath) -> Response:
     responses={200: PageOut[UserSummary], **FOUND},
     security=BEARER,
 )
-def followers(path: UserPath, query: PageQuery) -> Response:
+def list_followers(path: UserPath, query: PageQuery) -> Response:
     """Who follows the user, by username."""
     current_user()
     page = services.followers(db_session(), path.user_id, **query.paging())
@@ -184,7 +196,7 @@ def followers(path: UserPath, query: PageQuery) -> Response:
     responses={200: PageOut[UserSummary], **FOUND},
     security=BEARER,
 )
-def following(path: UserPath, query: PageQuery) -> Response:
+def list_following(path: UserPath, query: PageQuery) -> Response:
     """Whom the user follows, by username."""
     current_user()
     page = services.following(db_session(), path.user_id, **query.paging())
@@ -195,7 +207,7 @@ def following(path: UserPath, query: PageQuery) -> Response:
 
 
 @bp.get("/feed", responses={200: CursorPageOut[FeedItem], **SIGNED_IN}, security=BEARER)
-def feed(query: CursorQuery) -> Response:
+def get_feed(query: CursorQuery) -> Response:
     """The posts of the people the caller follows, and the caller's own, newest first.
 
     Pages by cursor: posts made while the caller reads appear on a fresh read

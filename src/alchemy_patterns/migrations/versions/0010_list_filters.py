@@ -1,0 +1,37 @@
+"""The catalogue sorted and filtered by price is read by an index.
+
+* products (price, id): ``sort=price`` (and ``-price``) pages a range of it,
+  and ``min_price``/``max_price`` bound that range.
+
+Revision ID: 0010_list_filters
+Revises: 0009_link_list_indexes
+Create Date: 2026-12-02 14:30:00.000000
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0010_list_filters"
+down_revision: str | None = "0009_link_list_indexes"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+#: (table, columns) of each new index.
+INDEXES: list[tuple[str, list[str]]] = [
+    ("products", ["price", "id"]),
+]
+
+
+def _name(table: str, columns: list[str]) -> str:
+    return op.f(f"ix_{table}_{'_'.join(columns)}")
+
+
+def upgrade() -> None:
+    for table, columns in INDEXES:
+        op.create_index(_name(table, columns), table, columns)
+
+
+def downgrade() -> None:
+    for table, columns in reversed(INDEXES):
+        op.drop_index(_name(table, columns), table_name=table)
