@@ -10,6 +10,7 @@ from alchemy_patterns.db.base import (
     Money,
     TimestampMixin,
     UTCDateTime,
+    Versioned,
     as_money,
     scale_money,
     table_of,
@@ -35,6 +36,7 @@ from alchemy_patterns.db.errors import (
     Conflict,
     InvalidReference,
     NotFound,
+    StaleVersion,
     Unavailable,
     ValidationFailed,
     is_retryable,
@@ -65,6 +67,7 @@ from alchemy_patterns.db.profiling import (
 )
 from alchemy_patterns.db.retry import RetryPolicy, run_transaction
 from alchemy_patterns.db.session import savepoint, session_scope
+from alchemy_patterns.db.versioning import Expected, check_version, version_column, version_of
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -75,6 +78,7 @@ __all__ = [
     "Counting",
     "Database",
     "EngineOptions",
+    "Expected",
     "InvalidReference",
     "KeysetPage",
     "Money",
@@ -85,15 +89,18 @@ __all__ = [
     "PageArgs",
     "QueryCounter",
     "RetryPolicy",
+    "StaleVersion",
     "TimestampMixin",
     "UTCDateTime",
     "Unavailable",
     "ValidationFailed",
+    "Versioned",
     "as_money",
     "assert_max_queries",
     "backend_of",
     "bulk_insert",
     "bulk_update",
+    "check_version",
     "copy_insert",
     "count",
     "count_queries",
@@ -121,4 +128,6 @@ __all__ = [
     "upsert",
     "upsert_statement",
     "utcnow",
+    "version_column",
+    "version_of",
 ]
