@@ -67,6 +67,7 @@ class ProductOut(BaseModel):
     price: Decimal
     stock: int
     is_active: bool
+    version: int = Field(description="moves with every change; the `ETag` is made from it")
 
 
 class CartLine(BaseModel):

@@ -22,6 +22,7 @@ from alchemy_patterns.domains.shop.schemas import (
     Reprice,
     SetQuantity,
 )
+from alchemy_patterns.web import preconditions
 from alchemy_patterns.web.auth import BEARER, current_user, require_admin
 from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import created, json_response, no_content
@@ -73,26 +74,30 @@ def list_products(query: ProductQuery) -> Response:
     return json_response(page_out(page))
 
 
-@bp.get("/products/<int:product_id>", responses={200: ProductOut, 404: Problem})
+PRODUCT = "/products/<int:product_id>"
+preconditions.register(PRODUCT)
+
+
+@bp.get(PRODUCT, responses={200: ProductOut, 404: Problem})
 def get_product(path: ProductPath) -> Response:
-    return json_response(services.get_product(db_session(), path.product_id))
+    """One product, with its `ETag`; 304 if `If-None-Match` names it."""
+    return preconditions.versioned(services.get_product(db_session(), path.product_id))
 
 
 @bp.post("/products", responses={201: ProductOut, 409: Problem, **ADMIN}, security=BEARER)
 def create_product(body: ProductIn) -> Response:
     require_admin()
     product = services.create_product(db_session(), body)
-    return created(product, f"/products/{product.id}")
+    return preconditions.versioned(product, 201, Location=f"/products/{product.id}")
 
 
-@bp.patch(
-    "/products/<int:product_id>",
-    responses={200: ProductOut, 404: Problem, **ADMIN},
-    security=BEARER,
-)
+@bp.patch(PRODUCT, responses={200: ProductOut, 404: Problem, **ADMIN}, security=BEARER)
 def update_product(path: ProductPath, body: ProductUpdate) -> Response:
+    """Change the fields given, if `If-Match` names the current version (else 412)."""
     require_admin()
-    return json_response(services.update_product(db_session(), path.product_id, body))
+    expected = preconditions.expected_version(path.product_id)
+    product = services.update_product(db_session(), path.product_id, body, expected)
+    return preconditions.versioned(product)
 
 
 @bp.post(
@@ -102,7 +107,7 @@ def update_product(path: ProductPath, body: ProductUpdate) -> Response:
 )
 def restock(path: ProductPath, body: Restock) -> Response:
     require_admin()
-    return json_response(services.restock(db_session(), path.product_id, body.quantity))
+    return preconditions.versioned(services.restock(db_session(), path.product_id, body.quantity))
 
 
 @bp.post("/products/reprice", responses={200: Repriced, **ADMIN}, security=BEARER)
