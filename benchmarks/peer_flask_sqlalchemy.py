@@ -36,6 +36,7 @@ class Product(db.Model):  # type: ignore[name-defined,misc]  # Flask-SQLAlchemy'
     price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     stock: Mapped[int]
     is_active: Mapped[bool]
+    version: Mapped[int]
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
 
@@ -80,4 +81,5 @@ def _product(product: Product) -> dict[str, Any]:
         "price": product.price,
         "stock": product.stock,
         "is_active": product.is_active,
+        "version": product.version,
     }

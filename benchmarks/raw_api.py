@@ -240,7 +240,7 @@ def _signed_in(conn: psycopg.Connection[Any]) -> tuple[int, str]:
     return row[0], row[1]
 
 
-PRODUCT_COLUMNS = ("id", "sku", "name", "price", "stock", "is_active")
+PRODUCT_COLUMNS = ("id", "sku", "name", "price", "stock", "is_active", "version")
 
 
 def _product_page(
@@ -254,7 +254,7 @@ def _product_page(
         params.append(f"%{escaped}%")
     offset = (page - 1) * per_page
     rows = conn.execute(
-        f"SELECT id, sku, name, price, stock, is_active FROM products WHERE {where}"
+        f"SELECT id, sku, name, price, stock, is_active, version FROM products WHERE {where}"
         " ORDER BY name, id LIMIT %s OFFSET %s",
         (*params, per_page, offset),
     ).fetchall()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any, ClassVar
 
 from sqlalchemy import CheckConstraint, ForeignKey, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -90,6 +91,19 @@ class Measurement(Model):
     sensor: Mapped[str] = mapped_column(String(50))
     reading: Mapped[int]
     note: Mapped[str | None] = mapped_column(String(100))
+
+
+class Document(Model):
+    """A versioned model: every write says which version it was based on."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(100))
+    words: Mapped[int] = mapped_column(default=0)
+    version: Mapped[int] = mapped_column(server_default="1")
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
 metadata = Model.metadata

@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, literal, select, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from alchemy_patterns.db import (
     Database,
+    StaleVersion,
     bulk_insert,
     bulk_update,
     copy_insert,
@@ -563,7 +563,7 @@ def test_bulk_update_by_primary_key(db: Database) -> None:
 
 @pytest.mark.usefixtures("three_items")
 def test_bulk_update_of_a_missing_key_fails(db: Database) -> None:
-    with pytest.raises(StaleDataError), db.session_scope() as session:
+    with pytest.raises(StaleVersion), db.session_scope() as session:
         bulk_update(session, Item, [{"id": 10_000, "quantity": 1}])
 
     assert {q for q, _ in stored_items(db).values()} == {1, 2, 3}

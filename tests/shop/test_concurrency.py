@@ -19,11 +19,11 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.util import await_
 
-from alchemy_patterns.db import Database, EngineOptions
+from alchemy_patterns.db import Database, EngineOptions, table_of
 from alchemy_patterns.domains.shop.errors import OutOfStock
 from alchemy_patterns.domains.shop.models import Cart, CartItem, Order, Product
 from alchemy_patterns.domains.shop.schemas import OrderOut
@@ -186,14 +186,29 @@ def test_a_refused_checkout_keeps_its_cart(app_db: Database) -> None:
 
 
 def naive_checkout(
-    session: Session, user_id: int, product_id: int, all_read: threading.Barrier
+    session: Session,
+    user_id: int,
+    product_id: int,
+    all_read: threading.Barrier,
+    *,
+    versioned: bool,
 ) -> None:
-    """Check the stock, then write ``stock - 1`` computed in Python: the check is stale."""
+    """Check the stock, then write ``stock - 1`` computed in Python: the check is stale.
+
+    ``versioned``: through the ORM, whose UPDATE checks the version read;
+    otherwise by a plain UPDATE of the value, as code without versions writes it.
+    """
     product = session.get_one(Product, product_id)
     all_read.wait()
     if product.stock < 1:
         raise OutOfStock([])
-    product.stock -= 1
+    if versioned:
+        product.stock -= 1
+    else:
+        products = table_of(Product)
+        session.execute(
+            update(products).where(products.c.id == product_id).values(stock=product.stock - 1)
+        )
     session.add(Order(user_id=user_id, total=product.price))
 
 
@@ -204,13 +219,36 @@ def test_the_naive_check_then_write_oversells(app_db: Database) -> None:
 
     def buy(i: int) -> None:
         with app_db.session_scope() as session:
-            naive_checkout(session, user_ids[i], product_id, all_read)
+            naive_checkout(session, user_ids[i], product_id, all_read, versioned=False)
 
     outcomes = race(SHOPPERS, buy)
 
     assert [o for o in outcomes if isinstance(o, Exception)] == []
     # Thirty orders for ten units; the stock says nine are left.
     assert orders_placed(app_db) == SHOPPERS
+    assert stock_of(app_db, product_id) == STOCK - 1
+
+
+@pytest.mark.backends("postgresql", "mariadb")
+def test_the_product_version_turns_the_naive_lost_update_into_stale_version(
+    app_db: Database,
+) -> None:
+    # The same naive code through the ORM: the product is versioned, so every
+    # UPDATE but the first finds the version it read replaced.
+    user_ids, product_id = shoppers_with_one_unit_each(app_db, SHOPPERS)
+    all_read = threading.Barrier(SHOPPERS, timeout=30)
+
+    def buy(i: int) -> None:
+        with app_db.session_scope() as session:
+            naive_checkout(session, user_ids[i], product_id, all_read, versioned=True)
+
+    outcomes = race(SHOPPERS, buy)
+
+    assert Counter(type(o).__name__ for o in outcomes) == {
+        "NoneType": 1,
+        "StaleVersion": SHOPPERS - 1,
+    }
+    assert orders_placed(app_db) == 1
     assert stock_of(app_db, product_id) == STOCK - 1
 
 

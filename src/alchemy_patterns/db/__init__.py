@@ -12,6 +12,7 @@ from alchemy_patterns.db.base import (
     Money,
     TimestampMixin,
     UTCDateTime,
+    Versioned,
     as_money,
     scale_money,
     table_of,
@@ -44,6 +45,7 @@ from alchemy_patterns.db.errors import (
     Conflict,
     InvalidReference,
     NotFound,
+    StaleVersion,
     Unavailable,
     ValidationFailed,
     is_retryable,
@@ -74,6 +76,7 @@ from alchemy_patterns.db.profiling import (
 )
 from alchemy_patterns.db.retry import RetryPolicy, run_transaction
 from alchemy_patterns.db.session import savepoint, session_scope
+from alchemy_patterns.db.versioning import Expected, check_version, version_column, version_of
 
 if TYPE_CHECKING:
     from alchemy_patterns.db.asyncio import AsyncDatabase
@@ -104,6 +107,7 @@ __all__ = [
     "Counting",
     "Database",
     "EngineOptions",
+    "Expected",
     "InvalidReference",
     "KeysetPage",
     "Money",
@@ -114,16 +118,19 @@ __all__ = [
     "PageArgs",
     "QueryCounter",
     "RetryPolicy",
+    "StaleVersion",
     "TimestampMixin",
     "UTCDateTime",
     "Unavailable",
     "ValidationFailed",
+    "Versioned",
     "as_money",
     "assert_max_queries",
     "async_url",
     "backend_of",
     "bulk_insert",
     "bulk_update",
+    "check_version",
     "copy_insert",
     "count",
     "count_queries",
@@ -152,4 +159,6 @@ __all__ = [
     "upsert",
     "upsert_statement",
     "utcnow",
+    "version_column",
+    "version_of",
 ]

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
@@ -243,6 +243,23 @@ class TimestampMixin:
     updated_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime(), server_default=utcnow(), onupdate=utcnow(), nullable=False
     )
+
+
+class Versioned:
+    """A ``version`` column that every ORM UPDATE and DELETE checks and moves (``version_id_col``).
+
+    It starts at 1 (a server default too, so rows written by Core or ``COPY``
+    start where the ORM starts). A write based on a version another
+    transaction replaced matches no row: :class:`~alchemy_patterns.db.StaleVersion`.
+    Core statements on the table must move it themselves (``version = version + 1``);
+    :func:`~alchemy_patterns.db.update_where` and :func:`~alchemy_patterns.db.bulk_update` do.
+    """
+
+    version: Mapped[int] = mapped_column(server_default="1", nullable=False)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805  # a class attribute
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
 
 
 def table_of(model: type[Any]) -> Table:

@@ -28,15 +28,17 @@ from contextlib import ExitStack
 from operator import is_, itemgetter
 from typing import Any, overload
 
-from sqlalchemy import ColumnElement, Table, insert, inspect, literal, update
+from sqlalchemy import ColumnElement, Table, bindparam, insert, inspect, literal, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.schema import Column, ColumnDefault
 
+from alchemy_patterns.db.errors import StaleVersion
 from alchemy_patterns.db.greenlet import AwaitedCursor
 from alchemy_patterns.db.profiling import record_statement
+from alchemy_patterns.db.versioning import version_column
 
 __all__ = [
     "bulk_insert",
@@ -590,7 +592,11 @@ def _take(current: ColumnElement[Any], incoming: ColumnElement[Any]) -> ColumnEl
 
 
 def update_where(
-    session: Session, target: Target, *criteria: ColumnElement[bool], values: Row
+    session: Session,
+    target: Target,
+    *criteria: ColumnElement[bool],
+    values: Row,
+    expected_version: int | None = None,
 ) -> int:
     """``UPDATE target SET values WHERE criteria`` in one statement; returns rows matched.
 
@@ -598,12 +604,34 @@ def update_where(
     the session are brought up to date (``synchronize_session="auto"``), so
     nothing reads a stale value afterwards. Rows whose values were already the
     new ones count as matched on every backend.
+
+    On a versioned model (``version_id_col``) the statement also moves each
+    matched row's version (``version = version + 1``), unless ``values`` sets
+    it. With ``expected_version`` it changes only rows at that version, and
+    matching none is :class:`~alchemy_patterns.db.StaleVersion` (the row
+    changed since it was read, or is gone).
     """
+    values = dict(values)
+    mapper = _mapper(target)
+    column = None if mapper is None else version_column(target)
+    if mapper is not None and column is not None:
+        key = mapper.get_property_by_column(column).key
+        values.setdefault(key, column + 1)
+        if expected_version is not None:
+            criteria = (*criteria, column == expected_version)
+    elif expected_version is not None:
+        raise TypeError(f"{target} is not versioned: expected_version means nothing to it")
     result = session.execute(
-        update(target).where(*criteria).values(dict(values)),
+        update(target).where(*criteria).values(values),
         execution_options={"synchronize_session": "auto"},
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    matched = int(result.rowcount)  # type: ignore[attr-defined]
+    if expected_version is not None and not matched:
+        name = getattr(target, "__name__", target)
+        raise StaleVersion(
+            f"no row of {name} matched at version {expected_version}", expected=expected_version
+        )
+    return matched
 
 
 def bulk_update(
@@ -613,11 +641,80 @@ def bulk_update(
 
     One executemany per batch; objects already loaded in the session see the
     new values. A key that matches no row raises
-    :class:`sqlalchemy.orm.exc.StaleDataError` (where the driver reports
-    per-row counts). Returns the number of rows given.
+    :class:`~alchemy_patterns.db.StaleVersion` once translated (SQLAlchemy's
+    ``StaleDataError``; where the driver reports per-row counts). Returns the
+    number of rows given.
+
+    On a versioned model each row's version moves in the same statement
+    (``version = version + 1``). A row that carries its version (the one it
+    was read at) is updated only at that version: one that moved since, or a
+    key that matches no row, fails the batch with ``StaleVersion``.
     """
+    column = version_column(model)
     total = 0
     for batch in _chunks(rows, batch_size):
-        session.execute(update(model), batch)
+        if column is None:
+            session.execute(update(model), batch)
+        else:
+            _update_versioned(session, model, batch)
         total += len(batch)
     return total
+
+
+def _keys_of(row: Row) -> tuple[str, ...]:
+    return tuple(row)
+
+
+def _update_versioned(session: Session, model: type[Any], rows: list[Row]) -> None:
+    """UPDATE by primary key moving the version: one executemany per set of keys.
+
+    SQLAlchemy's own bulk UPDATE of a versioned model needs every row's
+    version and runs one statement per row, to count each; this one is a Core
+    executemany on the table (``WHERE id = :id [AND version = :read]``, ``SET
+    ..., version = version + 1``) whose total count says whether every row
+    matched, and objects loaded in the session are expired.
+    """
+    mapper: Mapper[Any] = inspect(model)
+    table = _table(model)
+    column = mapper.version_id_col
+    if table is None or column is None:
+        raise NotImplementedError(f"bulk_update needs a versioned model on one table, not {model}")
+    version = mapper.get_property_by_column(column).key
+    keys = [mapper.get_property_by_column(pk).key for pk in mapper.primary_key]
+    _flush_pending(session)
+    connection = session.connection(bind_arguments=_bind_arguments(model))
+    names: tuple[str, ...]
+    for names, same_keys in itertools.groupby(rows, key=_keys_of):
+        group = list(same_keys)
+        changed = [name for name in names if name not in keys and name != version]
+        criteria = [
+            pk == bindparam(f"k_{key}") for pk, key in zip(mapper.primary_key, keys, strict=True)
+        ]
+        if version in names:
+            criteria.append(column == bindparam("k_version"))
+        setting: dict[Any, Any] = {
+            col: bindparam(f"v_{name}")
+            for col, name in zip(_columns(model, changed), changed, strict=True)
+        }
+        stmt = update(table).where(*criteria).values(setting | {column: column + 1})
+        params = [
+            {f"k_{key}": row[key] for key in keys}
+            | {f"v_{name}": row[name] for name in changed}
+            | ({"k_version": row[version]} if version in names else {})
+            for row in group
+        ]
+        batches = (
+            [params] if connection.dialect.supports_sane_multi_rowcount else [[p] for p in params]
+        )
+        for each in batches:
+            matched = connection.execute(stmt, each).rowcount
+            if matched != len(each):
+                raise StaleVersion(
+                    f"UPDATE of {table.name} expected to match {len(each)} row(s) at their "
+                    f"versions; {matched} did",
+                    table=table.name,
+                )
+        for row in group:
+            identity = mapper.identity_key_from_primary_key(tuple(row[key] for key in keys))
+            if (loaded := session.identity_map.get(identity)) is not None:
+                session.expire(loaded)

@@ -23,6 +23,7 @@ from typing import Any, ClassVar, NoReturn
 
 from sqlalchemy import Index, MetaData, UniqueConstraint
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import exc as orm_exc
 from sqlalchemy.schema import CheckConstraint, Column, ForeignKeyConstraint
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "Conflict",
     "InvalidReference",
     "NotFound",
+    "StaleVersion",
     "Unavailable",
     "ValidationFailed",
     "is_retryable",
@@ -87,6 +89,35 @@ class Conflict(_ConstraintError):
     """A unique constraint (or another rule of uniqueness) was violated."""
 
     code = "conflict"
+
+
+class StaleVersion(Conflict):
+    """The row changed (or went) since the version the caller read: a lost optimistic race.
+
+    Raised for a versioned model (``version_id_col``) whose UPDATE or DELETE
+    matched no row at the version the session held, on every backend (it is
+    SQLAlchemy's ``StaleDataError``, translated), and by
+    :func:`~alchemy_patterns.db.check_version` when the caller expected
+    another version. ``current`` is the version stored now, when known.
+    """
+
+    code = "stale_version"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        entity: str | None = None,
+        key: object = None,
+        expected: object = None,
+        current: int | None = None,
+        table: str | None = None,
+    ) -> None:
+        super().__init__(message, table=table)
+        self.entity = entity
+        self.key = key
+        self.expected = expected
+        self.current = current
 
 
 class InvalidReference(_ConstraintError):
@@ -359,6 +390,8 @@ def translate_error(error: BaseException, metadata: MetaData | None = None) -> B
         return error
     if isinstance(error, sa_exc.TimeoutError):
         return Unavailable(f"no database connection free: {error}")
+    if isinstance(error, orm_exc.StaleDataError):
+        return StaleVersion(f"the row was changed or deleted since it was read: {error}")
     if not isinstance(error, sa_exc.DBAPIError):
         return error
     facts = _facts(error)
@@ -400,7 +433,7 @@ def translating_errors(metadata: MetaData | None = None) -> Iterator[None]:
     """Re-raise driver errors inside the block as application errors."""
     try:
         yield
-    except (sa_exc.DBAPIError, sa_exc.TimeoutError) as error:
+    except (sa_exc.DBAPIError, sa_exc.TimeoutError, orm_exc.StaleDataError) as error:
         raise_translated(error, metadata)
     except OverflowError as error:
         # sqlite3 refuses to bind an integer beyond 64 bits before SQLite sees

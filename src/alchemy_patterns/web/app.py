@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from http import HTTPStatus
 from typing import Any
 
 from flask import redirect, url_for
@@ -15,7 +14,15 @@ from alchemy_patterns import __version__
 from alchemy_patterns.db import Database, translating_errors
 from alchemy_patterns.domains.accounts.throttle import ThrottlePolicy
 from alchemy_patterns.settings import Settings, make_database
-from alchemy_patterns.web import body, consistency, errors, metrics, observability, openapi
+from alchemy_patterns.web import (
+    body,
+    consistency,
+    errors,
+    metrics,
+    observability,
+    openapi,
+    preconditions,
+)
 from alchemy_patterns.web.auth import SECURITY_SCHEMES
 from alchemy_patterns.web.database import commit_request, database, init_app
 from alchemy_patterns.web.enum_names import name_enum_values
@@ -27,7 +34,6 @@ MAX_BODY_BYTES = 64 * 1024
 #: Problems any operation may answer (a malformed or oversized body, invalid
 #: input, a database that is away, a bug), documented once for all of them.
 COMMON_PROBLEMS = (400, 413, 415, 422, 500, 503)
-_PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
 
 
 class Api(OpenAPI):
@@ -67,10 +73,11 @@ class Api(OpenAPI):
         generators (``x-enum-varnames``).
         """
         super().generate_spec_json()  # type: ignore[no-untyped-call]
-        for path_item in self.spec_json["paths"].values():
+        for path, path_item in self.spec_json["paths"].items():
             for method, operation in path_item.items():
                 _document_problems(operation)
                 consistency.document(method, operation)
+                preconditions.document(path, method, operation)
         openapi.finish(self, self.spec_json)
         for path_item in self.spec_json["paths"].values():
             for operation in path_item.values():
@@ -114,11 +121,7 @@ def _document_access(operation: dict[str, Any]) -> None:
 
 
 def _problem_response(status: int) -> dict[str, Any]:
-    media = {"schema": _PROBLEM_SCHEMA}
-    return {
-        "description": HTTPStatus(status).phrase,
-        "content": {"application/problem+json": media, "application/json": media},
-    }
+    return errors.problem_response(status)
 
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> Api:
@@ -145,6 +148,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     errors.init_app(app)
     observability.init_app(app)
     consistency.init_app(app)
+    preconditions.init_app(app)
     metrics.init_app(app, db.engines(), settings.metrics_networks)
     body.init_app(app)
     _register_api(app)

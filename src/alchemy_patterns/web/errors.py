@@ -25,6 +25,7 @@ from alchemy_patterns.db import (
     Conflict,
     InvalidReference,
     NotFound,
+    StaleVersion,
     Unavailable,
     ValidationFailed,
 )
@@ -43,10 +44,19 @@ PROBLEM_JSON = "application/problem+json"
 #: What a client is told when the database cannot serve it (the log has the cause).
 UNAVAILABLE_DETAIL = "the database cannot serve this request now; retry later"
 
+
+class PreconditionRequired(AppError):
+    """A write without ``If-Match``: it would overwrite changes it has not seen."""
+
+    code = "precondition_required"
+
+
 #: Application errors by HTTP status; the most specific class wins (the MRO decides).
 STATUS_OF: dict[type[AppError], int] = {
     NotFound: 404,
     Conflict: 409,
+    StaleVersion: 412,
+    PreconditionRequired: 428,
     InvalidReference: 409,
     ValidationFailed: 422,
     Unavailable: 503,
@@ -71,6 +81,15 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> Response:
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="alchemy-patterns"'
     return response
+
+
+def problem_response(status: int) -> dict[str, Any]:
+    """A problem answer with ``status``, as the OpenAPI document describes it."""
+    media = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    return {
+        "description": HTTPStatus(status).phrase,
+        "content": {"application/problem+json": media, "application/json": media},
+    }
 
 
 def status_of(error: AppError) -> int:

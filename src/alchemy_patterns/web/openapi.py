@@ -55,10 +55,13 @@ named |
 | `/problems/already_enrolled`, `/problems/enrollment_status_conflict`, \
 `/problems/course_has_enrollments` | 409 | the school refuses the change |
 | `/problems/invalid_reference` | 409 | the body names a record that does not exist |
+| `/problems/stale_version` | 412 | `If-Match` names a version that is no longer current: \
+read again (the answer carries the current `ETag`) |
 | `/problems/request_entity_too_large` | 413 | the body is over 64 KiB |
 | `/problems/unsupported_media_type` | 415 | the body is not `application/json` |
 | `/problems/validation_failed`, `/problems/self_follow` | 422 | invalid input, each \
 failing field named |
+| `/problems/precondition_required` | 428 | a change to a versioned record without `If-Match` |
 | `/problems/too_many_attempts` | 429 | too many failed log-ins; see `Retry-After` |
 | `/problems/internal_error` | 500 | a bug: quote the request id |
 | `/problems/unavailable` | 503 | the database is away; retry after `Retry-After` |

@@ -24,11 +24,12 @@ class Auditable:
 
     ``__audit_redact__`` names columns whose change is recorded but whose
     values are not (a password hash); ``__audit_ignore__`` names columns not
-    worth a detail row (timestamps the database maintains).
+    worth a detail row (timestamps the database maintains, and the version,
+    which moves with every change).
     """
 
     __audit_redact__: ClassVar[frozenset[str]] = frozenset()
-    __audit_ignore__: ClassVar[frozenset[str]] = frozenset({"created_at", "updated_at"})
+    __audit_ignore__: ClassVar[frozenset[str]] = frozenset({"created_at", "updated_at", "version"})
 
 
 class AuditRecord(Base):

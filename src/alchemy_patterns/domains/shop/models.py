@@ -16,7 +16,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from alchemy_patterns.db import Base, TimestampMixin, text_enum, utcnow
+from alchemy_patterns.db import Base, TimestampMixin, Versioned, text_enum, utcnow
 from alchemy_patterns.domains.accounts.models import User
 from alchemy_patterns.domains.audit.models import Auditable
 
@@ -24,7 +24,7 @@ from alchemy_patterns.domains.audit.models import Auditable
 MAX_QUANTITY = 999
 
 
-class Product(Auditable, TimestampMixin, Base):
+class Product(Auditable, Versioned, TimestampMixin, Base):
     __tablename__ = "products"
     __table_args__ = (
         CheckConstraint("price >= 0", "price_nonnegative"),

@@ -93,6 +93,7 @@ class ProductOut(BaseModel):
     price: Decimal
     stock: int
     is_active: bool
+    version: int = Field(description="moves with every change; the `ETag` is made from it")
 
 
 class CartLine(BaseModel):

@@ -33,11 +33,13 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from alchemy_patterns.db import (
     Base,
     Conflict,
+    Expected,
     NotFound,
     Page,
     PageArgs,
     ValidationFailed,
     as_money,
+    check_version,
     paginate,
     savepoint,
     scale_money,
@@ -105,9 +107,18 @@ def create_product(session: Session, data: ProductIn) -> ProductOut:
     return ProductOut.model_validate(product)
 
 
-def update_product(session: Session, product_id: int, data: ProductUpdate) -> ProductOut:
-    """Change the fields given; the audit listener records each changed column."""
-    product = _product(session, product_id)
+def update_product(
+    session: Session, product_id: int, data: ProductUpdate, expected_version: Expected = None
+) -> ProductOut:
+    """Change the fields given, if the product is at ``expected_version`` (else ``StaleVersion``).
+
+    The row is read ``FOR UPDATE``, so no other writer moves it between the
+    check and the UPDATE (which checks it again: ``version_id_col``), and a
+    rival edit waits and then sees the version this one wrote; the audit
+    listener records each changed column. None expects any version.
+    """
+    product = _product(session, product_id, lock=True)
+    check_version(product, expected_version, entity="product")
     with savepoint(session, Base.metadata):
         for name, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
             setattr(product, name, value)
@@ -215,8 +226,8 @@ def reprice(session: Session, data: Reprice) -> int:
     return repriced
 
 
-def _product(session: Session, product_id: int) -> Product:
-    product = session.get(Product, product_id)
+def _product(session: Session, product_id: int, *, lock: bool = False) -> Product:
+    product = session.get(Product, product_id, with_for_update=lock)
     if product is None:
         raise NotFound("product", product_id)
     return product
@@ -423,7 +434,7 @@ _ProductRow = Row[int, str, str, Decimal, int, bool]
 _TAKE_STOCK = (
     update(_products)
     .where(_products.c.id == bindparam("product_id"))
-    .values(stock=_products.c.stock - bindparam("taken"))
+    .values(stock=_products.c.stock - bindparam("taken"), version=_products.c.version + 1)
 )
 _INSERT_ORDER = insert(_orders).returning(_orders.c.id, _orders.c.created_at)
 _INSERT_ORDER_ITEMS = insert(_order_items)
@@ -479,7 +490,7 @@ def checkout(session: Session, user_id: int) -> OrderOut:
     session.execute(
         _TAKE_STOCK, [{"product_id": line.product_id, "taken": line.quantity} for line in lines]
     )
-    _expire_loaded(session, Product, products, ["stock", "updated_at"])
+    _expire_loaded(session, Product, products, ["stock", "updated_at", "version"])
     items = [
         OrderItemOut(
             product_id=line.product_id,

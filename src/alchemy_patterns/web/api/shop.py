@@ -23,6 +23,7 @@ from alchemy_patterns.domains.shop.schemas import (
     Reprice,
     SetQuantity,
 )
+from alchemy_patterns.web import preconditions
 from alchemy_patterns.web.auth import BEARER, current_user, require_admin
 from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import created, json_response, no_content
@@ -101,10 +102,14 @@ def list_products(query: ProductQuery) -> Response:
     return json_response(page_out(page))
 
 
-@bp.get("/products/<int:product_id>", responses={200: ProductOut, 404: Problem})
+PRODUCT = "/products/<int:product_id>"
+preconditions.register(PRODUCT)
+
+
+@bp.get(PRODUCT, responses={200: ProductOut, 404: Problem})
 def get_product(path: ProductPath) -> Response:
-    """One product, with its price and stock."""
-    return json_response(services.get_product(db_session(), path.product_id))
+    """One product, with its price, stock and `ETag`; 304 if `If-None-Match` names it."""
+    return preconditions.versioned(services.get_product(db_session(), path.product_id))
 
 
 @bp.post("/products", responses={201: ProductOut, 409: Problem, **ADMIN}, security=BEARER)
@@ -112,18 +117,20 @@ def create_product(body: ProductIn) -> Response:
     """Add a product to the catalogue; a name already taken is 409."""
     require_admin()
     product = services.create_product(db_session(), body)
-    return created(product, f"/products/{product.id}")
+    return preconditions.versioned(product, 201, Location=f"/products/{product.id}")
 
 
-@bp.patch(
-    "/products/<int:product_id>",
-    responses={200: ProductOut, 404: Problem, **ADMIN},
-    security=BEARER,
-)
+@bp.patch(PRODUCT, responses={200: ProductOut, 404: Problem, **ADMIN}, security=BEARER)
 def update_product(path: ProductPath, body: ProductUpdate) -> Response:
-    """Change a product's name, price or availability (only the fields sent)."""
+    """Change a product's name, price or availability (only the fields sent).
+
+    Only if `If-Match` names the product's current version: 412 when it is
+    stale (with the current `ETag`), 428 without it.
+    """
     require_admin()
-    return json_response(services.update_product(db_session(), path.product_id, body))
+    expected = preconditions.expected_version(path.product_id)
+    product = services.update_product(db_session(), path.product_id, body, expected)
+    return preconditions.versioned(product)
 
 
 @bp.post(
@@ -134,7 +141,7 @@ def update_product(path: ProductPath, body: ProductUpdate) -> Response:
 def restock_product(path: ProductPath, body: Restock) -> Response:
     """Add units to a product's stock."""
     require_admin()
-    return json_response(services.restock(db_session(), path.product_id, body.quantity))
+    return preconditions.versioned(services.restock(db_session(), path.product_id, body.quantity))
 
 
 @bp.post("/products/reprice", responses={200: Repriced, **ADMIN}, security=BEARER)

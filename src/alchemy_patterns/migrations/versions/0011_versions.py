@@ -1,0 +1,34 @@
+"""Editable records carry a version (optimistic concurrency, HTTP ETags).
+
+* products.version: every ORM UPDATE says ``WHERE version = :read`` and
+  moves it; it starts at 1 for existing rows and for rows written by Core.
+
+Revision ID: 0011_versions
+Revises: 0010_list_filters
+Create Date: 2026-12-02 14:00:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0011_versions"
+down_revision: str | None = "0010_list_filters"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+#: The tables whose rows are versioned.
+TABLES = ["products"]
+
+
+def upgrade() -> None:
+    for table in TABLES:
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column("version", sa.Integer(), server_default="1", nullable=False))
+
+
+def downgrade() -> None:
+    for table in reversed(TABLES):
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("version")
