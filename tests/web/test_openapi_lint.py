@@ -16,6 +16,9 @@ from alchemy_patterns.settings import Settings
 from alchemy_patterns.web import create_app
 
 LINT_TIMEOUT_S = 300
+#: Pinned: "latest" will soon need a newer Node.js than Debian's, and a lint
+#: rule added upstream should not turn CI red overnight. Raise it on purpose.
+REDOCLY = "@redocly/cli@2.77.0"
 
 
 def test_redocly_lint_with_the_recommended_rules_reports_no_error(tmp_path: Path) -> None:
@@ -25,7 +28,7 @@ def test_redocly_lint_with_the_recommended_rules_reports_no_error(tmp_path: Path
     document.write_text(json.dumps(create_app(Settings(), db=Database("sqlite://")).api_doc))
 
     run = subprocess.run(
-        [npx, "--yes", "@redocly/cli@latest", "lint", str(document), "--format=stylish"],
+        [npx, "--yes", REDOCLY, "lint", str(document), "--format=stylish"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
