@@ -32,6 +32,8 @@ LISTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("/products", "products", ("name", "id")),
     ("/products", "products", ("price", "id")),  # sort=price, min_price, max_price
     ("/orders", "orders", ("user_id", "id")),
+    ("/orders", "orders", ("user_id", "created_at", "id")),  # sort=created_at, placed_from/to
+    ("/orders", "orders", ("user_id", "total", "id")),  # sort=total
     ("/audit", "audit_records", ("id",)),
     ("/audit", "audit_records", ("entity", "entity_id", "id")),  # one entity's trail
     ("/owners", "owners", ("name", "id")),

@@ -103,6 +103,9 @@ class Order(Auditable, Base):
         CheckConstraint("total >= 0", "total_nonnegative"),
         # A user's orders newest first (the order history) is a range of this index.
         Index(None, "user_id", "id"),
+        # Sorted or bounded by date (sort=created_at, placed_from, placed_to) or by total.
+        Index(None, "user_id", "created_at", "id"),
+        Index(None, "user_id", "total", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

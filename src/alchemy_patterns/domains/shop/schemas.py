@@ -57,6 +57,36 @@ class ProductFilter(BaseModel):
     )
 
 
+#: A UTC day a query may name (the day after it must still be a date).
+Day = Annotated[dt.date, Field(ge=dt.date(1000, 1, 1), le=dt.date(9999, 12, 30))]
+
+#: What a user's orders may be sorted by (each read by an index of orders, after the user).
+ORDER_SORT_FIELDS = ("created_at", "total")
+
+
+class OrderFilter(BaseModel):
+    """Which of a user's orders, in what order; every field is optional."""
+
+    status: OrderStatus | None = None
+    placed_from: dt.date | None = Field(
+        None,
+        ge=dt.date(1000, 1, 1),
+        le=dt.date(9999, 12, 30),
+        description="first UTC day, included",
+    )
+    placed_to: dt.date | None = Field(
+        None, ge=dt.date(1000, 1, 1), le=dt.date(9999, 12, 30), description="last UTC day, included"
+    )
+    sort: str | None = Field(
+        None,
+        pattern=SORT_PATTERN,
+        description=(
+            f"fields to order by, comma-separated, `-` for descending (`-total`): "
+            f"{', '.join(ORDER_SORT_FIELDS)}. The id breaks ties. Default: newest first"
+        ),
+    )
+
+
 class ProductUpdate(Input):
     """Only the fields given are changed."""
 

@@ -11,6 +11,7 @@ The two that the guide gets wrong under concurrency:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 from functools import cache
@@ -71,6 +72,7 @@ from alchemy_patterns.domains.shop.schemas import (
     CartItemOut,
     CartLine,
     CartView,
+    OrderFilter,
     OrderItemOut,
     OrderOut,
     ProductFilter,
@@ -597,9 +599,10 @@ def _order_for_key(session: Session, user_id: int, key: str) -> Order:
 def order_history(
     session: Session,
     user_id: int,
+    filters: OrderFilter | None = None,
     **paging: Unpack[PageArgs],
 ) -> Page[OrderOut]:
-    """The user's orders, newest first, with their lines and products.
+    """The user's orders, newest first (or as ``filters`` choose), with their lines and products.
 
     Three statements whatever the page holds: the orders, their lines with
     their products (``selectinload`` + ``joinedload``), and the count when it
@@ -612,8 +615,30 @@ def order_history(
         .order_by(Order.id.desc())
         .options(selectinload(Order.items).joinedload(OrderItem.product))
     )
+    if filters is not None:
+        stmt = _filtered_orders(stmt, filters)
     orders = paginate(session, stmt, **paging)
     return orders.map(lambda order: _order_out(order))
+
+
+#: The columns an order list's ``sort`` may name; indexed after the user's id, with the id.
+_ORDER_SORT: dict[str, Sortable] = {"created_at": Order.created_at, "total": Order.total}
+
+
+def _filtered_orders(stmt: Select[Order], filters: OrderFilter) -> Select[Order]:
+    if filters.status is not None:
+        stmt = stmt.where(Order.status == filters.status)
+    if filters.placed_from is not None:
+        stmt = stmt.where(Order.created_at >= _utc_midnight(filters.placed_from))
+    if filters.placed_to is not None:
+        stmt = stmt.where(Order.created_at < _utc_midnight(filters.placed_to, days=1))
+    if filters.sort:
+        stmt = stmt.order_by(None).order_by(*sort_terms(filters.sort, _ORDER_SORT, Order.id))
+    return stmt
+
+
+def _utc_midnight(day: dt.date, days: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day + dt.timedelta(days=days), dt.time(), tzinfo=dt.UTC)
 
 
 def get_order(session: Session, user_id: int, order_id: int) -> OrderOut:

@@ -1,7 +1,9 @@
-"""The catalogue sorted and filtered by price is read by an index.
+"""Lists sorted and filtered are read by an index.
 
 * products (price, id): ``sort=price`` (and ``-price``) pages a range of it,
-  and ``min_price``/``max_price`` bound that range.
+  and ``min_price``/``max_price`` bound that range;
+* orders (user_id, created_at, id) and (user_id, total, id): a user's orders
+  by date (``sort=created_at``, ``placed_from``/``placed_to``) or by total.
 
 Revision ID: 0010_list_filters
 Revises: 0009_link_list_indexes
@@ -20,6 +22,8 @@ depends_on: str | Sequence[str] | None = None
 #: (table, columns) of each new index.
 INDEXES: list[tuple[str, list[str]]] = [
     ("products", ["price", "id"]),
+    ("orders", ["user_id", "created_at", "id"]),
+    ("orders", ["user_id", "total", "id"]),
 ]
 
 

@@ -15,6 +15,7 @@ from alchemy_patterns.domains.shop.schemas import (
     AddToCart,
     CartItemOut,
     CartView,
+    OrderFilter,
     OrderOut,
     ProductFilter,
     ProductIn,
@@ -62,6 +63,10 @@ class ProductQuery(PageQuery, ProductFilter):
         return ProductFilter.model_validate(
             self.model_dump(include=set(ProductFilter.model_fields))
         )
+
+
+class OrderQuery(PageQuery, OrderFilter):
+    pass
 
 
 class Restock(BaseModel):
@@ -224,9 +229,15 @@ def checkout(header: IdempotencyHeader) -> Response:
 
 
 @bp.get("/orders", responses={200: PageOut[OrderOut], **SIGNED_IN}, security=BEARER)
-def list_orders(query: PageQuery) -> Response:
-    """The caller's orders, newest first, each with its lines."""
-    page = services.order_history(db_session(), current_user().id, **query.paging())
+def list_orders(query: OrderQuery) -> Response:
+    """The caller's orders, newest first, each with its lines; filtered and sorted as asked.
+
+    `status` keeps one status, `placed_from` and `placed_to` bound the UTC day
+    placed (both included); `sort` orders by `created_at` or `total`, `-` for
+    descending. An unknown sort field is a 422 naming it.
+    """
+    filters = OrderFilter.model_validate(query.model_dump(include=set(OrderFilter.model_fields)))
+    page = services.order_history(db_session(), current_user().id, filters, **query.paging())
     return json_response(page_out(page))
 
 
