@@ -50,6 +50,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("POST", "/appointments/<int:appointment_id>/cancel"): (401, 403, 403, 200),
     ("POST", "/appointments/<int:appointment_id>/complete"): (401, 403, 403, 200),
     ("GET", "/vets/<int:vet_id>"): (401, 200, 200, 200),
+    ("PATCH", "/vets/<int:vet_id>"): (401, 403, 403, 200),
     ("DELETE", "/vets/<int:vet_id>"): (401, 403, 403, 409),  # it has an appointment
     ("GET", "/vets/<int:vet_id>/schedule"): (401, 200, 200, 200),  # rows filtered, see below
     # school: students, their clubs, enrollments and grades are private
@@ -107,6 +108,7 @@ BODIES: dict[tuple[str, str], Callable[[World], dict[str, Any]]] = {
     ("PUT", "/users/<int:user_id>/active"): lambda w: {"active": False},
     ("PUT", "/users/<int:user_id>/role"): lambda w: {"role": "admin"},
     ("PATCH", "/products/<int:product_id>"): lambda w: {"name": "Renamed"},
+    ("PATCH", "/vets/<int:vet_id>"): lambda w: {"specialty": "Dentistry"},
     ("POST", "/products/<int:product_id>/restock"): lambda w: {"quantity": 5},
     ("PUT", "/cart/items/<int:product_id>"): lambda w: {"quantity": 2},
 }

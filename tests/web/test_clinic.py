@@ -441,8 +441,9 @@ def test_staff_delete_a_vet_without_appointments(
     with app_db.session_scope() as session:
         vet_id = make_vet(session).id
 
-    assert client.delete(f"/vets/{vet_id}", headers=admin.headers).status_code == 204
-    assert client.delete(f"/vets/{vet_id}", headers=admin.headers).status_code == 404
+    read_at = admin.headers | {"If-Match": f'"{vet_id}.1"'}
+    assert client.delete(f"/vets/{vet_id}", headers=read_at).status_code == 204
+    assert client.delete(f"/vets/{vet_id}", headers=read_at).status_code == 404
     assert vet_ids(app_db) == []
 
 
@@ -453,7 +454,7 @@ def test_a_vet_with_appointments_is_kept_with_a_409(
     scheduled(app_db, status)
     [vet_id] = vet_ids(app_db)
 
-    response = client.delete(f"/vets/{vet_id}", headers=admin.headers)
+    response = client.delete(f"/vets/{vet_id}", headers=admin.headers | {"If-Match": "*"})
 
     assert response.status_code == 409
     assert response.get_json()["type"] == "/problems/vet_has_appointments"

@@ -9,10 +9,12 @@ from decimal import Decimal
 from flask.testing import FlaskClient
 
 from alchemy_patterns.db import Database
+from alchemy_patterns.domains.clinic.models import Vet
 from alchemy_patterns.domains.shop import services
 from alchemy_patterns.domains.shop.models import Product
 from alchemy_patterns.web.app import Api
 from tests.builders import make_product, make_user
+from tests.clinic.builders import make_vet
 from tests.threads import RACE_TIMEOUT, race
 from tests.web.conftest import Caller
 from tests.web.test_login_limit import serving
@@ -209,3 +211,55 @@ def test_without_the_precondition_the_second_editor_overwrites_the_first(
 
     assert statuses == [200, 200]
     assert stored(app_db, product_id)[2] == 3
+
+
+# --- vets: PATCH and DELETE under the same rules ----------------------------------------------
+
+
+def a_vet(db: Database) -> int:
+    with db.session_scope() as session:
+        return make_vet(session, name="Dr Who", specialty=None).id
+
+
+def test_a_vet_is_edited_only_at_the_version_read(
+    client: FlaskClient, app_db: Database, admin: Caller
+) -> None:
+    vet_id = a_vet(app_db)
+    read = client.get(f"/vets/{vet_id}", headers=admin.headers)
+    path, tag = f"/vets/{vet_id}", read.headers["ETag"]
+
+    missing = client.patch(path, json={"specialty": "Cats"}, headers=admin.headers)
+    edited = client.patch(
+        path, json={"specialty": "Cats"}, headers=admin.headers | {"If-Match": tag}
+    )
+    stale = client.patch(path, json={"name": "Dr No"}, headers=admin.headers | {"If-Match": tag})
+    unchanged = client.get(path, headers=admin.headers | {"If-None-Match": edited.headers["ETag"]})
+
+    assert (read.status_code, tag) == (200, f'"{vet_id}.1"')
+    assert missing.status_code == 428
+    assert edited.status_code == 200
+    assert edited.json is not None
+    assert (edited.json["specialty"], edited.json["version"]) == ("Cats", 2)
+    assert (stale.status_code, stale.headers["ETag"]) == (412, f'"{vet_id}.2"')
+    assert unchanged.status_code == 304
+    with app_db.session_scope() as session:
+        vet = session.get_one(Vet, vet_id)
+        assert (vet.name, vet.specialty, vet.version) == ("Dr Who", "Cats", 2)
+
+
+def test_a_vet_is_deleted_only_at_the_version_read(
+    client: FlaskClient, app_db: Database, admin: Caller
+) -> None:
+    vet_id = a_vet(app_db)
+    path = f"/vets/{vet_id}"
+    old = client.get(path, headers=admin.headers).headers["ETag"]
+    client.patch(path, json={"specialty": "Dogs"}, headers=admin.headers | {"If-Match": old})
+
+    missing = client.delete(path, headers=admin.headers)
+    stale = client.delete(path, headers=admin.headers | {"If-Match": old})
+    kept = client.get(path, headers=admin.headers).status_code
+    deleted = client.delete(path, headers=admin.headers | {"If-Match": f'"{vet_id}.2"'})
+
+    assert (missing.status_code, stale.status_code, kept) == (428, 412, 200)
+    assert deleted.status_code == 204
+    assert client.get(path, headers=admin.headers).status_code == 404

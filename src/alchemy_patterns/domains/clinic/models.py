@@ -21,7 +21,7 @@ import enum
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from alchemy_patterns.db import Base, TimestampMixin, text_enum
+from alchemy_patterns.db import Base, TimestampMixin, Versioned, text_enum
 from alchemy_patterns.domains.accounts.access import LinkedToAccount
 from alchemy_patterns.domains.audit.models import Auditable
 
@@ -80,7 +80,7 @@ class Pet(Auditable, TimestampMixin, Base):
         return f"<Pet {self.id} {self.name!r} owner={self.owner_id}>"
 
 
-class Vet(TimestampMixin, Base):
+class Vet(Versioned, TimestampMixin, Base):
     __tablename__ = "vets"
     __table_args__ = (Index(None, "name", "id"),)  # the list's order
 

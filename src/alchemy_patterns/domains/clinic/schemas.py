@@ -66,6 +66,13 @@ class VetIn(Input):
     specialty: str | None = Field(default=None, min_length=1, max_length=100)
 
 
+class VetUpdate(Input):
+    """Only the fields given are changed; a null specialty clears it."""
+
+    name: Name | None = None
+    specialty: str | None = Field(default=None, min_length=1, max_length=100)
+
+
 class AppointmentIn(Input):
     pet_id: Id
     vet_id: Id
@@ -100,6 +107,12 @@ class VetOut(BaseModel):
     id: int
     name: str
     specialty: str | None
+
+
+class VetDetail(VetOut):
+    """One vet, with the version its `ETag` is made from."""
+
+    version: int = Field(description="moves with every change; the `ETag` is made from it")
 
 
 class AppointmentOut(BaseModel):

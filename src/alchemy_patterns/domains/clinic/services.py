@@ -26,11 +26,13 @@ from sqlalchemy.orm import Session, selectinload
 from alchemy_patterns.db import (
     Base,
     Conflict,
+    Expected,
     InvalidReference,
     NotFound,
     Page,
     PageArgs,
     ValidationFailed,
+    check_version,
     paginate,
     savepoint,
     table_of,
@@ -59,8 +61,10 @@ from alchemy_patterns.domains.clinic.schemas import (
     PetIn,
     PetOut,
     ScheduleEntry,
+    VetDetail,
     VetIn,
     VetOut,
+    VetUpdate,
 )
 from alchemy_patterns.domains.schemas import columns_for
 
@@ -235,15 +239,33 @@ def _pet(session: Session, pet_id: int) -> Pet:
 # --- vets ------------------------------------------------------------------------
 
 
-def add_vet(session: Session, data: VetIn) -> VetOut:
+def add_vet(session: Session, data: VetIn) -> VetDetail:
     vet = Vet(**data.model_dump())
     with savepoint(session, Base.metadata):
         session.add(vet)
-    return VetOut.model_validate(vet)
+    return VetDetail.model_validate(vet)
 
 
-def get_vet(session: Session, vet_id: int) -> VetOut:
-    return VetOut.model_validate(_vet(session, vet_id))
+def get_vet(session: Session, vet_id: int) -> VetDetail:
+    return VetDetail.model_validate(_vet(session, vet_id))
+
+
+def update_vet(
+    session: Session, vet_id: int, data: VetUpdate, expected_version: Expected = None
+) -> VetDetail:
+    """Change the fields given, if the vet is at ``expected_version`` (else ``StaleVersion``).
+
+    Read ``FOR UPDATE``, so a rival edit waits and then sees this one's version.
+    """
+    vet = _vet(session, vet_id, lock=True)
+    check_version(vet, expected_version, entity="vet")
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("name", "") is None:
+        del changes["name"]  # a name cannot be cleared; null leaves it
+    with savepoint(session, Base.metadata):
+        for name, value in changes.items():
+            setattr(vet, name, value)
+    return VetDetail.model_validate(vet)
 
 
 def list_vets(
@@ -254,15 +276,17 @@ def list_vets(
     return paginate(session, stmt, **paging).map(VetOut.model_validate)
 
 
-def delete_vet(session: Session, vet_id: int) -> None:
+def delete_vet(session: Session, vet_id: int, expected_version: Expected = None) -> None:
     """Delete a vet who has never had an appointment; otherwise ``VetHasAppointments``.
 
     The database's ``ON DELETE RESTRICT`` decides, not a count read first: an
     appointment booked between such a count and the DELETE would be refused
     by the database anyway, or worse, orphaned. The DELETE runs in a
-    savepoint, so a refusal leaves the caller's transaction usable.
+    savepoint, so a refusal leaves the caller's transaction usable. A vet
+    changed since ``expected_version`` is ``StaleVersion``.
     """
-    vet = _vet(session, vet_id)
+    vet = _vet(session, vet_id, lock=expected_version is not None)
+    check_version(vet, expected_version, entity="vet")
     try:
         with savepoint(session, Base.metadata):
             session.delete(vet)
@@ -270,8 +294,8 @@ def delete_vet(session: Session, vet_id: int) -> None:
         raise VetHasAppointments(vet_id) from error
 
 
-def _vet(session: Session, vet_id: int) -> Vet:
-    vet = session.get(Vet, vet_id)
+def _vet(session: Session, vet_id: int, *, lock: bool = False) -> Vet:
+    vet = session.get(Vet, vet_id, with_for_update=lock)
     if vet is None:
         raise NotFound("vet", vet_id)
     return vet

@@ -1,7 +1,8 @@
 """Editable records carry a version (optimistic concurrency, HTTP ETags).
 
-* products.version: every ORM UPDATE says ``WHERE version = :read`` and
-  moves it; it starts at 1 for existing rows and for rows written by Core.
+* products.version and vets.version: every ORM UPDATE and DELETE says
+  ``WHERE version = :read`` and moves it; it starts at 1 for existing rows
+  and for rows written by Core.
 
 Revision ID: 0011_versions
 Revises: 0010_list_filters
@@ -19,7 +20,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 #: The tables whose rows are versioned.
-TABLES = ["products"]
+TABLES = ["products", "vets"]
 
 
 def upgrade() -> None:

@@ -38,10 +38,13 @@ from alchemy_patterns.domains.clinic.schemas import (
     PetIn,
     PetOut,
     ScheduleEntry,
+    VetDetail,
     VetIn,
     VetOut,
+    VetUpdate,
 )
 from alchemy_patterns.domains.schemas import Id, Input
+from alchemy_patterns.web import preconditions
 from alchemy_patterns.web.auth import BEARER, current_user, current_viewer, require_admin
 from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import created, json_response, no_content
@@ -210,30 +213,38 @@ def list_vets(query: PageQuery) -> Response:
     return json_response(page_out(page))
 
 
-@bp.post("/vets", responses={201: VetOut, **STAFF}, security=BEARER)
+VET = "/vets/<int:vet_id>"
+preconditions.register(VET)
+
+
+@bp.post("/vets", responses={201: VetDetail, **STAFF}, security=BEARER)
 def add_vet(body: VetIn) -> Response:
     """Add a vet to the clinic."""
     require_admin()
     vet = services.add_vet(db_session(), body)
-    return created(vet, f"/vets/{vet.id}")
+    return preconditions.versioned(vet, 201, Location=f"/vets/{vet.id}")
 
 
-@bp.get("/vets/<int:vet_id>", responses={200: VetOut, 404: Problem, **SIGNED_IN}, security=BEARER)
+@bp.get(VET, responses={200: VetDetail, 404: Problem, **SIGNED_IN}, security=BEARER)
 def get_vet(path: VetPath) -> Response:
-    """One vet."""
+    """One vet, with its `ETag`; 304 if `If-None-Match` names it."""
     current_user()
-    return json_response(services.get_vet(db_session(), path.vet_id))
+    return preconditions.versioned(services.get_vet(db_session(), path.vet_id))
 
 
-@bp.delete(
-    "/vets/<int:vet_id>",
-    responses={204: None, 404: Problem, 409: Problem, **STAFF},
-    security=BEARER,
-)
+@bp.patch(VET, responses={200: VetDetail, 404: Problem, **STAFF}, security=BEARER)
+def update_vet(path: VetPath, body: VetUpdate) -> Response:
+    """Change the fields given, if `If-Match` names the current version (else 412)."""
+    require_admin()
+    expected = preconditions.expected_version(path.vet_id)
+    return preconditions.versioned(services.update_vet(db_session(), path.vet_id, body, expected))
+
+
+@bp.delete(VET, responses={204: None, 404: Problem, 409: Problem, **STAFF}, security=BEARER)
 def delete_vet(path: VetPath) -> Response:
     """Delete a vet who has never had an appointment; one who has is kept (409)."""
     require_admin()
-    services.delete_vet(db_session(), path.vet_id)
+    services.delete_vet(db_session(), path.vet_id, preconditions.expected_version(path.vet_id))
     return no_content()
 
 
