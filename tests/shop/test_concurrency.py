@@ -72,7 +72,10 @@ class Racer:
             db = self.app_db
             return race(count, lambda i: db.transaction(lambda session: work(session, i)))
         url = self.app_db.url.render_as_string(hide_password=False)
-        options = EngineOptions(pool_size=SHOPPERS, max_overflow=0)
+        # The sync pool's idle connections closed first: the two pools never hold
+        # a server's connections at once (a shared server allows 100 in all).
+        self.app_db.engine.dispose()
+        options = EngineOptions(pool_size=ADDERS, max_overflow=0)
         return race_in_tasks(
             url, count, work, metadata=self.app_db.metadata, engine_options=options
         )
