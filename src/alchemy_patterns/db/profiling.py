@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 import warnings
 from collections import Counter
@@ -137,11 +138,21 @@ def record_statement(
 _slow_thresholds: WeakKeyDictionary[Dialect, float] = WeakKeyDictionary()
 
 
+_listening = threading.Event()
+_listen_lock = threading.Lock()
+
+
 def _ensure_listening() -> None:
-    if not event.contains(Engine, "before_cursor_execute", _before):
-        event.listen(Engine, "before_cursor_execute", _before)
-        event.listen(Engine, "after_cursor_execute", _after)
-        event.listen(Engine, "handle_error", _failed)
+    # Every request opens counters: asking SQLAlchemy's registry whether the
+    # listeners are there each time cost more than the counting itself.
+    if _listening.is_set():
+        return
+    with _listen_lock:
+        if not event.contains(Engine, "before_cursor_execute", _before):
+            event.listen(Engine, "before_cursor_execute", _before)
+            event.listen(Engine, "after_cursor_execute", _after)
+            event.listen(Engine, "handle_error", _failed)
+        _listening.set()
 
 
 def install_slow_query_log(engine: Engine, threshold_ms: float | None) -> None:

@@ -18,7 +18,6 @@ import os
 import re
 import time
 import uuid
-from contextlib import ExitStack
 
 from flask import Flask, Response, g, request
 
@@ -40,8 +39,8 @@ def _start() -> None:
     incoming = request.headers.get("X-Request-ID", "")
     g.request_id = incoming if _CLIENT_ID.match(incoming) else uuid.uuid4().hex
     g.started = time.perf_counter()
-    g.measuring = ExitStack()
-    g.queries = g.measuring.enter_context(count_queries())
+    g.counting = count_queries()
+    g.queries = g.counting.__enter__()
 
 
 def _finish(response: Response) -> Response:
@@ -52,6 +51,8 @@ def _finish(response: Response) -> Response:
     response.headers["X-Request-ID"] = g.get("request_id", "")
     response.headers["Server-Timing"] = f'db;dur={db_ms:.1f};desc="{count} queries"'
     metrics.observe_request(request.method, response.status_code, duration_ms / 1000, count)
+    if not access_logger.isEnabledFor(logging.INFO):
+        return response  # nobody reads the line: do not build it
     access_logger.info(
         json.dumps(
             {
@@ -70,5 +71,5 @@ def _finish(response: Response) -> Response:
 
 
 def _stop(_error: BaseException | None) -> None:
-    if (measuring := g.pop("measuring", None)) is not None:
-        measuring.close()
+    if (counting := g.pop("counting", None)) is not None:
+        counting.__exit__(None, None, None)
