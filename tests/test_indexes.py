@@ -35,6 +35,7 @@ from alchemy_patterns.domains.clinic.models import (
 )
 from alchemy_patterns.domains.school.models import CLUB_SORTING, COURSE_SORTING, STUDENT_SORTING
 from alchemy_patterns.domains.shop.models import ORDER_SORTING, PRODUCT_SORTING
+from alchemy_patterns.domains.social.models import POST_SORTING
 from tests.web.conftest import make_app
 
 #: (list, table, the columns it is read by). A list filtered to one parent
@@ -81,6 +82,7 @@ SORTED_LISTS: list[tuple[str, str, tuple[str, ...], Sorting]] = [
     ("/students", "students", (), STUDENT_SORTING),
     ("/clubs", "clubs", (), CLUB_SORTING),
     ("/courses", "courses", (), COURSE_SORTING),
+    ("/users/{user_id}/posts", "posts", ("author_id",), POST_SORTING),
 ]
 
 
@@ -146,6 +148,18 @@ def test_every_order_a_list_may_be_sorted_in_is_read_by_an_index(app_db: Databas
     assert ("/students", "students", ("last_name", "first_name", "id")) in orders  # sort=name
     assert ("/clubs", "clubs", ("name",)) in orders  # unique: no tiebreaker
     assert unsupported_lists(inspect(app_db.engine), orders) == []
+
+
+def test_no_list_may_be_sorted_by_a_nullable_column() -> None:
+    nullable = [
+        f"{name}: {column}"
+        for name, _, _, sorting in SORTED_LISTS
+        for columns in sorting.fields.values()
+        for column in (columns if isinstance(columns, tuple) else (columns,))
+        if column.expression.nullable  # type: ignore[union-attr]
+    ]
+
+    assert nullable == []  # a cursor cannot point past a NULL, nor do backends sort it alike
 
 
 def test_every_list_that_takes_sort_has_its_allow_list_checked(app_db: Database) -> None:

@@ -24,11 +24,13 @@ class Sorting:
     """A list's allow-list of sort fields, and the ORDER BY each ``sort`` value makes.
 
     A field names one column, or several (``name`` may be last name, then
-    first name). ``tiebreaker`` (the primary key) ends every order, so it is
-    total and a cursor into it stays exact, unless the last field asked for
-    is in ``unique``: its values alone order every row, and its unique index
-    is then the order as it stands (``clubs.name``), where one more column
-    would need an index of its own.
+    first name). ``tiebreaker`` (the primary key) ends every order, in the
+    direction of the field before it (``-name`` is name, then id, both
+    descending: the (name, id) index read backwards, where a mixed direction
+    would need a sort), so the order is total and a cursor into it stays
+    exact; unless the last field asked for is in ``unique``: its values
+    alone order every row, and its unique index is then the order as it
+    stands (``clubs.name``), where one more column would need an index.
     """
 
     fields: Mapping[str, Sortable | tuple[Sortable, ...]]
@@ -44,7 +46,7 @@ class Sorting:
         SELECT of a page read as a subquery orders it again.
         """
         terms: list[ColumnElement[Any]] = []
-        name = ""
+        name, descending = "", False
         for item in sort.split(","):
             name = item.strip().removeprefix("-")
             if name not in self.fields:
@@ -58,7 +60,8 @@ class Sorting:
                 terms.append(target.desc() if descending else target.asc())
         if name in self.unique:
             return terms
-        return [*terms, (self.tiebreaker if on is None else on.c[str(self.tiebreaker.key)]).asc()]
+        tiebreaker = self.tiebreaker if on is None else on.c[str(self.tiebreaker.key)]
+        return [*terms, tiebreaker.desc() if descending else tiebreaker.asc()]
 
     def orders(self) -> dict[str, tuple[str, ...]]:
         """Each field's ORDER BY as column names, as an index must start to serve it."""

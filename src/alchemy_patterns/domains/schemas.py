@@ -32,7 +32,8 @@ def sort_field(fields: Iterable[str], default: str, example: str) -> Any:
         pattern=SORT_PATTERN,
         description=(
             f"fields to order by, comma-separated, `-` for descending (`{example}`): "
-            f"{', '.join(fields)}. The id breaks ties. Default: {default}"
+            f"{', '.join(fields)}. The id breaks ties, in the last field's direction. "
+            f"Default: {default}"
         ),
     )
 

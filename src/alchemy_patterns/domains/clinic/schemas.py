@@ -97,7 +97,7 @@ class PetFilter(BaseModel):
     species: str | None = Field(
         None, min_length=1, max_length=50, description="one species, spelt as registered"
     )
-    sort: str | None = sort_field(PET_SORTING.fields, "name", "-born_on,name")
+    sort: str | None = sort_field(PET_SORTING.fields, "name", "species")
 
 
 class VetFilter(BaseModel):

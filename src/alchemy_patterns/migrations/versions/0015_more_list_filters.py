@@ -1,7 +1,7 @@
 """The clinic's and the school's lists, filtered and sorted, are read by an index.
 
-* pets (name, id), (born_on, id) and (species, name, id): the new pet list
-  by name or birth date, and one species by name;
+* pets (name, id) and (species, name, id): the new pet list by name, or by
+  species then name, and one species by name;
 * appointments (scheduled_at, id), (vet_id, scheduled_at, id) and (status,
   scheduled_at, id): the new appointment list in time order, all of it
   (bounded by ``scheduled_from``/``scheduled_to``), one vet's, one status's;
@@ -29,7 +29,6 @@ depends_on: str | Sequence[str] | None = None
 #: (table, columns) of each new index.
 INDEXES: list[tuple[str, list[str]]] = [
     ("pets", ["name", "id"]),
-    ("pets", ["born_on", "id"]),
     ("pets", ["species", "name", "id"]),
     ("appointments", ["scheduled_at", "id"]),
     ("appointments", ["vet_id", "scheduled_at", "id"]),

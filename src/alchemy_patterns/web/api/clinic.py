@@ -210,9 +210,9 @@ def list_pets(query: PetQuery) -> Response:
     """Pets by name: staff see all, anyone else only their own owner record's.
 
     `species` keeps one species (spelt as registered); `sort` orders by `name`
-    or `born_on`, `-` for descending (`sort=-born_on,name`). An unknown sort
-    field or parameter is a 422 naming it. Filters and sort work with `page`
-    and with `cursor`.
+    or `species` (then name), `-` for descending. An unknown sort field or
+    parameter is a 422 naming it. Filters and sort work with `page` and with
+    `cursor`.
     """
     page = services.list_pets(
         db_session(), current_viewer(), filters_of(query, PetFilter), **query.paging()
