@@ -329,6 +329,23 @@ def test_a_bad_filter_value_is_a_422_naming_it(
     assert name in [error["field"] for error in response.get_json()["errors"]]
 
 
+def test_every_filter_and_sort_a_list_takes_is_documented(client: FlaskClient) -> None:
+    paths = client.get("/openapi.json").get_json()["paths"]
+    lists = [path.replace("{author}", "{user_id}") for path in ALLOWED]
+    paging = {"page", "per_page", "cursor", "count", "user_id", "Consistency-Token"}
+
+    undocumented = [
+        f"{path} {parameter['name']}"
+        for path in lists
+        for parameter in paths[path]["get"]["parameters"]
+        if parameter["name"] not in paging and not parameter.get("description")
+    ]
+    documented = {p["name"] for p in paths["/appointments"]["get"]["parameters"]}
+
+    assert undocumented == []
+    assert {"vet_id", "status", "scheduled_from", "scheduled_to", "sort"} <= documented
+
+
 def test_the_pets_and_appointments_an_owner_reads_are_their_own_filtered(
     client: FlaskClient, alice: Caller, ids: dict[str, int]
 ) -> None:

@@ -110,7 +110,7 @@ class AppointmentFilter(BaseModel):
     """Which appointments, in what order; every field is optional."""
 
     vet_id: Id | None = Field(None, description="one vet's")
-    status: AppointmentStatus | None = None
+    status: AppointmentStatus | None = Field(None, description="one status")
     scheduled_from: UtcDay | None = Field(None, description="first UTC day, included")
     scheduled_to: UtcDay | None = Field(None, description="last UTC day, included")
     sort: str | None = sort_field(APPOINTMENT_SORTING.fields, "scheduled_at", "-scheduled_at")
