@@ -179,7 +179,7 @@ def test_owners_are_listed_a_page_at_a_time_and_searched_by_name(
     assert [o["name"] for o in found["items"]] == ["Ada", "Adam"]
 
 
-@pytest.mark.parametrize("query", ["per_page=101", "page=0", "sort=name"])
+@pytest.mark.parametrize("query", ["per_page=101", "page=0", "sort=age", "colour=red"])
 def test_a_bad_owner_list_query_is_a_422(client: FlaskClient, alice: Caller, query: str) -> None:
     assert client.get(f"/owners?{query}", headers=alice.headers).status_code == 422
 

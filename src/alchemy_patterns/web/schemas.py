@@ -14,6 +14,7 @@ from alchemy_patterns.db.pagination import ESTIMATE_ABOVE, MAX_PER_PAGE, Countin
 from alchemy_patterns.domains.schemas import refuse_nul
 
 T = TypeVar("T")
+F = TypeVar("F", bound=BaseModel)
 
 _PROBLEM_REF = {"schema": {"$ref": "#/components/schemas/Problem"}}
 
@@ -140,6 +141,16 @@ class PageQuery(Query):
         return PageArgs(
             page=self.page or 1, per_page=self.per_page, count=self.count, cursor=self.cursor
         )
+
+
+def filters_of(query: BaseModel, model: type[F]) -> F:
+    """The part of a list's query that is ``model`` (its filters and sort), for the service.
+
+    A list's query class inherits both :class:`PageQuery` and the domain's
+    filter model, so the query string is one flat set of parameters (and an
+    unknown one is a 422); the service takes the filter model alone.
+    """
+    return model.model_validate(query.model_dump(include=set(model.model_fields)))
 
 
 class CursorQuery(Query):

@@ -22,6 +22,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from alchemy_patterns.db import Base, TimestampMixin, Versioned, text_enum
+from alchemy_patterns.db.sorting import Sorting
 from alchemy_patterns.domains.accounts.access import LinkedToAccount
 from alchemy_patterns.domains.audit.models import Auditable
 
@@ -58,6 +59,12 @@ class Owner(LinkedToAccount, Auditable, TimestampMixin, Base):
 
 class Pet(Auditable, TimestampMixin, Base):
     __tablename__ = "pets"
+    __table_args__ = (
+        # The list's orders (sort=name, sort=species: by species, then name),
+        # which are also one species' pets by name.
+        Index(None, "name", "id"),
+        Index(None, "species", "name", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Not null and indexed: a pet always has an owner, and "the owner's pets"
@@ -121,6 +128,10 @@ class Appointment(TimestampMixin, Base):
     __tablename__ = "appointments"
     __table_args__ = (
         UniqueConstraint("vet_id", "scheduled_at", "books_slot"),
+        # The list in time order: all of it, one vet's, or one status's.
+        Index(None, "scheduled_at", "id"),
+        Index(None, "vet_id", "scheduled_at", "id"),
+        Index(None, "status", "scheduled_at", "id"),
         CheckConstraint(
             "(status = 'cancelled' AND books_slot IS NULL)"
             " OR (status <> 'cancelled' AND books_slot IS NOT NULL)",
@@ -145,3 +156,11 @@ class Appointment(TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"<Appointment {self.id} pet={self.pet_id} vet={self.vet_id} {self.scheduled_at}>"
+
+
+# What each list may be sorted by; tests/test_indexes.py checks an index serves every one
+# (and that no column is nullable: a cursor cannot point past a NULL).
+OWNER_SORTING = Sorting({"name": Owner.name, "email": Owner.email}, Owner.id, frozenset({"email"}))
+PET_SORTING = Sorting({"name": Pet.name, "species": (Pet.species, Pet.name)}, Pet.id)
+VET_SORTING = Sorting({"name": Vet.name}, Vet.id)
+APPOINTMENT_SORTING = Sorting({"scheduled_at": Appointment.scheduled_at}, Appointment.id)

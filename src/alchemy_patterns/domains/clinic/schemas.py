@@ -15,11 +15,15 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
 from alchemy_patterns.domains.clinic.models import (
+    APPOINTMENT_SORTING,
     EMAIL_MAX_LENGTH,
     NAME_MAX_LENGTH,
+    OWNER_SORTING,
+    PET_SORTING,
+    VET_SORTING,
     AppointmentStatus,
 )
-from alchemy_patterns.domains.schemas import Id, Input
+from alchemy_patterns.domains.schemas import Id, Input, UtcDay, prefix_field, sort_field
 
 
 def _lower(value: str) -> str:
@@ -78,6 +82,38 @@ class AppointmentIn(Input):
     vet_id: Id
     scheduled_at: SlotTime
     reason: str = Field(default="", max_length=200)
+
+
+class OwnerFilter(BaseModel):
+    """Which owners, in what order; every field is optional."""
+
+    name: str | None = prefix_field("name", NAME_MAX_LENGTH)
+    sort: str | None = sort_field(OWNER_SORTING.fields, "name", "-name")
+
+
+class PetFilter(BaseModel):
+    """Which pets, in what order; every field is optional."""
+
+    species: str | None = Field(
+        None, min_length=1, max_length=50, description="one species, spelt as registered"
+    )
+    sort: str | None = sort_field(PET_SORTING.fields, "name", "species")
+
+
+class VetFilter(BaseModel):
+    """The order of the vets."""
+
+    sort: str | None = sort_field(VET_SORTING.fields, "name", "-name")
+
+
+class AppointmentFilter(BaseModel):
+    """Which appointments, in what order; every field is optional."""
+
+    vet_id: Id | None = Field(None, description="one vet's")
+    status: AppointmentStatus | None = Field(None, description="one status")
+    scheduled_from: UtcDay | None = Field(None, description="first UTC day, included")
+    scheduled_to: UtcDay | None = Field(None, description="last UTC day, included")
+    sort: str | None = sort_field(APPOINTMENT_SORTING.fields, "scheduled_at", "-scheduled_at")
 
 
 class OwnerOut(BaseModel):

@@ -38,6 +38,7 @@ from alchemy_patterns.db import (
     table_of,
     update_where,
 )
+from alchemy_patterns.db.filtering import starts_with_any_case
 from alchemy_patterns.domains.accounts.access import Viewer
 from alchemy_patterns.domains.clinic.errors import (
     InvalidTransition,
@@ -46,6 +47,10 @@ from alchemy_patterns.domains.clinic.errors import (
     VetHasAppointments,
 )
 from alchemy_patterns.domains.clinic.models import (
+    APPOINTMENT_SORTING,
+    OWNER_SORTING,
+    PET_SORTING,
+    VET_SORTING,
     Appointment,
     AppointmentStatus,
     Owner,
@@ -53,20 +58,24 @@ from alchemy_patterns.domains.clinic.models import (
     Vet,
 )
 from alchemy_patterns.domains.clinic.schemas import (
+    AppointmentFilter,
     AppointmentIn,
     AppointmentOut,
     OwnerDetail,
+    OwnerFilter,
     OwnerIn,
     OwnerOut,
+    PetFilter,
     PetIn,
     PetOut,
     ScheduleEntry,
     VetDetail,
+    VetFilter,
     VetIn,
     VetOut,
     VetUpdate,
 )
-from alchemy_patterns.domains.schemas import columns_for
+from alchemy_patterns.domains.schemas import columns_for, on_utc_days
 
 # --- owners and pets -----------------------------------------------------------
 
@@ -84,13 +93,48 @@ def list_owners(
     viewer: Viewer,
     *,
     search: str | None = None,
+    filters: OwnerFilter | None = None,
     **paging: Unpack[PageArgs],
 ) -> Page[OwnerOut]:
-    """Owners by name that ``viewer`` may read (staff: all; anyone else: their own)."""
-    stmt = select(Owner).where(viewer.sees(Owner.user_id)).order_by(Owner.name, Owner.id)
+    """Owners by name (or as ``filters`` sort them) that ``viewer`` may read.
+
+    Staff read all, anyone else their own. ``search`` matches part of the
+    name, ``filters.name`` its start in any case, read as ranges of the
+    (name, id) index (:func:`~alchemy_patterns.db.filtering.starts_with_any_case`).
+    An unknown sort field is ``ValidationFailed`` on ``sort``.
+    """
+    filters = filters or OwnerFilter()
+    stmt = (
+        select(Owner)
+        .where(viewer.sees(Owner.user_id))
+        .order_by(*OWNER_SORTING.terms(filters.sort or "name"))
+    )
     if search:
         stmt = stmt.where(Owner.name.icontains(search, autoescape=True))
+    if filters.name:
+        stmt = stmt.where(starts_with_any_case(session, Owner.name, filters.name))
     return paginate(session, stmt, **paging).map(OwnerOut.model_validate)
+
+
+def list_pets(
+    session: Session,
+    viewer: Viewer,
+    filters: PetFilter | None = None,
+    **paging: Unpack[PageArgs],
+) -> Page[PetOut]:
+    """Pets by name (or as ``filters`` sort them) that ``viewer`` may read.
+
+    Staff read all, anyone else their own owner record's pets (a join to the
+    owner, in the same statement). ``filters.species`` keeps one species; an
+    unknown sort field is ``ValidationFailed`` on ``sort``.
+    """
+    filters = filters or PetFilter()
+    stmt = select(Pet).order_by(*PET_SORTING.terms(filters.sort or "name"))
+    if not viewer.is_staff:
+        stmt = stmt.join(Pet.owner).where(viewer.sees(Owner.user_id))
+    if filters.species:
+        stmt = stmt.where(Pet.species == filters.species)
+    return paginate(session, stmt, **paging).map(PetOut.model_validate)
 
 
 def owner_detail(session: Session, viewer: Viewer, owner_id: int) -> OwnerDetail:
@@ -270,9 +314,12 @@ def update_vet(
 
 def list_vets(
     session: Session,
+    filters: VetFilter | None = None,
     **paging: Unpack[PageArgs],
 ) -> Page[VetOut]:
-    stmt = select(Vet).order_by(Vet.name, Vet.id)
+    """The vets by name, or as ``filters`` sort them (an unknown field is ``ValidationFailed``)."""
+    sort = (filters or VetFilter()).sort or "name"
+    stmt = select(Vet).order_by(*VET_SORTING.terms(sort))
     return paginate(session, stmt, **paging).map(VetOut.model_validate)
 
 
@@ -338,6 +385,33 @@ def get_appointment(session: Session, viewer: Viewer, appointment_id: int) -> Ap
     if appointment is None:
         raise NotFound("appointment", appointment_id)
     return AppointmentOut.model_validate(appointment)
+
+
+def list_appointments(
+    session: Session,
+    viewer: Viewer,
+    filters: AppointmentFilter | None = None,
+    **paging: Unpack[PageArgs],
+) -> Page[AppointmentOut]:
+    """Appointments in time order (or as ``filters`` sort them) that ``viewer`` may read.
+
+    Staff read all, anyone else their own pets' (a join to the pet and its
+    owner, in the same statement). ``filters`` keep one vet's, one status,
+    and the UTC days from ``scheduled_from`` to ``scheduled_to`` (both
+    included: the half-open range [first midnight, midnight after the last));
+    an unknown sort field is ``ValidationFailed`` on ``sort``.
+    """
+    filters = filters or AppointmentFilter()
+    stmt = select(Appointment).order_by(*APPOINTMENT_SORTING.terms(filters.sort or "scheduled_at"))
+    if not viewer.is_staff:
+        stmt = stmt.join(Appointment.pet).join(Pet.owner).where(viewer.sees(Owner.user_id))
+    if filters.vet_id is not None:
+        stmt = stmt.where(Appointment.vet_id == filters.vet_id)
+    if filters.status is not None:
+        stmt = stmt.where(Appointment.status == filters.status)
+    days = on_utc_days(Appointment.scheduled_at, filters.scheduled_from, filters.scheduled_to)
+    stmt = stmt.where(*days)
+    return paginate(session, stmt, **paging).map(AppointmentOut.model_validate)
 
 
 def cancel_appointment(session: Session, appointment_id: int) -> AppointmentOut:

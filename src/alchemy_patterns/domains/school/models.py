@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from alchemy_patterns.db import Base, TimestampMixin, UTCDateTime, text_enum, utcnow
+from alchemy_patterns.db.sorting import Sorting
 from alchemy_patterns.domains.accounts.access import LinkedToAccount
 
 NAME_MAX_LENGTH = 50
@@ -104,7 +105,10 @@ class Club(TimestampMixin, Base):
 
 class Course(TimestampMixin, Base):
     __tablename__ = "courses"
-    __table_args__ = (CheckConstraint("credits > 0 AND credits <= 30", "credits_range"),)
+    __table_args__ = (
+        CheckConstraint("credits > 0 AND credits <= 30", "credits_range"),
+        Index(None, "title", "id"),  # sort=title
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)
@@ -190,3 +194,15 @@ class Enrollment(Base):
 
     def __repr__(self) -> str:
         return f"<Enrollment {self.id} student={self.student_id} course={self.course_id}>"
+
+
+# What each list may be sorted by; tests/test_indexes.py checks an index serves every one.
+STUDENT_SORTING = Sorting(
+    {"name": (Student.last_name, Student.first_name), "email": Student.email},
+    Student.id,
+    frozenset({"email"}),
+)
+CLUB_SORTING = Sorting({"name": Club.name}, Club.id, frozenset({"name"}))
+COURSE_SORTING = Sorting(
+    {"code": Course.code, "title": Course.title}, Course.id, frozenset({"code"})
+)

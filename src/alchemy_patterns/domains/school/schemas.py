@@ -12,11 +12,14 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
-from alchemy_patterns.domains.schemas import Id, Input
+from alchemy_patterns.domains.schemas import Id, Input, prefix_field, sort_field
 from alchemy_patterns.domains.school.models import (
+    CLUB_SORTING,
+    COURSE_SORTING,
     EMAIL_MAX_LENGTH,
     NAME_MAX_LENGTH,
     NOTES_MAX_LENGTH,
+    STUDENT_SORTING,
     EnrollmentStatus,
     Grade,
 )
@@ -68,6 +71,27 @@ class EnrollIn(Input):
 
 class SetGrade(Input):
     grade: Grade
+
+
+class StudentFilter(BaseModel):
+    """Which students, in what order; every field is optional."""
+
+    last_name: str | None = prefix_field("last name", NAME_MAX_LENGTH)
+    sort: str | None = sort_field(
+        STUDENT_SORTING.fields, "name (last name, then first name)", "-name"
+    )
+
+
+class ClubFilter(BaseModel):
+    """The order of the clubs."""
+
+    sort: str | None = sort_field(CLUB_SORTING.fields, "name", "-name")
+
+
+class CourseFilter(BaseModel):
+    """The order of the courses."""
+
+    sort: str | None = sort_field(COURSE_SORTING.fields, "code", "title")
 
 
 class StudentOut(BaseModel):

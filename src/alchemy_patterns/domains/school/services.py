@@ -50,6 +50,7 @@ from alchemy_patterns.db import (
     upsert,
     utcnow,
 )
+from alchemy_patterns.db.filtering import starts_with_any_case
 from alchemy_patterns.domains.accounts.access import Viewer
 from alchemy_patterns.domains.school.errors import (
     AlreadyEnrolled,
@@ -57,7 +58,10 @@ from alchemy_patterns.domains.school.errors import (
     EnrollmentStatusConflict,
 )
 from alchemy_patterns.domains.school.models import (
+    CLUB_SORTING,
+    COURSE_SORTING,
     GRADE_POINTS,
+    STUDENT_SORTING,
     Club,
     Course,
     Enrollment,
@@ -67,10 +71,12 @@ from alchemy_patterns.domains.school.models import (
 )
 from alchemy_patterns.domains.school.models import student_clubs as memberships
 from alchemy_patterns.domains.school.schemas import (
+    ClubFilter,
     ClubIn,
     ClubMemberOut,
     ClubOut,
     ClubSummary,
+    CourseFilter,
     CourseIn,
     CourseOut,
     CourseRoster,
@@ -79,6 +85,7 @@ from alchemy_patterns.domains.school.schemas import (
     RosterEntry,
     SetGrade,
     StudentClubOut,
+    StudentFilter,
     StudentIn,
     StudentOut,
     Transcript,
@@ -104,14 +111,24 @@ def get_student(session: Session, viewer: Viewer, student_id: int) -> StudentOut
 def list_students(
     session: Session,
     viewer: Viewer,
+    filters: StudentFilter | None = None,
     **paging: Unpack[PageArgs],
 ) -> Page[StudentOut]:
-    """Students by name that ``viewer`` may read (staff: all; anyone else: their own)."""
+    """Students by name (or as ``filters`` sort them) that ``viewer`` may read.
+
+    Staff read all, anyone else their own. ``filters.last_name`` keeps the
+    last names that start with it in any case, read as ranges of the
+    (last_name, first_name, id) index; an unknown sort field is
+    ``ValidationFailed`` on ``sort``.
+    """
+    filters = filters or StudentFilter()
     stmt = (
         select(Student)
         .where(viewer.sees(Student.user_id))
-        .order_by(Student.last_name, Student.first_name, Student.id)
+        .order_by(*STUDENT_SORTING.terms(filters.sort or "name"))
     )
+    if filters.last_name:
+        stmt = stmt.where(starts_with_any_case(session, Student.last_name, filters.last_name))
     return paginate(session, stmt, **paging).map(StudentOut.model_validate)
 
 
@@ -125,25 +142,24 @@ def create_club(session: Session, data: ClubIn) -> ClubOut:
 
 def list_clubs(
     session: Session,
+    filters: ClubFilter | None = None,
     **paging: Unpack[PageArgs],
 ) -> Page[ClubSummary]:
     """Clubs by name (unique: its index is the order) with their member counts, in one statement.
 
     The clubs are paged first, in a subquery, and only the page's are counted:
     a deep page does not count the members of every club its OFFSET skips.
+    ``filters.sort`` may turn the order (an unknown field is ``ValidationFailed``).
     """
-    clubs = select(Club.id, Club.name, Club.description).order_by(Club.name)
-    rows = paginate(
-        session,
-        clubs,
-        **paging,
-        enrich=_with_member_counts,
-    )
+    sort = (filters or ClubFilter()).sort or "name"
+    clubs = select(Club.id, Club.name, Club.description).order_by(*CLUB_SORTING.terms(sort))
+
+    def with_member_counts(page: Subquery) -> Select[*tuple[Any, ...]]:
+        counted = select(*page.c, _member_count(page.c.id))
+        return counted.order_by(*CLUB_SORTING.terms(sort, on=page))
+
+    rows = paginate(session, clubs, **paging, enrich=with_member_counts)
     return rows.map(_summary)
-
-
-def _with_member_counts(clubs: Subquery) -> Select[*tuple[Any, ...]]:
-    return select(*clubs.c, _member_count(clubs.c.id)).order_by(clubs.c.name)
 
 
 def get_club(session: Session, club_id: int) -> ClubSummary:
@@ -174,9 +190,12 @@ def create_course(session: Session, data: CourseIn) -> CourseOut:
 
 def list_courses(
     session: Session,
+    filters: CourseFilter | None = None,
     **paging: Unpack[PageArgs],
 ) -> Page[CourseOut]:
-    stmt = select(Course).order_by(Course.code)
+    """Courses by code, or as ``filters`` sort them (an unknown field is ``ValidationFailed``)."""
+    sort = (filters or CourseFilter()).sort or "code"
+    stmt = select(Course).order_by(*COURSE_SORTING.terms(sort))
     return paginate(session, stmt, **paging).map(CourseOut.model_validate)
 
 

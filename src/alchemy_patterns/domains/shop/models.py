@@ -17,6 +17,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from alchemy_patterns.db import Base, TimestampMixin, Versioned, text_enum, utcnow
+from alchemy_patterns.db.sorting import Sorting
 from alchemy_patterns.domains.accounts.models import User
 from alchemy_patterns.domains.audit.models import Auditable
 
@@ -171,3 +172,8 @@ class CheckoutKey(Base):
         ForeignKey("orders.id", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[dt.datetime] = mapped_column(server_default=utcnow())
+
+
+# What each list may be sorted by; tests/test_indexes.py checks an index serves every one.
+PRODUCT_SORTING = Sorting({"name": Product.name, "price": Product.price}, Product.id)
+ORDER_SORTING = Sorting({"created_at": Order.created_at, "total": Order.total}, Order.id)

@@ -10,7 +10,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from alchemy_patterns.db.sorting import SORT_PATTERN
 from alchemy_patterns.domains.schemas import Id, Input
-from alchemy_patterns.domains.shop.models import MAX_QUANTITY, OrderStatus
+from alchemy_patterns.domains.shop.models import (
+    MAX_QUANTITY,
+    ORDER_SORTING,
+    PRODUCT_SORTING,
+    OrderStatus,
+)
 
 
 def _to_cents(amount: Decimal) -> Decimal:
@@ -33,7 +38,7 @@ class ProductIn(Input):
 
 
 #: What the catalogue may be sorted by (each read by an index of products, with the id).
-PRODUCT_SORT_FIELDS = ("name", "price")
+PRODUCT_SORT_FIELDS = tuple(PRODUCT_SORTING.fields)
 
 
 class ProductFilter(BaseModel):
@@ -61,7 +66,7 @@ class ProductFilter(BaseModel):
 Day = Annotated[dt.date, Field(ge=dt.date(1000, 1, 1), le=dt.date(9999, 12, 30))]
 
 #: What a user's orders may be sorted by (each read by an index of orders, after the user).
-ORDER_SORT_FIELDS = ("created_at", "total")
+ORDER_SORT_FIELDS = tuple(ORDER_SORTING.fields)
 
 
 class OrderFilter(BaseModel):

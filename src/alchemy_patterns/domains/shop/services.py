@@ -11,7 +11,6 @@ The two that the guide gets wrong under concurrency:
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 from functools import cache
@@ -50,16 +49,17 @@ from alchemy_patterns.db import (
     upsert,
     upsert_statement,
 )
-from alchemy_patterns.db.sorting import Sortable, sort_terms
 from alchemy_patterns.domains.accounts.models import User
 from alchemy_patterns.domains.accounts.schemas import RegisterUser, UserOut
 from alchemy_patterns.domains.accounts.services import create_user
 from alchemy_patterns.domains.audit.recording import record_inserted
 from alchemy_patterns.domains.audit.services import record_event
-from alchemy_patterns.domains.schemas import columns_for
+from alchemy_patterns.domains.schemas import columns_for, on_utc_days
 from alchemy_patterns.domains.shop.errors import EmptyCart, OutOfStock, Shortage
 from alchemy_patterns.domains.shop.models import (
     MAX_QUANTITY,
+    ORDER_SORTING,
+    PRODUCT_SORTING,
     Cart,
     CartItem,
     CheckoutKey,
@@ -166,10 +166,6 @@ def list_products(
     return paginate(session, stmt, **paging).map(ProductOut.model_validate)
 
 
-#: The columns ``sort`` may name; ``(name, id)`` and ``(price, id)`` index them.
-_PRODUCT_SORT: dict[str, Sortable] = {"name": _products.c.name, "price": _products.c.price}
-
-
 def _filtered(stmt: Select[*tuple[Any, ...]], filters: ProductFilter) -> Select[*tuple[Any, ...]]:
     if filters.name:
         stmt = stmt.where(_products.c.name.istartswith(filters.name, autoescape=True))
@@ -180,7 +176,7 @@ def _filtered(stmt: Select[*tuple[Any, ...]], filters: ProductFilter) -> Select[
     if filters.in_stock is not None:
         stmt = stmt.where(_products.c.stock > 0 if filters.in_stock else _products.c.stock == 0)
     if filters.sort:
-        order = sort_terms(filters.sort, _PRODUCT_SORT, _products.c.id)
+        order = PRODUCT_SORTING.terms(filters.sort, on=_products)
         stmt = stmt.order_by(None).order_by(*order)
     return stmt
 
@@ -627,24 +623,13 @@ def order_history(
     return orders.map(lambda order: _order_out(order))
 
 
-#: The columns an order list's ``sort`` may name; indexed after the user's id, with the id.
-_ORDER_SORT: dict[str, Sortable] = {"created_at": Order.created_at, "total": Order.total}
-
-
 def _filtered_orders(stmt: Select[Order], filters: OrderFilter) -> Select[Order]:
     if filters.status is not None:
         stmt = stmt.where(Order.status == filters.status)
-    if filters.placed_from is not None:
-        stmt = stmt.where(Order.created_at >= _utc_midnight(filters.placed_from))
-    if filters.placed_to is not None:
-        stmt = stmt.where(Order.created_at < _utc_midnight(filters.placed_to, days=1))
+    stmt = stmt.where(*on_utc_days(Order.created_at, filters.placed_from, filters.placed_to))
     if filters.sort:
-        stmt = stmt.order_by(None).order_by(*sort_terms(filters.sort, _ORDER_SORT, Order.id))
+        stmt = stmt.order_by(None).order_by(*ORDER_SORTING.terms(filters.sort))
     return stmt
-
-
-def _utc_midnight(day: dt.date, days: int = 0) -> dt.datetime:
-    return dt.datetime.combine(day + dt.timedelta(days=days), dt.time(), tzinfo=dt.UTC)
 
 
 def get_order(session: Session, user_id: int, order_id: int) -> OrderOut:

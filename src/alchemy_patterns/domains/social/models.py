@@ -24,6 +24,7 @@ from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from alchemy_patterns.db import Base, UTCDateTime, utcnow
+from alchemy_patterns.db.sorting import Sorting
 from alchemy_patterns.domains.accounts.models import User
 
 POST_MAX_LENGTH = 2000
@@ -116,3 +117,7 @@ User.followers = relationship(
     order_by=User.id,
     lazy="raise",
 )
+
+
+#: What an author's posts may be sorted by; tests/test_indexes.py checks an index serves it.
+POST_SORTING = Sorting({"created_at": Post.created_at}, Post.id)

@@ -11,8 +11,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alchemy_patterns.domains.schemas import Input
-from alchemy_patterns.domains.social.models import COMMENT_MAX_LENGTH, POST_MAX_LENGTH
+from alchemy_patterns.domains.schemas import Input, sort_field
+from alchemy_patterns.domains.social.models import (
+    COMMENT_MAX_LENGTH,
+    POST_MAX_LENGTH,
+    POST_SORTING,
+)
 
 PostBody = Annotated[str, Field(min_length=1, max_length=POST_MAX_LENGTH)]
 CommentBody = Annotated[str, Field(min_length=1, max_length=COMMENT_MAX_LENGTH)]
@@ -24,6 +28,12 @@ class PostIn(Input):
 
 class CommentIn(Input):
     body: CommentBody
+
+
+class PostFilter(BaseModel):
+    """The order of an author's posts."""
+
+    sort: str | None = sort_field(POST_SORTING.fields, "-created_at (newest first)", "created_at")
 
 
 class PostOut(BaseModel):

@@ -17,7 +17,7 @@ Where the guide goes wrong, and what is done instead:
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Unpack
 
 from sqlalchemy import ColumnElement, Select, delete, func, select
@@ -39,7 +39,7 @@ from alchemy_patterns.db import (
 from alchemy_patterns.domains.accounts.models import User
 from alchemy_patterns.domains.social import queries
 from alchemy_patterns.domains.social.errors import SelfFollow
-from alchemy_patterns.domains.social.models import Comment, Post, follows, likes
+from alchemy_patterns.domains.social.models import POST_SORTING, Comment, Post, follows, likes
 from alchemy_patterns.domains.social.schemas import (
     CommentIn,
     CommentOut,
@@ -362,10 +362,17 @@ def user_posts(
     *,
     cursor: str | None = None,
     per_page: int = 20,
+    sort: str | None = None,
 ) -> KeysetPage[FeedItem]:
-    """One author's posts as ``viewer_id`` sees them, newest first; one statement per page."""
+    """One author's posts as ``viewer_id`` sees them, newest first; one statement per page.
+
+    ``sort`` (``created_at``: oldest first) may turn the order; an unknown
+    field is ``ValidationFailed`` on ``sort``. Either way the (author_id,
+    created_at, id) index is the order, read forwards or backwards.
+    """
     stmt = _timeline(viewer_id).where(Post.author_id == author_id)
-    posts = _page(session, stmt, cursor, per_page)
+    order = NEWEST_FIRST if sort is None else POST_SORTING.terms(sort)
+    posts = _page(session, stmt, cursor, per_page, order=order)
     if not posts.items and cursor is None:
         _require_user(session, author_id)  # an unknown author, or one who never posted
     return posts
@@ -390,8 +397,7 @@ def _page(
     cursor: str | None,
     per_page: int,
     params: dict[str, Any] | None = None,
+    order: Sequence[ColumnElement[Any]] = NEWEST_FIRST,
 ) -> KeysetPage[FeedItem]:
-    rows = keyset_paginate(
-        session, stmt, NEWEST_FIRST, cursor=cursor, per_page=per_page, params=params
-    )
+    rows = keyset_paginate(session, stmt, order, cursor=cursor, per_page=per_page, params=params)
     return rows.map(lambda row: FeedItem.model_validate(row._asdict()))

@@ -30,15 +30,19 @@ from pydantic import BaseModel, Field
 
 from alchemy_patterns.domains.clinic import services
 from alchemy_patterns.domains.clinic.schemas import (
+    AppointmentFilter,
     AppointmentIn,
     AppointmentOut,
     OwnerDetail,
+    OwnerFilter,
     OwnerIn,
     OwnerOut,
+    PetFilter,
     PetIn,
     PetOut,
     ScheduleEntry,
     VetDetail,
+    VetFilter,
     VetIn,
     VetOut,
     VetUpdate,
@@ -48,7 +52,14 @@ from alchemy_patterns.web import preconditions
 from alchemy_patterns.web.auth import BEARER, current_user, current_viewer, require_admin
 from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import created, json_response, no_content
-from alchemy_patterns.web.schemas import PageOut, PageQuery, Problem, Query, page_out
+from alchemy_patterns.web.schemas import (
+    PageOut,
+    PageQuery,
+    Problem,
+    Query,
+    filters_of,
+    page_out,
+)
 
 bp = APIBlueprint(
     "clinic",
@@ -89,8 +100,20 @@ class AppointmentPath(BaseModel):
     appointment_id: Id
 
 
-class OwnerQuery(PageQuery):
+class OwnerQuery(PageQuery, OwnerFilter):
     search: str | None = Field(None, max_length=200, description="part of the owner's name")
+
+
+class PetQuery(PageQuery, PetFilter):
+    pass
+
+
+class VetQuery(PageQuery, VetFilter):
+    pass
+
+
+class AppointmentQuery(PageQuery, AppointmentFilter):
+    pass
 
 
 class ScheduleQuery(Query):
@@ -121,9 +144,19 @@ class Schedule(BaseModel):
 
 @bp.get("/owners", responses={200: PageOut[OwnerOut], **SIGNED_IN}, security=BEARER)
 def list_owners(query: OwnerQuery) -> Response:
-    """Owners by name: staff see all, anyone else only the record linked to their account."""
+    """Owners by name: staff see all, anyone else only the record linked to their account.
+
+    `name` keeps the names that start with it, in any case (`sm` finds Smith),
+    `search` those that contain it; `sort` orders by `name` or `email`, `-` for
+    descending. An unknown sort field or parameter is a 422 naming it. Filters
+    and sort work with `page` and with `cursor`.
+    """
     page = services.list_owners(
-        db_session(), current_viewer(), search=query.search, **query.paging()
+        db_session(),
+        current_viewer(),
+        search=query.search,
+        filters=filters_of(query, OwnerFilter),
+        **query.paging(),
     )
     return json_response(page_out(page))
 
@@ -172,6 +205,21 @@ def add_pet(path: OwnerPath, body: PetIn) -> Response:
     return created(pet, f"/pets/{pet.id}")
 
 
+@bp.get("/pets", responses={200: PageOut[PetOut], **SIGNED_IN}, security=BEARER)
+def list_pets(query: PetQuery) -> Response:
+    """Pets by name: staff see all, anyone else only their own owner record's.
+
+    `species` keeps one species (spelt as registered); `sort` orders by `name`
+    or `species` (then name), `-` for descending. An unknown sort field or
+    parameter is a 422 naming it. Filters and sort work with `page` and with
+    `cursor`.
+    """
+    page = services.list_pets(
+        db_session(), current_viewer(), filters_of(query, PetFilter), **query.paging()
+    )
+    return json_response(page_out(page))
+
+
 @bp.get("/pets/<int:pet_id>", responses={200: PetOut, 404: Problem, **SIGNED_IN}, security=BEARER)
 def get_pet(path: PetPath) -> Response:
     """The pet: for staff, or for its owner's account (anyone else: 404)."""
@@ -206,10 +254,10 @@ def transfer_pet(path: PetPath, body: Transfer) -> Response:
 
 
 @bp.get("/vets", responses={200: PageOut[VetOut], **SIGNED_IN}, security=BEARER)
-def list_vets(query: PageQuery) -> Response:
-    """The clinic's vets, by name."""
+def list_vets(query: VetQuery) -> Response:
+    """The clinic's vets, by name (`sort=-name` for the other way)."""
     current_user()
-    page = services.list_vets(db_session(), **query.paging())
+    page = services.list_vets(db_session(), filters_of(query, VetFilter), **query.paging())
     return json_response(page_out(page))
 
 
@@ -285,6 +333,21 @@ def book_appointment(body: AppointmentIn) -> Response:
     require_admin()
     appointment = services.book_appointment(db_session(), body)
     return created(appointment, f"/appointments/{appointment.id}")
+
+
+@bp.get("/appointments", responses={200: PageOut[AppointmentOut], **SIGNED_IN}, security=BEARER)
+def list_appointments(query: AppointmentQuery) -> Response:
+    """Appointments in time order: staff see all, anyone else only their own pets'.
+
+    `vet_id` keeps one vet's, `status` one status, `scheduled_from` and
+    `scheduled_to` bound the UTC day (both included); `sort` orders by
+    `scheduled_at`, `-` for descending. An unknown sort field or parameter is
+    a 422 naming it. Filters and sort work with `page` and with `cursor`.
+    """
+    page = services.list_appointments(
+        db_session(), current_viewer(), filters_of(query, AppointmentFilter), **query.paging()
+    )
+    return json_response(page_out(page))
 
 
 @bp.get(

@@ -44,10 +44,12 @@ from pydantic import BaseModel, Field
 from alchemy_patterns.domains.schemas import Id
 from alchemy_patterns.domains.school import services
 from alchemy_patterns.domains.school.schemas import (
+    ClubFilter,
     ClubIn,
     ClubMemberOut,
     ClubOut,
     ClubSummary,
+    CourseFilter,
     CourseIn,
     CourseOut,
     CourseRoster,
@@ -55,6 +57,7 @@ from alchemy_patterns.domains.school.schemas import (
     EnrollmentOut,
     SetGrade,
     StudentClubOut,
+    StudentFilter,
     StudentIn,
     StudentOut,
     Transcript,
@@ -68,6 +71,7 @@ from alchemy_patterns.web.schemas import (
     PageQuery,
     Problem,
     cursor_link,
+    filters_of,
     page_out,
 )
 
@@ -97,6 +101,18 @@ class StudentPath(BaseModel):
     student_id: Id
 
 
+class StudentQuery(PageQuery, StudentFilter):
+    pass
+
+
+class ClubQuery(PageQuery, ClubFilter):
+    pass
+
+
+class CourseQuery(PageQuery, CourseFilter):
+    pass
+
+
 class ClubPath(BaseModel):
     club_id: Id
 
@@ -119,9 +135,16 @@ class EnrollmentPath(BaseModel):
 
 
 @bp.get("/students", responses={200: PageOut[StudentOut], **SIGNED_IN}, security=BEARER)
-def list_students(query: PageQuery) -> Response:
-    """Students by last name, then first name: staff see all, anyone else their own record."""
-    page = services.list_students(db_session(), current_viewer(), **query.paging())
+def list_students(query: StudentQuery) -> Response:
+    """Students by last name, then first name: staff see all, anyone else their own record.
+
+    `last_name` keeps the last names that start with it, in any case; `sort`
+    orders by `name` (last name, then first name) or `email`, `-` for
+    descending. An unknown sort field or parameter is a 422 naming it. Filters
+    and sort work with `page` and with `cursor`.
+    """
+    filters = filters_of(query, StudentFilter)
+    page = services.list_students(db_session(), current_viewer(), filters, **query.paging())
     return json_response(page_out(page))
 
 
@@ -174,10 +197,10 @@ def list_student_clubs(path: StudentPath, query: PageQuery) -> Response:
 
 
 @bp.get("/clubs", responses={200: PageOut[ClubSummary], **SIGNED_IN}, security=BEARER)
-def list_clubs(query: PageQuery) -> Response:
-    """Clubs by name, each with its member count."""
+def list_clubs(query: ClubQuery) -> Response:
+    """Clubs by name, each with its member count (`sort=-name` for the other way)."""
     current_user()
-    page = services.list_clubs(db_session(), **query.paging())
+    page = services.list_clubs(db_session(), filters_of(query, ClubFilter), **query.paging())
     return json_response(page_out(page))
 
 
@@ -239,10 +262,10 @@ def leave_club(path: MembershipPath) -> Response:
 
 
 @bp.get("/courses", responses={200: PageOut[CourseOut], **SIGNED_IN}, security=BEARER)
-def list_courses(query: PageQuery) -> Response:
-    """Courses by code."""
+def list_courses(query: CourseQuery) -> Response:
+    """Courses by code, or sorted by `code` or `title` (`-` for descending)."""
     current_user()
-    page = services.list_courses(db_session(), **query.paging())
+    page = services.list_courses(db_session(), filters_of(query, CourseFilter), **query.paging())
     return json_response(page_out(page))
 
 

@@ -25,6 +25,7 @@ from alchemy_patterns.domains.social.schemas import (
     FeedItem,
     FollowState,
     LikeState,
+    PostFilter,
     PostIn,
     PostOut,
     UserSummary,
@@ -69,6 +70,10 @@ class UserPath(BaseModel):
     user_id: Id
 
 
+class UserPostsQuery(CursorQuery, PostFilter):
+    pass
+
+
 # --- posts -----------------------------------------------------------------------------------
 
 
@@ -97,14 +102,19 @@ def delete_post(path: PostPath) -> Response:
     responses={200: CursorPageOut[FeedItem], **FOUND},
     security=BEARER,
 )
-def list_user_posts(path: UserPath, query: CursorQuery) -> Response:
-    """A user's posts, newest first; follow ``next`` for the older ones."""
+def list_user_posts(path: UserPath, query: UserPostsQuery) -> Response:
+    """A user's posts, newest first; follow `next` for the older ones.
+
+    `sort=created_at` reads them oldest first (`-created_at` is the default).
+    An unknown sort field or parameter is a 422 naming it.
+    """
     posts = services.user_posts(
         db_session(),
         current_user().id,
         path.user_id,
         cursor=query.cursor,
         per_page=query.per_page,
+        sort=query.sort,
     )
     return json_response(cursor_page_out(posts.items, posts.next_cursor))
 
