@@ -46,6 +46,7 @@ def quickstart(port: int) -> str:
 
 # --- serve -------------------------------------------------------------------------------------
 
+
 def quickstart_requests(registered: int) -> list[tuple[str, str, int]]:
     """What one run of the quickstart asks, with the status of each register (201, then 409)."""
     return [
