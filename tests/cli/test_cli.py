@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
 
 from alchemy_patterns import __version__, migrations
 
-HEAD = ScriptDirectory.from_config(migrations.alembic_config("sqlite://")).get_current_head()
+HEAD = migrations.head()
 
 
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -50,13 +51,71 @@ def test_db_upgrade_creates_the_default_sqlite_database(tmp_path: Path) -> None:
     assert f"database at {HEAD}" in result.stdout
 
 
-def test_db_current_prints_the_head_after_an_upgrade(tmp_path: Path) -> None:
+def test_db_current_names_the_database_and_says_it_is_at_head(tmp_path: Path) -> None:
     cwd = upgraded(tmp_path)
 
     result = run(cwd, "db", "current")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == HEAD
+    assert result.stdout.splitlines() == [
+        f"database: sqlite:///{cwd.resolve() / 'instance' / 'alchemy_patterns.sqlite3'}",
+        f"revision: {HEAD} (head: up to date)",
+    ]
+
+
+def test_db_current_says_a_database_one_step_down_is_behind_and_what_to_run(
+    tmp_path: Path,
+) -> None:
+    cwd = upgraded(tmp_path)
+    assert run(cwd, "db", "downgrade", "-1").returncode == 0  # "-1" is a revision, not an option
+
+    revision = run(cwd, "db", "current").stdout.splitlines()[1]
+
+    assert revision.startswith("revision: ")
+    assert revision.endswith(f"(behind head {HEAD}: run `alchemy-patterns db upgrade`)")
+    assert revision.split()[1] not in (HEAD, "base")
+
+
+def test_db_current_says_an_empty_database_has_no_migration_and_what_to_run(
+    tmp_path: Path,
+) -> None:
+    revision = run(tmp_path, "db", "current").stdout.splitlines()[1]
+
+    assert revision == (
+        f"revision: base, no migration applied (head is {HEAD}: run `alchemy-patterns db upgrade`)"
+    )
+
+
+def test_db_current_names_a_revision_this_version_does_not_know(tmp_path: Path) -> None:
+    cwd = upgraded(tmp_path)
+    database = cwd / "instance" / "alchemy_patterns.sqlite3"
+    with sqlite3.connect(database) as connection:  # as a newer version would leave it
+        connection.execute("UPDATE alembic_version SET version_num = '0099_from_the_future'")
+    connection.close()
+
+    revision = run(cwd, "db", "current").stdout.splitlines()[1]
+
+    assert revision.startswith("revision: 0099_from_the_future (not a revision of this version")
+
+
+@pytest.mark.backends("postgresql")  # a server that takes any password from 127.0.0.1
+def test_db_current_hides_the_password(tmp_path: Path, fresh_database_url: str) -> None:
+    url = make_url(fresh_database_url).set(password="s3cret")
+
+    result = run(tmp_path, "--database-url", url.render_as_string(False), "db", "current")
+
+    assert result.returncode == 0, result.stderr
+    assert "s3cret" not in result.stdout
+    assert result.stdout.splitlines()[0] == f"database: {url.render_as_string(True)}"
+
+
+def test_an_unknown_revision_is_one_clear_line(tmp_path: Path) -> None:
+    result = run(tmp_path, "db", "upgrade", "nope")
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "Error: CommandError: Can't locate revision identified by 'nope'"
+    ]
 
 
 def test_db_check_passes_when_models_and_migrations_agree(tmp_path: Path) -> None:
@@ -74,7 +133,7 @@ def test_db_downgrade_to_base(tmp_path: Path) -> None:
     result = run(cwd, "db", "downgrade", "base")
 
     assert result.returncode == 0, result.stderr
-    assert run(cwd, "db", "current").stdout.startswith("base")
+    assert run(cwd, "db", "current").stdout.splitlines()[1].startswith("revision: base")
 
 
 def test_db_upgrade_on_the_chosen_backend(tmp_path: Path, fresh_database_url: str) -> None:

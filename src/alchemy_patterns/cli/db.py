@@ -29,7 +29,8 @@ def upgrade(ctx: click.Context, revision: str) -> None:
     click.echo(f"database at {migrations.current(_url(ctx))}")
 
 
-@db.command()
+# "-1" (one step down) is a revision, not an unknown option.
+@db.command(context_settings={"ignore_unknown_options": True})
 @click.argument("revision")
 @click.pass_context
 def downgrade(ctx: click.Context, revision: str) -> None:
@@ -41,8 +42,23 @@ def downgrade(ctx: click.Context, revision: str) -> None:
 @db.command()
 @click.pass_context
 def current(ctx: click.Context) -> None:
-    """Print the revision the database is at."""
-    click.echo(migrations.current(_url(ctx)) or "base (no migration applied)")
+    """Say which database this is (no password) and its revision: at head, or behind it."""
+    url = _url(ctx)
+    at = migrations.current(url)
+    click.echo(f"database: {make_url(url).render_as_string(hide_password=True)}")
+    click.echo(f"revision: {revision_state(at, migrations.head())}")
+
+
+def revision_state(at: str | None, head: str) -> str:
+    """``at`` told against ``head``: current, behind (what to run), or unknown to this version."""
+    upgrade = "run `alchemy-patterns db upgrade`"
+    if at == head:
+        return f"{at} (head: up to date)"
+    if at is None:
+        return f"base, no migration applied (head is {head}: {upgrade})"
+    if at in migrations.revisions():
+        return f"{at} (behind head {head}: {upgrade})"
+    return f"{at} (not a revision of this version, whose head is {head}: a newer one migrated it)"
 
 
 @db.command()
