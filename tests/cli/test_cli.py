@@ -1,4 +1,7 @@
-"""The ``alchemy-patterns`` command, run as a user runs it: a subprocess in a fresh directory."""
+"""The ``alchemy-patterns`` command, run as a user runs it: a subprocess in a fresh directory.
+
+Its help texts are read in-process (no database is touched).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
+from click.testing import CliRunner
 from sqlalchemy.engine import make_url
 
 from alchemy_patterns import __version__, migrations
+from alchemy_patterns.cli import cli
 
 HEAD = migrations.head()
 
@@ -175,3 +181,49 @@ def test_a_bad_database_url_is_one_clear_line(tmp_path: Path, url: str, says: st
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert says in lines[0]
+
+
+# --- help ----------------------------------------------------------------------------------
+
+
+def every_command(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """The path of every command under ``group``, groups included, as typed after the program."""
+    found = []
+    for name, command in group.commands.items():
+        found.append((*path, name))
+        if isinstance(command, click.Group):
+            found += every_command(command, (*path, name))
+    return found
+
+
+def command_at(path: tuple[str, ...]) -> click.Command:
+    command: click.Command = cli
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    return command
+
+
+def test_every_command_has_a_one_line_help_that_is_a_whole_sentence() -> None:
+    paths = every_command(cli)
+
+    assert ("db", "current") in paths
+    for path in paths:
+        # click cuts a docstring's first sentence at 45 characters with "..."
+        short = command_at(path).get_short_help_str()
+        assert short.endswith("."), path
+        assert not short.endswith("..."), path
+        assert len(short) <= 56, (path, short)  # one line at 80 columns, beside the names
+
+
+@pytest.mark.parametrize("group", [(), ("db",)])
+def test_the_command_lists_show_each_one_line_help_whole(group: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(cli, [*group, "--help"], terminal_width=80)
+
+    assert result.exit_code == 0, result.output
+    listed = result.output.split("Commands:\n", 1)[1].splitlines()
+    parent = command_at(group)
+    assert isinstance(parent, click.Group)
+    assert [line.split(None, 1) for line in listed] == [
+        [name, command.get_short_help_str()] for name, command in sorted(parent.commands.items())
+    ]
