@@ -1,6 +1,6 @@
 """The ``alchemy-patterns`` command, run as a user runs it: a subprocess in a fresh directory.
 
-Its help texts are read in-process (no database is touched).
+What needs no interpreter of its own (help texts, ``db current``'s answers) runs in-process.
 """
 
 from __future__ import annotations
@@ -69,13 +69,21 @@ def test_db_current_names_the_database_and_says_it_is_at_head(tmp_path: Path) ->
     ]
 
 
+def db_command(url: str, *args: str) -> list[str]:
+    """``alchemy-patterns --database-url URL db ARGS`` in-process: the lines it printed."""
+    result = CliRunner().invoke(cli, ["--database-url", url, "db", *args])
+    assert result.exit_code == 0, result.output
+    return result.stdout.splitlines()
+
+
 def test_db_current_says_a_database_one_step_down_is_behind_and_what_to_run(
     tmp_path: Path,
 ) -> None:
-    cwd = upgraded(tmp_path)
-    assert run(cwd, "db", "downgrade", "-1").returncode == 0  # "-1" is a revision, not an option
+    url = f"sqlite:///{tmp_path / 'app.sqlite3'}"
+    migrations.upgrade(url)
+    db_command(url, "downgrade", "-1")  # "-1" is a revision, not an unknown option
 
-    revision = run(cwd, "db", "current").stdout.splitlines()[1]
+    revision = db_command(url, "current")[1]
 
     assert revision.startswith("revision: ")
     assert revision.endswith(f"(behind head {HEAD}: run `alchemy-patterns db upgrade`)")
@@ -85,7 +93,7 @@ def test_db_current_says_a_database_one_step_down_is_behind_and_what_to_run(
 def test_db_current_says_an_empty_database_has_no_migration_and_what_to_run(
     tmp_path: Path,
 ) -> None:
-    revision = run(tmp_path, "db", "current").stdout.splitlines()[1]
+    revision = db_command(f"sqlite:///{tmp_path / 'app.sqlite3'}", "current")[1]
 
     assert revision == (
         f"revision: base, no migration applied (head is {HEAD}: run `alchemy-patterns db upgrade`)"
@@ -93,26 +101,25 @@ def test_db_current_says_an_empty_database_has_no_migration_and_what_to_run(
 
 
 def test_db_current_names_a_revision_this_version_does_not_know(tmp_path: Path) -> None:
-    cwd = upgraded(tmp_path)
-    database = cwd / "instance" / "alchemy_patterns.sqlite3"
+    database = tmp_path / "app.sqlite3"
+    migrations.upgrade(f"sqlite:///{database}")
     with sqlite3.connect(database) as connection:  # as a newer version would leave it
         connection.execute("UPDATE alembic_version SET version_num = '0099_from_the_future'")
     connection.close()
 
-    revision = run(cwd, "db", "current").stdout.splitlines()[1]
+    revision = db_command(f"sqlite:///{database}", "current")[1]
 
     assert revision.startswith("revision: 0099_from_the_future (not a revision of this version")
 
 
 @pytest.mark.backends("postgresql")  # a server that takes any password from 127.0.0.1
-def test_db_current_hides_the_password(tmp_path: Path, fresh_database_url: str) -> None:
+def test_db_current_hides_the_password(fresh_database_url: str) -> None:
     url = make_url(fresh_database_url).set(password="s3cret")
 
-    result = run(tmp_path, "--database-url", url.render_as_string(False), "db", "current")
+    lines = db_command(url.render_as_string(False), "current")
 
-    assert result.returncode == 0, result.stderr
-    assert "s3cret" not in result.stdout
-    assert result.stdout.splitlines()[0] == f"database: {url.render_as_string(True)}"
+    assert "s3cret" not in "\n".join(lines)
+    assert lines[0] == f"database: {url.render_as_string(True)}"
 
 
 def test_an_unknown_revision_is_one_clear_line(tmp_path: Path) -> None:
