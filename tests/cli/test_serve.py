@@ -46,38 +46,64 @@ def quickstart(port: int) -> str:
 
 # --- serve -------------------------------------------------------------------------------------
 
-QUICKSTART_REQUESTS = [
-    ("POST", "/auth/register", 201),
-    ("POST", "/auth/register", 201),
-    ("POST", "/auth/login", 200),
-    ("POST", "/auth/login", 200),
-    ("GET", "/products", 200),
-    ("GET", "/products", 200),
-    ("POST", "/cart/items", 200),
-    ("GET", "/cart", 200),
-    ("POST", "/checkout", 201),
-    ("POST", "/checkout", 200),  # the same Idempotency-Key: the first order, not a second
-    ("POST", "/posts", 201),
-    ("PUT", "/users/{id}/follow", 200),
-    ("GET", "/feed", 200),
-]
+
+def quickstart_requests(registered: int) -> list[tuple[str, str, int]]:
+    """What one run of the quickstart asks, with the status of each register (201, then 409)."""
+    return [
+        ("POST", "/auth/register", registered),
+        ("POST", "/auth/register", registered),
+        ("POST", "/auth/login", 200),
+        ("POST", "/auth/login", 200),
+        ("GET", "/products", 200),
+        ("GET", "/products", 200),
+        ("POST", "/cart/items", 200),
+        ("GET", "/cart", 200),
+        ("POST", "/checkout", 201),
+        ("POST", "/checkout", 200),  # the same Idempotency-Key: the first order, not a second
+        ("POST", "/posts", 201),
+        ("PUT", "/users/{id}/follow", 200),
+        ("GET", "/feed", 200),
+    ]
 
 
-def test_the_readme_quickstart_works_as_written(tmp_path: Path) -> None:
+def test_the_readme_quickstart_works_as_written_and_again(tmp_path: Path) -> None:
+    script = ["bash", "-c", "set -euo pipefail\n"]
     with serving(tmp_path, "serve", "--demo", "--workers", "1", "--threads", "2") as server:
-        result = subprocess.run(
-            ["bash", "-c", "set -euo pipefail\n" + quickstart(server.port)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        script[-1] += quickstart(server.port)
+        first, second = (
+            subprocess.run(script, capture_output=True, text=True, timeout=60, check=False)
+            for _ in range(2)
         )
 
-        assert result.returncode == 0, f"{result.stderr}\n{server.output()}"
+        assert first.returncode == 0, f"{first.stderr}\n{server.output()}"
+        assert second.returncode == 0, f"{second.stderr}\n{server.output()}"
         assert server.stop() == 0
-    assert server.requests() == QUICKSTART_REQUESTS
-    assert "Hello from bob" in result.stdout  # the feed shows the post of the user ada follows
+    assert server.requests() == quickstart_requests(201) + quickstart_requests(409)
+    assert "Hello from bob" in first.stdout  # the feed shows the post of the user ada follows
+    # The second run says what it found, and carries on to a second order of its own.
+    assert second.stdout.count("username on users is already taken") == 2
+    assert (first.stderr, second.stderr) == ("", "")
     assert (tmp_path / "instance" / "alchemy_patterns.sqlite3").is_file()
+
+
+def test_the_quickstarts_pick_shows_an_answer_without_the_field_instead_of_a_traceback() -> None:
+    pick = re.search(r"^pick\(\) \{.*?; \}$", quickstart(1), re.DOTALL | re.MULTILINE)
+    assert pick is not None, "no pick() in the quickstart"
+    problem = '{"status": 409, "title": "Conflict"}'
+
+    result = subprocess.run(
+        ["bash", "-c", f"{pick[0]}\necho '{problem}' | pick 'data[\"id\"]'"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip() == (
+        "no data[\"id\"] in this answer: {'status': 409, 'title': 'Conflict'}"
+    )
 
 
 @pytest.mark.backends("postgresql", "mariadb")  # SQLite: the quickstart above

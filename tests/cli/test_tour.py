@@ -208,11 +208,27 @@ def test_the_guides_savepoint_loses_the_owner_and_ours_keeps_it(tour: Tour) -> N
 
 def test_the_naive_cart_loses_increments_and_the_atomic_one_keeps_them(tour: Tour) -> None:
     naive = variant(tour["cart"], "guide").outcome
-    atomic = variant(tour["cart"], "add_to_cart()").outcome
+    atomic = dict(variant(tour["cart"], "add_to_cart()").outcome)  # a copy: the module's tour
 
     # Ten adds to a line of 1: every thread read 1 and wrote 2.
     assert naive == {"threads": 10, "expected": 11, "stored_quantity": 2, "lost": 9, "errors": 0}
+    retries = atomic.pop("retries")
     assert atomic == {"threads": 10, "expected": 11, "stored_quantity": 11, "lost": 0, "errors": 0}
+    assert retries >= 0
+
+
+def test_the_cart_says_why_11_and_why_the_safe_variant_may_cost_more(tour: Tour) -> None:
+    counts = statements(tour, "cart")
+    retried = variant(tour["cart"], "add_to_cart()").outcome["retries"]
+
+    # Two statements per add in both, as the chapter's reading says; a retry adds more.
+    assert counts["add_to_cart():"] >= counts["guide:"] == 20
+    if not retried:  # a retry refused at BEGIN (a busy SQLite file) adds none: no else
+        assert counts["add_to_cart():"] == 20
+    reading = tour["cart"].reading
+    assert "expected = 11: the line holds 1 before the 10 shoppers" in reading
+    assert "2 statements in both variants" in reading
+    assert "more statements than the broken one. That is right" in reading
 
 
 def test_a_conflict_names_the_field_where_the_guide_blames_the_email(tour: Tour) -> None:
@@ -265,7 +281,7 @@ def test_tour_as_json_gives_every_chapter_with_its_figures(tmp_path: Path) -> No
     patterns = json.loads(result.stdout)
     assert [p["name"] for p in patterns] == list(CHAPTERS)
     for pattern in patterns:
-        assert set(pattern) >= {"name", "title", "module", "test", "variants"}
+        assert set(pattern) >= {"name", "title", "module", "test", "variants", "reading"}
         for measured in pattern["variants"]:
             assert set(measured) == {"name", "statements", "seconds", "sql", "outcome"}
     assert not (tmp_path / "instance").exists()  # never the app's default database
@@ -278,6 +294,13 @@ def test_tour_of_one_pattern_as_text_shows_the_figures_and_the_sql() -> None:
     assert "row_holds = [student_id, club_id, joined_at]" in result.stdout
     assert "tests/school/test_clubs.py" in result.stdout
     assert "INSERT INTO student_clubs" in result.stdout
+
+
+def test_tour_as_text_prints_a_chapters_reading_of_its_figures() -> None:
+    result = invoke("tour", "cart")
+
+    assert result.exit_code == 0, result.output
+    assert "Reading the figures: expected = 11: the line holds 1" in " ".join(result.stdout.split())
 
 
 def test_tour_list_names_every_pattern(tmp_path: Path) -> None:

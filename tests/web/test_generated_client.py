@@ -71,6 +71,11 @@ def module(name: str) -> ModuleType:
     return importlib.import_module(f"{PACKAGE}.{name}")
 
 
+def api(operation: str) -> ModuleType:
+    """The generated module of an operation: ``"shop.checkout"`` (its tag, its id in snake_case)."""
+    return module(f"api.{operation}")
+
+
 def unmodelled(value: Any) -> list[str]:
     """Members of an answer that its generated model has no attribute for, however deep."""
     if isinstance(value, list):
@@ -95,32 +100,124 @@ def test_the_generator_takes_the_document_with_its_default_configuration(
     assert (generated.directory / PACKAGE / "models" / "grade.py").is_file()
 
 
-def test_the_generated_client_registers_logs_in_and_lists_products(
+class Answers:
+    """Each answer the generated client parsed, kept to check them all at the end."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, Any]] = []
+
+    def __call__(self, response: Any, status: int, model: type) -> Any:
+        """The parsed answer, which must have ``status`` and be a ``model``."""
+        content = response.content.decode()
+        assert response.status_code == status, content
+        assert isinstance(response.parsed, model), content
+        self.seen.append((content, response.parsed))
+        return response.parsed
+
+
+def test_the_generated_client_runs_the_readme_quickstart(
     client_package: str, tmp_path: Path
 ) -> None:
+    """The README's quickstart, step for step, through the generated client and its models."""
     client, models = module("client"), module("models")
-    register = module("api.accounts.register_user")
-    login = module("api.accounts.login")
-    list_products = module("api.shop.list_products")
+    answer = Answers()
 
     with serving(tmp_path, "serve", "--demo", "--workers", "1", "--threads", "2") as server:
         base_url = f"http://127.0.0.1:{server.port}"
         with client.Client(base_url=base_url) as anonymous:
-            ada = models.RegisterUser(username="ada", email="ada@example.com", password=PASSWORD)
-            registered = register.sync_detailed(client=anonymous, body=ada)
-            token = login.sync_detailed(
-                client=anonymous, body=models.Credentials(login="ada", password=PASSWORD)
+            users = {
+                name: answer(
+                    api("accounts.register_user").sync_detailed(
+                        client=anonymous,
+                        body=models.RegisterUser(
+                            username=name, email=f"{name}@example.com", password=PASSWORD
+                        ),
+                    ),
+                    201,
+                    models.UserOut,
+                )
+                for name in ("ada", "bob")
+            }
+            taken = answer(
+                api("accounts.register_user").sync_detailed(
+                    client=anonymous,
+                    body=models.RegisterUser(
+                        username="ada", email="ada2@example.com", password=PASSWORD
+                    ),
+                ),
+                409,
+                models.Problem,
             )
-        with client.AuthenticatedClient(base_url=base_url, token=token.parsed.access_token) as ada:
-            products = list_products.sync_detailed(client=ada, per_page=5)
+            tokens = {
+                name: answer(
+                    api("accounts.login").sync_detailed(
+                        client=anonymous, body=models.Credentials(login=name, password=PASSWORD)
+                    ),
+                    200,
+                    models.TokenOut,
+                ).access_token
+                for name in users
+            }
+            first_page = answer(
+                api("shop.list_products").sync_detailed(client=anonymous, per_page=3),
+                200,
+                models.ProductOutPage,
+            )
+            catalogue = answer(
+                api("shop.list_products").sync_detailed(client=anonymous, per_page=100),
+                200,
+                models.ProductOutPage,
+            )
+        product = next(item for item in catalogue.items if item.stock >= 2)
+        ada = client.AuthenticatedClient(base_url=base_url, token=tokens["ada"])
+        bob = client.AuthenticatedClient(base_url=base_url, token=tokens["bob"])
+        with ada, bob:
+            line = answer(
+                api("shop.add_to_cart").sync_detailed(
+                    client=ada, body=models.AddToCart(product_id=product.id, quantity=2)
+                ),
+                200,
+                models.CartItemOut,
+            )
+            cart = answer(api("shop.get_cart").sync_detailed(client=ada), 200, models.CartView)
+            order = answer(
+                api("shop.checkout").sync_detailed(client=ada, idempotency_key="ada-order-1"),
+                201,
+                models.OrderOut,
+            )
+            again = answer(
+                api("shop.checkout").sync_detailed(client=ada, idempotency_key="ada-order-1"),
+                200,
+                models.OrderOut,
+            )
+            post = answer(
+                api("social.create_post").sync_detailed(
+                    client=bob, body=models.PostIn(body="Hello from bob")
+                ),
+                201,
+                models.PostOut,
+            )
+            follow = answer(
+                api("social.follow_user").sync_detailed(users["bob"].id, client=ada),
+                200,
+                models.FollowState,
+            )
+            feed = answer(
+                api("social.get_feed").sync_detailed(client=ada), 200, models.FeedItemCursorPage
+            )
 
-    assert registered.status_code == 201, registered.content
-    assert isinstance(registered.parsed, models.UserOut)
-    assert registered.parsed.username == "ada"
-    assert isinstance(token.parsed, models.TokenOut)
-    assert token.parsed.user.id == registered.parsed.id
-    assert isinstance(products.parsed, models.ProductOutPage), products.content
-    assert len(products.parsed.items) == 5
-    assert all(isinstance(item, models.ProductOut) for item in products.parsed.items)
-    for answer in (registered, token, products):
-        assert unmodelled(answer.parsed) == [], json.loads(answer.content)
+    assert taken.field == "username"
+    assert len(first_page.items) == 3
+    assert (line.product_id, line.quantity) == (product.id, 2)
+    assert [item.quantity for item in cart.items] == [2]
+    assert again.id == order.id  # the same key: the first order, not a second
+    assert [item.quantity for item in order.items] == [2]
+    assert (follow.follower_id, follow.followed_id, follow.following) == (
+        users["ada"].id,
+        users["bob"].id,
+        True,
+    )
+    assert [item.id for item in feed.items] == [post.id]
+    assert feed.items[0].body == "Hello from bob"
+    for content, parsed in answer.seen:  # every member of every answer has its attribute
+        assert unmodelled(parsed) == [], json.loads(content)

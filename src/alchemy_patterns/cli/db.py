@@ -15,12 +15,12 @@ def _url(ctx: click.Context) -> str:
     return url
 
 
-@click.group()
+@click.group(short_help="Migrate, check and reset the schema (Alembic).")
 def db() -> None:
     """Manage the database schema (Alembic migrations)."""
 
 
-@db.command()
+@db.command(short_help="Upgrade the schema (default: to the newest).")
 @click.argument("revision", default="head")
 @click.pass_context
 def upgrade(ctx: click.Context, revision: str) -> None:
@@ -29,7 +29,11 @@ def upgrade(ctx: click.Context, revision: str) -> None:
     click.echo(f"database at {migrations.current(_url(ctx))}")
 
 
-@db.command()
+# "-1" (one step down) is a revision, not an unknown option.
+@db.command(
+    short_help="Downgrade the schema (-1: one step).",
+    context_settings={"ignore_unknown_options": True},
+)
 @click.argument("revision")
 @click.pass_context
 def downgrade(ctx: click.Context, revision: str) -> None:
@@ -38,14 +42,29 @@ def downgrade(ctx: click.Context, revision: str) -> None:
     click.echo(f"database at {migrations.current(_url(ctx)) or 'base'}")
 
 
-@db.command()
+@db.command(short_help="Say which database, and whether it is at head.")
 @click.pass_context
 def current(ctx: click.Context) -> None:
-    """Print the revision the database is at."""
-    click.echo(migrations.current(_url(ctx)) or "base (no migration applied)")
+    """Say which database this is (no password) and its revision: at head, or behind it."""
+    url = _url(ctx)
+    at = migrations.current(url)
+    click.echo(f"database: {make_url(url).render_as_string(hide_password=True)}")
+    click.echo(f"revision: {revision_state(at, migrations.head())}")
 
 
-@db.command()
+def revision_state(at: str | None, head: str) -> str:
+    """``at`` told against ``head``: current, behind (what to run), or unknown to this version."""
+    upgrade = "run `alchemy-patterns db upgrade`"
+    if at == head:
+        return f"{at} (head: up to date)"
+    if at is None:
+        return f"base, no migration applied (head is {head}: {upgrade})"
+    if at in migrations.revisions():
+        return f"{at} (behind head {head}: {upgrade})"
+    return f"{at} (not a revision of this version, whose head is {head}: a newer one migrated it)"
+
+
+@db.command(short_help="Fail if the models and the migrations differ.")
 @click.pass_context
 def check(ctx: click.Context) -> None:
     """Fail if the models differ from the migrated schema (a migration is missing)."""
@@ -57,7 +76,7 @@ def check(ctx: click.Context) -> None:
     click.echo("models and migrations agree")
 
 
-@db.command()
+@db.command(short_help="Empty the database: drop it all, migrate again.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation (scripts, CI).")
 @click.pass_context
 def reset(ctx: click.Context, yes: bool) -> None:
@@ -82,7 +101,7 @@ def confirm_reset(url: str) -> None:
     click.confirm(f"Delete every row of {shown} (at {at})?", abort=True)
 
 
-@db.command()
+@db.command(short_help="Write a migration script (for developers).")
 @click.option("-m", "--message", required=True, help="What the migration does.")
 @click.option("--autogenerate/--empty", default=True, help="Compare models with the database.")
 @click.pass_context

@@ -6,6 +6,7 @@ import sys
 from dataclasses import dataclass
 
 import click
+from alembic.util import CommandError
 from sqlalchemy import exc as sa_exc
 
 from alchemy_patterns import __version__
@@ -60,7 +61,8 @@ def main() -> None:
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)
-    except (AppError, sa_exc.SQLAlchemyError, OSError, ValueError) as error:
+    # CommandError: Alembic's, e.g. a revision it cannot find (`db downgrade nope`).
+    except (AppError, sa_exc.SQLAlchemyError, CommandError, OSError, ValueError) as error:
         if debug:
             raise
         message = getattr(error, "orig", None) or error

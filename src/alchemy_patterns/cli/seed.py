@@ -57,7 +57,7 @@ class OneLineUsage(click.Command):
             raise click.UsageError(error.format_message()) from error
 
 
-@click.command(cls=OneLineUsage)
+@click.command(cls=OneLineUsage, short_help="Fill the database with demo data.")
 @click.option(
     "--size",
     type=click.Choice(SIZES),

@@ -150,7 +150,7 @@ def default_workers(url: str) -> int:
     return min(2 * available_cpus() + 1, MAX_DEFAULT_WORKERS)
 
 
-@click.command()
+@click.command(short_help="Serve the REST API (its docs at /docs).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="TCP port."

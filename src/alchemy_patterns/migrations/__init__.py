@@ -13,12 +13,13 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData
 from sqlalchemy.engine import URL, make_url
 
 from alchemy_patterns.db import make_engine
 
-__all__ = ["alembic_config", "current", "downgrade", "drift", "upgrade"]
+__all__ = ["alembic_config", "current", "downgrade", "drift", "head", "revisions", "upgrade"]
 
 
 def alembic_config(url: str | URL, *, stdout: TextIO | None = None) -> Config:
@@ -46,6 +47,20 @@ def current(url: str | URL) -> str | None:
             return MigrationContext.configure(connection).get_current_revision()
     finally:
         engine.dispose()
+
+
+def head() -> str:
+    """The newest revision this version of the package ships (the one ``upgrade`` goes to)."""
+    found = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    if found is None:  # the package always ships its scripts: a broken install
+        raise RuntimeError("no migration scripts in alchemy_patterns.migrations")
+    return found
+
+
+def revisions() -> set[str]:
+    """Every revision this version of the package ships."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return {revision.revision for revision in script.walk_revisions()}
 
 
 def drift(url: str | URL, metadata: MetaData | None = None) -> list[Any]:

@@ -90,7 +90,7 @@ def _database_url(ctx: click.Context, given: str | None) -> str | None:
     return url
 
 
-@click.command()
+@click.command(short_help="Run the guide's patterns, measured side by side.")
 @click.argument("pattern", required=False)
 @click.option("--list", "list_only", is_flag=True, help="List the patterns and exit.")
 @click.option(

@@ -52,11 +52,16 @@ class PatternResult:
     test: str
     lesson: str
     variants: list[Variant]
+    reading: str = ""
 
 
 @dataclass(frozen=True)
 class Chapter:
-    """A pattern of the guide: its name on the command line, and how to run it."""
+    """A pattern of the guide: its name on the command line, and how to run it.
+
+    ``reading``: how to read the figures where they would surprise a reader
+    (a count that looks wrong, or a right answer that costs more statements).
+    """
 
     name: str
     title: str
@@ -64,9 +69,13 @@ class Chapter:
     test: str
     lesson: str
     run: Callable[[Database], list[Variant]]
+    reading: str = ""
 
     def result(self, variants: list[Variant]) -> PatternResult:
-        return PatternResult(self.name, self.title, self.module, self.test, self.lesson, variants)
+        """The measured ``variants``, with what the chapter says about them."""
+        return PatternResult(
+            self.name, self.title, self.module, self.test, self.lesson, variants, self.reading
+        )
 
 
 @dataclass

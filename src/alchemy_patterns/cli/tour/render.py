@@ -52,6 +52,8 @@ def print_pattern(console: Console, result: PatternResult) -> None:
         f"[dim]implemented in[/] {escape(result.module)}  [dim]proven by[/] {escape(result.test)}"
     )
     console.print(variants_table(result.variants))
+    if result.reading:
+        console.print(Text.assemble(("Reading the figures: ", "bold"), result.reading))
     for variant in result.variants:
         console.print(f"[bold]{escape(variant.name)}[/] [dim]({plural(variant.statements)})[/]")
         if variant.sql:
