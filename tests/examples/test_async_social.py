@@ -8,6 +8,7 @@ imported as installed, on the backend under test, over real HTTP.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import shutil
 import sys
 from collections.abc import Iterator
@@ -88,7 +89,9 @@ def test_many_authors_posting_at_once_make_one_readers_feed(server: Server) -> N
 
     assert len(feed) == AUTHORS * POSTS_EACH
     assert len({item["id"] for item in feed}) == len(feed)  # every post once across the pages
-    newest_first = [(item["created_at"], item["id"]) for item in feed]
+    # Parsed, not compared as text: ISO 8601 omits zero microseconds ("…18Z"
+    # would sort after "…18.333000Z").
+    newest_first = [(dt.datetime.fromisoformat(item["created_at"]), item["id"]) for item in feed]
     assert newest_first == sorted(newest_first, reverse=True)
     assert own_counts == [POSTS_EACH] * AUTHORS
     assert refused == (404, 422)  # a post by no one; a field the input does not allow
