@@ -41,6 +41,7 @@ from alchemy_patterns.db import (
     ValidationFailed,
     as_money,
     check_version,
+    history_table,
     paginate,
     savepoint,
     scale_money,
@@ -50,6 +51,7 @@ from alchemy_patterns.db import (
     upsert,
     upsert_statement,
 )
+from alchemy_patterns.db.history import actor, history_insert
 from alchemy_patterns.db.sorting import Sortable, sort_terms
 from alchemy_patterns.domains.accounts.models import User
 from alchemy_patterns.domains.accounts.schemas import RegisterUser, UserOut
@@ -433,6 +435,10 @@ _LOCKED_PRODUCTS = (
 )
 #: A row of ``_LOCKED_PRODUCTS``: id, sku, name, price, stock, is_active.
 _ProductRow = Row[int, str, str, Decimal, int, bool]
+#: The products' versions that taking stock replaces, copied to their history (see db/history.py).
+_KEEP_VERSIONS = history_insert(
+    _products, history_table(Product), _products.c.id.in_(bindparam("ids", expanding=True))
+)
 _TAKE_STOCK = (
     update(_products)
     .where(_products.c.id == bindparam("product_id"))
@@ -473,10 +479,10 @@ def checkout(session: Session, user_id: int) -> OrderOut:
     deadlocking, and each sees the stock the one before it left. If any line
     is short, every short line is named in ``OutOfStock`` before anything is
     written, so a refused checkout changes nothing, whatever the caller then
-    does; otherwise stock moves (``stock = stock - :n``, the CHECK ``stock >=
-    0`` as the backstop) and the order, its lines and its audit record are
-    written by Core statements, several rows in one. Prices are those the
-    locked rows hold.
+    does; otherwise the products' versions go to their history, stock moves
+    (``stock = stock - :n``, the CHECK ``stock >= 0`` as the backstop) and
+    the order, its lines and its audit record are written by Core
+    statements, several rows in one. Prices are those the locked rows hold.
     """
     session.flush()  # Core statements do not autoflush: what the caller added must be seen
     lines = session.execute(_LOCKED_LINES, {"user_id": user_id}).all()
@@ -489,6 +495,7 @@ def checkout(session: Session, user_id: int) -> OrderOut:
     short = [line for line in lines if _available(products[line.product_id]) < line.quantity]
     if short:
         raise OutOfStock([_shortage(products[line.product_id], line.quantity) for line in short])
+    session.execute(_KEEP_VERSIONS, {"ids": list(products), "changed_by": actor(session)})
     session.execute(
         _TAKE_STOCK, [{"product_id": line.product_id, "taken": line.quantity} for line in lines]
     )
