@@ -134,7 +134,7 @@ def _declare(mapper: Mapper[Any]) -> None:
     if mapper.version_id_col is None:
         name = mapper.class_.__name__
         raise TypeError(f"{name} must be versioned (version_id_col) to keep history")
-    version = table.c[mapper.version_id_col.name]  # type: ignore[attr-defined]
+    version = table.c[mapper.version_id_col.name]
     history = _history_table(table, version)
     one_version = [
         column == bindparam(f"k_{column.key}") for column in [*table.primary_key.columns, version]
@@ -278,9 +278,10 @@ def _version_column(table: Table) -> Column[Any]:
 # --- reading ---------------------------------------------------------------------------------
 
 
-def _key_criteria(table: Table, key: object) -> list[ColumnElement[bool]]:
+def _key_criteria(table: Table, key: object, source: Table) -> list[ColumnElement[bool]]:
+    """``table``'s columns named like ``source``'s key (history tables add the version) = key."""
     values = key if isinstance(key, tuple) else (key,)
-    columns = list(table.primary_key.columns)
+    columns = [table.c[column.name] for column in source.primary_key.columns]
     if len(values) != len(columns):
         raise TypeError(f"{table.name} has a key of {len(columns)} columns, not {len(values)}")
     return [column == value for column, value in zip(columns, values, strict=True)]
@@ -294,7 +295,7 @@ def history_page(
     history = history_table(model)
     stmt = (
         select(history)
-        .where(*_key_criteria(history, key))
+        .where(*_key_criteria(history, key, table))
         .order_by(history.c[_version_column(table).name].desc())
     )
     return paginate(session, stmt, **paging)
@@ -316,8 +317,10 @@ def version_row(session: Session, model: type[Any], key: object, version: int) -
 
 
 def _row_select(table: Table, key: object, source: Table | None = None) -> Select[Any]:
-    columns = (source or table).columns
-    return select(*[table.c[column.name] for column in columns]).where(*_key_criteria(table, key))
+    """The row(s) of ``key`` in ``table``, as the columns of ``source`` (the historied table)."""
+    source = table if source is None else source
+    columns = [table.c[column.name] for column in source.columns]
+    return select(*columns).where(*_key_criteria(table, key, source))
 
 
 def as_of(session: Session, model: type[Any], key: object, when: dt.datetime) -> Row[Any]:
@@ -372,5 +375,5 @@ def _revertible(mapper: Mapper[Any], old: Mapping[Any, Any]) -> dict[str, Any]:
         column = attribute.columns[0]
         if attribute.key in keep or getattr(column, "name", None) in skip:
             continue
-        values[attribute.key] = old[column.name]  # type: ignore[attr-defined]
+        values[attribute.key] = old[column.name]
     return values

@@ -40,9 +40,12 @@ from alchemy_patterns.db import (
     PageArgs,
     ValidationFailed,
     as_money,
+    as_of,
     check_version,
+    history_page,
     history_table,
     paginate,
+    revert,
     savepoint,
     scale_money,
     table_of,
@@ -81,6 +84,7 @@ from alchemy_patterns.domains.shop.schemas import (
     ProductIn,
     ProductOut,
     ProductUpdate,
+    ProductVersionOut,
     Reprice,
 )
 
@@ -131,6 +135,39 @@ def update_product(
 
 def get_product(session: Session, product_id: int) -> ProductOut:
     return ProductOut.model_validate(_product(session, product_id))
+
+
+def product_history(
+    session: Session, product_id: int, **paging: Unpack[PageArgs]
+) -> Page[ProductVersionOut]:
+    """The versions changes replaced, newest first; ``NotFound`` for a product that never was."""
+    page = history_page(session, Product, product_id, **paging)
+    if not page.items and page.page == 1 and session.get(Product, product_id) is None:
+        raise NotFound("product", product_id)
+    return page.map(ProductVersionOut.model_validate)
+
+
+def product_as_of(session: Session, product_id: int, when: dt.datetime) -> ProductOut:
+    """The product as it was at ``when`` (aware); ``NotFound`` before it existed or once deleted."""
+    return ProductOut.model_validate(as_of(session, Product, product_id, when))
+
+
+def revert_product(
+    session: Session, product_id: int, version: int, expected_version: Expected = None
+) -> ProductOut:
+    """Give the product the name, price and availability of ``version``: a new version.
+
+    Like :func:`update_product`: the row locked, ``expected_version`` checked;
+    the flush keeps the current version in history and the audit listener
+    records what changed. A ``version`` never stored is ``NotFound``; the
+    current one changes nothing. Its stock is not reverted (units sold since
+    stay sold); an old SKU another product has taken since is a ``Conflict``.
+    """
+    product = _product(session, product_id, lock=True)
+    check_version(product, expected_version, entity="product")
+    with savepoint(session, Base.metadata):
+        revert(session, product, version)
+    return ProductOut.model_validate(product)
 
 
 @cache

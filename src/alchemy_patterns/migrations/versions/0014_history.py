@@ -11,6 +11,7 @@ Create Date: 2026-12-02 16:45:00.000000
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -23,7 +24,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def create_history_table(name: str, *columns: sa.Column, key: Sequence[str] = ("id",)) -> None:
+def create_history_table(name: str, *columns: sa.Column[Any], key: Sequence[str] = ("id",)) -> None:
     """``<name>_history``: the source's columns (as given), its version, when and by whom."""
     op.create_table(
         f"{name}_history",
@@ -34,7 +35,7 @@ def create_history_table(name: str, *columns: sa.Column, key: Sequence[str] = ("
     )
 
 
-def timestamps_and_version() -> list[sa.Column]:
+def timestamps_and_version() -> list[sa.Column[Any]]:
     """The columns ``Versioned`` and ``TimestampMixin`` add, as a history table holds them."""
     return [
         sa.Column("version", sa.Integer(), autoincrement=False, nullable=False),
