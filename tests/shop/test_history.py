@@ -45,7 +45,7 @@ def stored_history(db: Database, product_id: int) -> list[tuple[int, Decimal, in
             .where(HISTORY.c.id == product_id)
             .order_by(HISTORY.c.version)
         )
-        return [tuple(row) for row in rows]  # type: ignore[misc]
+        return [tuple(row) for row in rows]
 
 
 def test_a_committed_change_keeps_the_version_it_replaced_with_who_and_when(
@@ -192,7 +192,7 @@ def stored_history_stock(db: Database, product_id: int) -> list[tuple[int, int, 
                 HISTORY.c.id == product_id
             )
         )
-        return [tuple(row) for row in rows]  # type: ignore[misc]
+        return [tuple(row) for row in rows]
 
 
 def test_a_checkout_keeps_the_versions_its_stock_moves_replace(app_db: Database) -> None:

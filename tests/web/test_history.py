@@ -1,10 +1,12 @@
-"""History over HTTP: the versions a product's changes replaced, "as of", and revert (admins, If-Match)."""
+"""History over HTTP: a product's replaced versions, "as of", and revert (admins, If-Match)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from alchemy_patterns.db import Database
 from tests.builders import make_product
@@ -14,6 +16,12 @@ from tests.web.conftest import Caller
 def a_product(db: Database) -> int:
     with db.session_scope() as session:
         return make_product(session, price=Decimal("19.99"), stock=5).id
+
+
+def body(response: TestResponse) -> Any:
+    """The JSON body (a failing test if there is none)."""
+    assert response.json is not None, response.get_data(as_text=True)
+    return response.json
 
 
 def reprice(client: FlaskClient, admin: Caller, product_id: int, price: str) -> str:
@@ -37,31 +45,31 @@ def test_history_is_paged_newest_first_with_who_changed_it(
     first = client.get(f"/products/{product_id}/history?per_page=1")
     second = client.get(f"/products/{product_id}/history?per_page=1&page=2")
 
-    assert first.status_code == 200 and first.json is not None and second.json is not None
-    [newest], [oldest] = first.json["items"], second.json["items"]
+    assert first.status_code == 200
+    [newest], [oldest] = body(first)["items"], body(second)["items"]
     assert (newest["version"], newest["price"], newest["changed_by"]) == (2, "20.00", admin.id)
     assert (oldest["version"], oldest["price"]) == (1, "19.99")
-    assert first.json["total"] == 2
+    assert body(first)["total"] == 2
 
 
 def test_as_of_gives_the_product_as_it_was_and_404_before_it_existed(
     client: FlaskClient, app_db: Database, admin: Caller
 ) -> None:
     product_id = a_product(app_db)
-    created = client.get(f"/products/{product_id}/history").json
+    unchanged = body(client.get(f"/products/{product_id}/history"))
     reprice(client, admin, product_id, "24.57")
-    [replaced] = client.get(f"/products/{product_id}/history").json["items"]  # type: ignore[index]
+    [replaced] = body(client.get(f"/products/{product_id}/history"))["items"]
     changed_at = replaced["changed_at"]
 
     then = client.get(f"/products/{product_id}", query_string={"as_of": "2000-01-01T00:00:00Z"})
     now = client.get(f"/products/{product_id}", query_string={"as_of": "2999-01-01T00:00:00+02:00"})
     at_change = client.get(f"/products/{product_id}", query_string={"as_of": changed_at})
 
-    assert created is not None and created["items"] == []
+    assert unchanged["items"] == []
     assert then.status_code == 404
-    assert now.json is not None and now.json["price"] == "24.57"
-    assert "ETag" not in now.headers  # a past version is not the current one
-    assert at_change.json is not None and at_change.json["price"] == "24.57"
+    assert body(now)["price"] == "24.57"
+    assert "ETag" not in now.headers  # an answer "as of" is not a version to base a change on
+    assert body(at_change)["price"] == "24.57"  # from the instant of the change, the new version
 
 
 def test_a_naive_or_bad_as_of_is_422_naming_the_field(
@@ -96,11 +104,9 @@ def test_an_admin_reverts_to_the_cent_as_a_new_version(
     )
 
     assert (without.status_code, stale.status_code, reverted.status_code) == (428, 412, 200)
-    assert reverted.json is not None
-    assert (reverted.json["price"], reverted.json["version"]) == ("19.99", 3)
+    assert (body(reverted)["price"], body(reverted)["version"]) == ("19.99", 3)
     assert reverted.headers["ETag"] == f'"{product_id}.3"'
-    versions = client.get(f"/products/{product_id}/history").json
-    assert versions is not None
+    versions = body(client.get(f"/products/{product_id}/history"))
     assert [(v["version"], v["price"]) for v in versions["items"]] == [(2, "24.57"), (1, "19.99")]
 
 

@@ -477,7 +477,9 @@ def upsert(
     ``ON CONFLICT (conflict) DO UPDATE``; MariaDB ``ON DUPLICATE KEY UPDATE``,
     which reacts to *any* unique key of the table. Rows are applied in order,
     so a key repeated in the input updates the row the earlier one wrote.
-    Returns the number of input rows.
+    Returns the number of input rows. A historied model is refused
+    (:class:`~alchemy_patterns.db.HistoryBypassed`) unless ``update`` is empty:
+    an update on conflict would replace versions without keeping them.
     """
     if update != []:
         _refuse_historied(target, "upsert", "bulk_insert() for new rows and the ORM for changes")
@@ -673,6 +675,10 @@ def bulk_update(
     (``version = version + 1``). A row that carries its version (the one it
     was read at) is updated only at that version: one that moved since, or a
     key that matches no row, fails the batch with ``StaleVersion``.
+
+    A historied model (:class:`~alchemy_patterns.db.Historied`) is refused
+    (:class:`~alchemy_patterns.db.HistoryBypassed`): use :func:`update_where`
+    or the ORM, which keep the versions they replace.
     """
     _refuse_historied(model, "bulk_update", "update_where() or the ORM")
     column = version_column(model)

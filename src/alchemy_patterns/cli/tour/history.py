@@ -37,7 +37,10 @@ def change(db: Database, product_id: int) -> Variant:
 
 def kept_price(db: Database) -> Decimal:
     with db.session_scope(read_only=True) as session:
-        return session.scalars(select(HISTORY.c.price).where(HISTORY.c.version == 1)).one()
+        price: Decimal = session.scalars(
+            select(HISTORY.c.price).where(HISTORY.c.version == 1)
+        ).one()
+        return price
 
 
 def rolled_back(db: Database, product_id: int) -> Variant:
@@ -68,12 +71,7 @@ def put_back(db: Database, product_id: int) -> Variant:
 
 def run(db: Database) -> list[Variant]:
     product_id = new_product(db)
-    return [
-        change(db, product_id),
-        rolled_back(db, product_id),
-        read_as_of(db, product_id),
-        put_back(db, product_id),
-    ]
+    return [step(db, product_id) for step in (change, rolled_back, read_as_of, put_back)]
 
 
 CHAPTER = Chapter(
