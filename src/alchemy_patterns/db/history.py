@@ -59,6 +59,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import Mapper, Session, object_session
+from sqlalchemy.types import SchemaType, TypeEngine
 
 from alchemy_patterns.db.base import UTCDateTime, utcnow
 from alchemy_patterns.db.errors import NotFound
@@ -151,7 +152,7 @@ def _history_table(table: Table, version: Column[Any]) -> Table:
     """
     keys = {column.name for column in table.primary_key.columns}
     columns: list[Column[Any]] = [
-        Column(column.name, column.type, nullable=column.nullable, autoincrement=False)
+        Column(column.name, _unchecked(column.type), nullable=column.nullable, autoincrement=False)
         for column in table.columns
     ]
     return Table(
@@ -162,6 +163,15 @@ def _history_table(table: Table, version: Column[Any]) -> Table:
         Column("changed_by", Integer, nullable=True),
         PrimaryKeyConstraint(*sorted(keys, key=list(table.c.keys()).index), version.name),
     )
+
+
+def _unchecked(type_: TypeEngine[Any]) -> TypeEngine[Any]:
+    """``type_`` without the CHECK a schema type adds (an enum's values): history keeps old ones."""
+    if isinstance(type_, SchemaType) and getattr(type_, "create_constraint", False):
+        copy = type_.copy()
+        copy.create_constraint = False  # type: ignore[attr-defined]
+        return copy
+    return type_
 
 
 def history_insert(table: Table, history: Table, *criteria: ColumnElement[bool]) -> Insert:
