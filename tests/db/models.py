@@ -129,7 +129,7 @@ class Note(Historied, Versioned, TimestampMixin, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(100), unique=True)
     status: Mapped[Status] = mapped_column(text_enum(Status, "status"), default=Status.DRAFT)
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("authors.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("authors.id"), index=True)
 
 
 metadata = Model.metadata
