@@ -346,3 +346,18 @@ def test_a_lazy_load_under_asyncio_is_missing_greenlet_and_each_way_around_it_wo
         "selectinload": (2, {"raised": None, "pets": 5}),
         "awaitable attribute (AsyncAttrs)": (2, {"raised": None, "pets": 5}),
     }
+
+
+def test_history_keeps_the_replaced_version_only_when_committed_and_reads_and_reverts_it(
+    tour: Tour,
+) -> None:
+    chapter = {v.name.split(":")[0]: (v.statements, v.outcome) for v in tour["history"].variants}
+
+    assert chapter == {
+        # the product, its version to history, the UPDATE, the audit record and its details
+        "change, committed": (5, {"history_rows": 1, "kept_price": "19.99"}),
+        "change, rolled back": (5, {"history_rows": 1}),
+        "as_of()": (1, {"price": "19.99", "version": 1}),
+        # the product, version 1, then as for a change
+        "revert()": (6, {"price": "19.99", "version": 3, "history_rows": 2}),
+    }

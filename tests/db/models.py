@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from sqlalchemy import CheckConstraint, ForeignKey, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from alchemy_patterns.db import NAMING_CONVENTION, Base, TimestampMixin, UTCDateTime, utcnow
+from alchemy_patterns.db import (
+    NAMING_CONVENTION,
+    Base,
+    Historied,
+    TimestampMixin,
+    UTCDateTime,
+    Versioned,
+    text_enum,
+    utcnow,
+)
 
 
 class Model(DeclarativeBase):
@@ -104,6 +114,22 @@ class Document(Model):
     version: Mapped[int] = mapped_column(server_default="1")
 
     __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+
+
+class Status(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+
+
+class Note(Historied, Versioned, TimestampMixin, Model):
+    """A historied model: every version a change replaces is kept in ``notes_history``."""
+
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(100), unique=True)
+    status: Mapped[Status] = mapped_column(text_enum(Status, "status"), default=Status.DRAFT)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("authors.id"), index=True)
 
 
 metadata = Model.metadata

@@ -284,11 +284,12 @@ def checkout_statements(db: Database, lines: int, key: str | None = None) -> int
     return counter.count
 
 
-def test_checkout_runs_eight_statements_for_one_line_and_for_fifty(app_db: Database) -> None:
-    # lines, products, stock, order, its lines, audit record, its details, cart emptied
-    assert checkout_statements(app_db, 1) == checkout_statements(app_db, 50) == 8
+def test_checkout_runs_nine_statements_for_one_line_and_for_fifty(app_db: Database) -> None:
+    # lines, products, their versions to history, stock, order, its lines, audit record,
+    # its details, cart emptied
+    assert checkout_statements(app_db, 1) == checkout_statements(app_db, 50) == 9
 
 
 def test_checkout_with_a_key_adds_two_statements_and_no_savepoint(app_db: Database) -> None:
     # the key claimed before, and given its order after
-    assert checkout_statements(app_db, 1, key="k") == checkout_statements(app_db, 50, key="k") == 10
+    assert checkout_statements(app_db, 1, key="k") == checkout_statements(app_db, 50, key="k") == 11

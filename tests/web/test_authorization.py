@@ -90,6 +90,8 @@ EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("GET", "/products/<int:product_id>"): (200, 200, 200, 200),
     ("PATCH", "/products/<int:product_id>"): (401, 403, 403, 200),
     ("POST", "/products/<int:product_id>/restock"): (401, 403, 403, 200),
+    ("GET", "/products/<int:product_id>/history"): (200, 200, 200, 200),
+    ("POST", "/products/<int:product_id>/revert"): (401, 403, 403, 200),  # to its own version
     ("PUT", "/cart/items/<int:product_id>"): (401, 404, 200, 404),  # a line of one's own cart
     ("DELETE", "/cart/items/<int:product_id>"): (401, 404, 204, 404),
     ("GET", "/orders/<int:order_id>"): (401, 404, 200, 404),
@@ -110,6 +112,7 @@ BODIES: dict[tuple[str, str], Callable[[World], dict[str, Any]]] = {
     ("PATCH", "/products/<int:product_id>"): lambda w: {"name": "Renamed"},
     ("PATCH", "/vets/<int:vet_id>"): lambda w: {"specialty": "Dentistry"},
     ("POST", "/products/<int:product_id>/restock"): lambda w: {"quantity": 5},
+    ("POST", "/products/<int:product_id>/revert"): lambda w: {"version": 1},
     ("PUT", "/cart/items/<int:product_id>"): lambda w: {"quantity": 2},
 }
 

@@ -52,6 +52,18 @@ from alchemy_patterns.db.errors import (
     translate_error,
     translating_errors,
 )
+from alchemy_patterns.db.history import (
+    ACTOR_KEY,
+    Historied,
+    HistoryBypassed,
+    as_of,
+    copy_to_history,
+    history_page,
+    history_table,
+    is_historied,
+    revert,
+    version_row,
+)
 from alchemy_patterns.db.pagination import (
     Counting,
     KeysetPage,
@@ -98,6 +110,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "ACTOR_KEY",
     "NAMING_CONVENTION",
     "AppError",
     "AsyncDatabase",
@@ -108,6 +121,8 @@ __all__ = [
     "Database",
     "EngineOptions",
     "Expected",
+    "Historied",
+    "HistoryBypassed",
     "InvalidReference",
     "KeysetPage",
     "Money",
@@ -125,6 +140,7 @@ __all__ = [
     "ValidationFailed",
     "Versioned",
     "as_money",
+    "as_of",
     "assert_max_queries",
     "async_url",
     "backend_of",
@@ -132,12 +148,16 @@ __all__ = [
     "bulk_update",
     "check_version",
     "copy_insert",
+    "copy_to_history",
     "count",
     "count_queries",
     "detect_n_plus_one",
     "exists",
     "found_dead_at_first_statement",
     "get_or_raise",
+    "history_page",
+    "history_table",
+    "is_historied",
     "is_retryable",
     "keyset_after",
     "keyset_paginate",
@@ -146,6 +166,7 @@ __all__ = [
     "make_engine",
     "paginate",
     "retrying_a_stale_connection",
+    "revert",
     "run_transaction",
     "savepoint",
     "scale_money",
@@ -161,4 +182,5 @@ __all__ = [
     "utcnow",
     "version_column",
     "version_of",
+    "version_row",
 ]

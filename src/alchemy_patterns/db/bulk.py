@@ -37,6 +37,7 @@ from sqlalchemy.sql.schema import Column, ColumnDefault
 
 from alchemy_patterns.db.errors import StaleVersion
 from alchemy_patterns.db.greenlet import AwaitedCursor
+from alchemy_patterns.db.history import HistoryBypassed, copied, copy_to_history, is_historied
 from alchemy_patterns.db.profiling import record_statement
 from alchemy_patterns.db.versioning import version_column
 
@@ -476,8 +477,12 @@ def upsert(
     ``ON CONFLICT (conflict) DO UPDATE``; MariaDB ``ON DUPLICATE KEY UPDATE``,
     which reacts to *any* unique key of the table. Rows are applied in order,
     so a key repeated in the input updates the row the earlier one wrote.
-    Returns the number of input rows.
+    Returns the number of input rows. A historied model is refused
+    (:class:`~alchemy_patterns.db.HistoryBypassed`) unless ``update`` is empty:
+    an update on conflict would replace versions without keeping them.
     """
+    if update != []:
+        _refuse_historied(target, "upsert", "bulk_insert() for new rows and the ORM for changes")
     dialect = session.get_bind(**_bind_arguments(target)).dialect.name
     if isinstance(update, str):
         update = [update]
@@ -591,6 +596,16 @@ def _take(current: ColumnElement[Any], incoming: ColumnElement[Any]) -> ColumnEl
     return incoming
 
 
+def _refuse_historied(target: Target, name: str, instead: str) -> None:
+    """A bulk path that cannot keep history refuses a historied target, saying what to use."""
+    table = _table(target)
+    if table is not None and is_historied(table):
+        raise HistoryBypassed(
+            f"{name}() would change rows of {table.name} without keeping their history; "
+            f"use {instead}"
+        )
+
+
 def update_where(
     session: Session,
     target: Target,
@@ -610,6 +625,10 @@ def update_where(
     it. With ``expected_version`` it changes only rows at that version, and
     matching none is :class:`~alchemy_patterns.db.StaleVersion` (the row
     changed since it was read, or is gone).
+
+    On a historied model (:class:`~alchemy_patterns.db.Historied`) the
+    versions it replaces are copied to the history table first, by one
+    ``INSERT ... SELECT ... FOR UPDATE`` with the same criteria: two statements.
     """
     values = dict(values)
     mapper = _mapper(target)
@@ -621,6 +640,13 @@ def update_where(
             criteria = (*criteria, column == expected_version)
     elif expected_version is not None:
         raise TypeError(f"{target} is not versioned: expected_version means nothing to it")
+    table = _table(target)
+    if table is not None and is_historied(table):
+        # The versions replaced go to history first (rows locked as copied); the
+        # UPDATE then changes exactly the rows copied, none that started to match since.
+        session.flush()
+        history = copy_to_history(session, table, *criteria)
+        criteria = (*criteria, copied(table, history))
     result = session.execute(
         update(target).where(*criteria).values(values),
         execution_options={"synchronize_session": "auto"},
@@ -649,7 +675,12 @@ def bulk_update(
     (``version = version + 1``). A row that carries its version (the one it
     was read at) is updated only at that version: one that moved since, or a
     key that matches no row, fails the batch with ``StaleVersion``.
+
+    A historied model (:class:`~alchemy_patterns.db.Historied`) is refused
+    (:class:`~alchemy_patterns.db.HistoryBypassed`): use :func:`update_where`
+    or the ORM, which keep the versions they replace.
     """
+    _refuse_historied(model, "bulk_update", "update_where() or the ORM")
     column = version_column(model)
     total = 0
     for batch in _chunks(rows, batch_size):

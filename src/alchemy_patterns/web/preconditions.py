@@ -44,6 +44,8 @@ READS = frozenset({"GET", "HEAD"})
 
 #: OpenAPI paths (``/products/{product_id}``) of versioned records.
 _VERSIONED: set[str] = set()
+#: OpenAPI paths of actions on a versioned record (POST) that need ``If-Match`` too.
+_POST_WRITES: set[str] = set()
 
 #: One entity tag of a list: optionally weak, then a quoted opaque string (RFC 9110 8.8.3).
 _TAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e]*)"\s*(?:,|$)')
@@ -115,9 +117,16 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(StaleVersion, _stale)
 
 
-def register(rule: str) -> None:
-    """Document the record at Flask ``rule`` (``/products/<int:product_id>``) as versioned."""
-    _VERSIONED.add(re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule))
+def register(rule: str, *, post: bool = False) -> None:
+    """Document the record at Flask ``rule`` (``/products/<int:product_id>``) as versioned.
+
+    ``post``: ``rule`` is an action on such a record (``.../revert``) whose
+    POST changes it, so it needs ``If-Match`` like a PATCH.
+    """
+    path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
+    _VERSIONED.add(path)
+    if post:
+        _POST_WRITES.add(path)
 
 
 _ETAG_HEADER = {
@@ -155,7 +164,7 @@ def document(path: str, method: str, operation: dict[str, Any]) -> None:
             )
         )
         responses["304"] = {"description": "Not Modified", "headers": {"ETag": _ETAG_HEADER}}
-    elif method in WRITES:
+    elif method in WRITES or (method == "POST" and path in _POST_WRITES):
         parameters.append(
             _header(
                 "If-Match",

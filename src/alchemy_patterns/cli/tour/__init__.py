@@ -20,6 +20,7 @@ from alchemy_patterns.cli.tour import (
     errors,
     flush,
     follows,
+    history,
     loading,
     pagination,
     savepoints,
@@ -48,6 +49,7 @@ CHAPTERS: dict[str, Chapter] = {
         cart.CHAPTER,
         errors.CHAPTER,
         async_loading.CHAPTER,
+        history.CHAPTER,
     )
 }
 

@@ -31,11 +31,10 @@ from sqlalchemy import event, insert, inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import InstanceState, Mapper, Session, UOWTransaction
 
-from alchemy_patterns.db import table_of
+from alchemy_patterns.db import ACTOR_KEY, table_of
 from alchemy_patterns.domains.audit.models import Auditable, AuditDetail, AuditRecord
 
-#: ``session.info`` key holding the id of the user the session acts for.
-ACTOR_KEY = "audit_actor_id"
+# ACTOR_KEY (the data layer's): the user the session acts for, also named in version history.
 REDACTED = "[redacted]"
 
 # Built once: every audited write runs them, and a statement built per call

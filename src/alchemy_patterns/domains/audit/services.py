@@ -8,9 +8,9 @@ from typing import Unpack
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from alchemy_patterns.db import Page, PageArgs, paginate
+from alchemy_patterns.db import ACTOR_KEY, Page, PageArgs, paginate
 from alchemy_patterns.domains.audit.models import AuditDetail, AuditRecord
-from alchemy_patterns.domains.audit.recording import ACTOR_KEY, render
+from alchemy_patterns.domains.audit.recording import render
 from alchemy_patterns.domains.audit.schemas import AuditRecordOut
 
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from alchemy_patterns.db import Base, TimestampMixin, Versioned, text_enum, utcnow
+from alchemy_patterns.db import Base, Historied, TimestampMixin, Versioned, text_enum, utcnow
 from alchemy_patterns.db.sorting import Sorting
 from alchemy_patterns.domains.accounts.models import User
 from alchemy_patterns.domains.audit.models import Auditable
@@ -25,8 +25,12 @@ from alchemy_patterns.domains.audit.models import Auditable
 MAX_QUANTITY = 999
 
 
-class Product(Auditable, Versioned, TimestampMixin, Base):
+class Product(Historied, Auditable, Versioned, TimestampMixin, Base):
+    """A product; each change keeps the version it replaced in ``products_history``."""
+
     __tablename__ = "products"
+    # A revert restores the catalogue's data, never the stock: units sold since stay sold.
+    __history_keep__ = Historied.__history_keep__ | {"stock"}
     __table_args__ = (
         CheckConstraint("price >= 0", "price_nonnegative"),
         CheckConstraint("stock >= 0", "stock_nonnegative"),

@@ -131,6 +131,19 @@ class ProductOut(BaseModel):
     version: int = Field(description="moves with every change; the `ETag` is made from it")
 
 
+class ProductVersionOut(ProductOut):
+    """A version of a product that a change replaced: its values then, and who replaced it when."""
+
+    changed_at: dt.datetime = Field(description="when this version was replaced (UTC)")
+    changed_by: int | None = Field(description="the account that replaced it, if known")
+
+
+class RevertProduct(Input):
+    """Give the product the values it had at ``version`` (its stock stays as it is)."""
+
+    version: int = Field(ge=1, le=2_147_483_647)
+
+
 class CartLine(BaseModel):
     product_id: int
     sku: str

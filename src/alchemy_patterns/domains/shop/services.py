@@ -11,6 +11,7 @@ The two that the guide gets wrong under concurrency:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 from functools import cache
@@ -39,8 +40,12 @@ from alchemy_patterns.db import (
     PageArgs,
     ValidationFailed,
     as_money,
+    as_of,
     check_version,
+    history_page,
+    history_table,
     paginate,
+    revert,
     savepoint,
     scale_money,
     table_of,
@@ -49,6 +54,7 @@ from alchemy_patterns.db import (
     upsert,
     upsert_statement,
 )
+from alchemy_patterns.db.history import actor, history_insert
 from alchemy_patterns.domains.accounts.models import User
 from alchemy_patterns.domains.accounts.schemas import RegisterUser, UserOut
 from alchemy_patterns.domains.accounts.services import create_user
@@ -79,6 +85,7 @@ from alchemy_patterns.domains.shop.schemas import (
     ProductIn,
     ProductOut,
     ProductUpdate,
+    ProductVersionOut,
     Reprice,
 )
 
@@ -129,6 +136,39 @@ def update_product(
 
 def get_product(session: Session, product_id: int) -> ProductOut:
     return ProductOut.model_validate(_product(session, product_id))
+
+
+def product_history(
+    session: Session, product_id: int, **paging: Unpack[PageArgs]
+) -> Page[ProductVersionOut]:
+    """The versions changes replaced, newest first; ``NotFound`` for a product that never was."""
+    page = history_page(session, Product, product_id, **paging)
+    if not page.items and page.page == 1 and session.get(Product, product_id) is None:
+        raise NotFound("product", product_id)
+    return page.map(ProductVersionOut.model_validate)
+
+
+def product_as_of(session: Session, product_id: int, when: dt.datetime) -> ProductOut:
+    """The product as it was at ``when`` (aware); ``NotFound`` before it existed or once deleted."""
+    return ProductOut.model_validate(as_of(session, Product, product_id, when))
+
+
+def revert_product(
+    session: Session, product_id: int, version: int, expected_version: Expected = None
+) -> ProductOut:
+    """Give the product the name, price and availability of ``version``: a new version.
+
+    Like :func:`update_product`: the row locked, ``expected_version`` checked;
+    the flush keeps the current version in history and the audit listener
+    records what changed. A ``version`` never stored is ``NotFound``; the
+    current one changes nothing. Its stock is not reverted (units sold since
+    stay sold); an old SKU another product has taken since is a ``Conflict``.
+    """
+    product = _product(session, product_id, lock=True)
+    check_version(product, expected_version, entity="product")
+    with savepoint(session, Base.metadata):
+        revert(session, product, version)
+    return ProductOut.model_validate(product)
 
 
 #: The catalogue is read with Core statements on the table: a page and its
@@ -435,6 +475,10 @@ _LOCKED_PRODUCTS = (
 )
 #: A row of ``_LOCKED_PRODUCTS``: id, sku, name, price, stock, is_active.
 _ProductRow = Row[int, str, str, Decimal, int, bool]
+#: The products' versions that taking stock replaces, copied to their history (see db/history.py).
+_KEEP_VERSIONS = history_insert(
+    _products, history_table(Product), _products.c.id.in_(bindparam("ids", expanding=True))
+)
 _TAKE_STOCK = (
     update(_products)
     .where(_products.c.id == bindparam("product_id"))
@@ -475,10 +519,10 @@ def checkout(session: Session, user_id: int) -> OrderOut:
     deadlocking, and each sees the stock the one before it left. If any line
     is short, every short line is named in ``OutOfStock`` before anything is
     written, so a refused checkout changes nothing, whatever the caller then
-    does; otherwise stock moves (``stock = stock - :n``, the CHECK ``stock >=
-    0`` as the backstop) and the order, its lines and its audit record are
-    written by Core statements, several rows in one. Prices are those the
-    locked rows hold.
+    does; otherwise the products' versions go to their history, stock moves
+    (``stock = stock - :n``, the CHECK ``stock >= 0`` as the backstop) and
+    the order, its lines and its audit record are written by Core
+    statements, several rows in one. Prices are those the locked rows hold.
     """
     session.flush()  # Core statements do not autoflush: what the caller added must be seen
     lines = session.execute(_LOCKED_LINES, {"user_id": user_id}).all()
@@ -491,6 +535,7 @@ def checkout(session: Session, user_id: int) -> OrderOut:
     short = [line for line in lines if _available(products[line.product_id]) < line.quantity]
     if short:
         raise OutOfStock([_shortage(products[line.product_id], line.quantity) for line in short])
+    session.execute(_KEEP_VERSIONS, {"ids": list(products), "changed_by": actor(session)})
     session.execute(
         _TAKE_STOCK, [{"product_id": line.product_id, "taken": line.quantity} for line in lines]
     )

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from alchemy_patterns.domains.schemas import Id
 from alchemy_patterns.domains.shop import services
@@ -21,14 +21,16 @@ from alchemy_patterns.domains.shop.schemas import (
     ProductIn,
     ProductOut,
     ProductUpdate,
+    ProductVersionOut,
     Reprice,
+    RevertProduct,
     SetQuantity,
 )
 from alchemy_patterns.web import preconditions
 from alchemy_patterns.web.auth import BEARER, current_user, require_admin
 from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import created, json_response, no_content
-from alchemy_patterns.web.schemas import Header, PageOut, PageQuery, Problem, page_out
+from alchemy_patterns.web.schemas import Header, PageOut, PageQuery, Problem, Query, page_out
 
 bp = APIBlueprint(
     "shop",
@@ -63,6 +65,14 @@ class ProductQuery(PageQuery, ProductFilter):
         return ProductFilter.model_validate(
             self.model_dump(include=set(ProductFilter.model_fields))
         )
+
+
+class AsOfQuery(Query):
+    as_of: AwareDatetime | None = Field(
+        None,
+        description="an ISO 8601 instant with its offset (`2026-12-01T09:00:00Z`): "
+        "the product as it was then",
+    )
 
 
 class OrderQuery(PageQuery, OrderFilter):
@@ -112,9 +122,39 @@ preconditions.register(PRODUCT)
 
 
 @bp.get(PRODUCT, responses={200: ProductOut, 404: Problem})
-def get_product(path: ProductPath) -> Response:
-    """One product, with its price, stock and `ETag`; 304 if `If-None-Match` names it."""
+def get_product(path: ProductPath, query: AsOfQuery) -> Response:
+    """One product, with its price, stock and `ETag`; 304 if `If-None-Match` names it.
+
+    With `as_of`, the product as it was at that instant (no `ETag`: it is not
+    the current version); 404 before it existed.
+    """
+    if query.as_of is not None:
+        return json_response(services.product_as_of(db_session(), path.product_id, query.as_of))
     return preconditions.versioned(services.get_product(db_session(), path.product_id))
+
+
+@bp.get(f"{PRODUCT}/history", responses={200: PageOut[ProductVersionOut], 404: Problem})
+def product_history(path: ProductPath, query: PageQuery) -> Response:
+    """The versions of a product that changes replaced, newest first, with who and when."""
+    page = services.product_history(db_session(), path.product_id, **query.paging())
+    return json_response(page_out(page))
+
+
+REVERT = f"{PRODUCT}/revert"
+preconditions.register(REVERT, post=True)
+
+
+@bp.post(REVERT, responses={200: ProductOut, 404: Problem, 409: Problem, **ADMIN}, security=BEARER)
+def revert_product(path: ProductPath, body: RevertProduct) -> Response:
+    """Give the product the name, price and availability of an earlier version: a new version.
+
+    Its stock stays as it is. Only if `If-Match` names the current version
+    (412 when stale, 428 without it); a version never stored is 404.
+    """
+    require_admin()
+    expected = preconditions.expected_version(path.product_id)
+    product = services.revert_product(db_session(), path.product_id, body.version, expected)
+    return preconditions.versioned(product)
 
 
 @bp.post("/products", responses={201: ProductOut, 409: Problem, **ADMIN}, security=BEARER)

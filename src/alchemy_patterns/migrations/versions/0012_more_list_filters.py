@@ -12,7 +12,7 @@ are served by indexes that were there (owners (name, id), the unique e-mail
 addresses, students (last_name, first_name, id), the unique club names and
 course codes).
 
-Revision ID: 0015_more_list_filters
+Revision ID: 0012_more_list_filters
 Revises: 0011_versions
 Create Date: 2026-12-02 16:30:00.000000
 """
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0015_more_list_filters"
+revision: str = "0012_more_list_filters"
 down_revision: str | None = "0011_versions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
