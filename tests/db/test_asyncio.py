@@ -185,13 +185,3 @@ def test_a_transaction_nested_in_a_scope_joins_it(database: AsyncDatabase, run: 
 
 def test_ping_answers(database: AsyncDatabase, run: Run) -> None:
     assert run(database.ping()) is True
-
-
-def test_replicas_are_refused_with_a_clear_error_not_half_routed() -> None:
-    with pytest.raises(
-        NotImplementedError, match="read replicas are not available on AsyncDatabase"
-    ):
-        AsyncDatabase(
-            "postgresql+psycopg://u@127.0.0.1:1/db",
-            replicas=["postgresql+psycopg://u@127.0.0.1:2/db"],
-        )

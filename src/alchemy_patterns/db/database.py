@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Literal, TypeVar
@@ -188,21 +189,21 @@ class Database:
         ``Unavailable``: a ``with`` block cannot be run again.
         :meth:`transaction` can, and does: prefer it for units of work.
         """
-        replicas = self._replicas_for(consistency, on_replica)
-        if read_only and replicas is not None:
-            factory = run_read_only(replicas, self._position(consistency), self._reachable)
+        if read_only:
+            factory = self._sessions_on(self.on_node(self.reached, consistency, on_replica))
         else:
-            factory = self._read_sessionmaker if read_only else self.sessionmaker
+            factory = self.sessionmaker
         # The detector sits inside the scope, so in "raise" mode the unit rolls back.
         with session_scope(factory, self.metadata) as session, joined(session), self.watch_unit():
             yield session
 
-    def _reachable(self, replica: Replica | None) -> sessionmaker[Session]:
-        """``replica``'s sessions once a connection to it was made (the primary's for ``None``)."""
+    @staticmethod
+    def reached(replica: Replica | None) -> Replica | None:
+        """``replica``, once a connection to it was made (for a block, which cannot run again)."""
         if replica is not None:
             with outside_the_unit(), replica.engine.connect():
                 pass  # pooled: the block's session gets this connection back
-        return self._sessions_on(replica)
+        return replica
 
     def transaction(
         self,
@@ -255,11 +256,25 @@ class Database:
         the primary's last: the unit must be read-only (its sessions'
         transactions are), so that is safe whatever it had done.
         """
+        return self.on_node(lambda node: unit(self._sessions_on(node)), consistency, on_replica)
+
+    def on_node(
+        self,
+        unit: Callable[[Replica | None], T],
+        consistency: str | None = None,
+        on_replica: bool = True,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> T:
+        """Run the read-only ``unit(node)`` on the node chosen for it (``None``: the primary).
+
+        The routing of :meth:`routed`, by node rather than by its sessions, so
+        the asyncio twin runs it (in SQLAlchemy's greenlet, with a ``sleep``
+        that yields to the event loop) and makes the node's sessions its own way.
+        """
         replicas = self._replicas_for(consistency, on_replica)
         if replicas is None:
-            return unit(self._read_sessionmaker)
-        position = self._position(consistency)
-        return run_read_only(replicas, position, lambda node: unit(self._sessions_on(node)))
+            return unit(None)
+        return run_read_only(replicas, self._position(consistency), unit, sleep)
 
     def _sessions_on(self, replica: Replica | None) -> sessionmaker[Session]:
         return self._read_sessionmaker if replica is None else replica.sessionmaker
