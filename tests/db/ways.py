@@ -18,6 +18,7 @@ async way only); a ``conftest.py`` opts its modules in with
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -95,7 +96,11 @@ class AsyncWay:
             async def unit(session: AsyncSession, *args: Any, **kwargs: Any) -> T:
                 return await session.run_sync(fn, *args, **kwargs)
 
-            return lambda *args, **kwargs: await_(unit(*args, **kwargs))
+            @functools.wraps(fn)
+            def call(*args: Any, **kwargs: Any) -> T:
+                return await_(unit(*args, **kwargs))
+
+            return call
 
         return decorate
 

@@ -15,6 +15,15 @@ that greenlet.
   dead connection, the same rule that only the owner of a transaction retries
   it. It runs in the greenlet, awaits the async ``work`` from there, and waits
   between attempts with ``asyncio.sleep``.
+* ``transactional()`` is its decorator form, with ``transaction()``'s options,
+  as the sync one.
+* **Read replicas** (``replicas=[...]``, PostgreSQL) are the sync router's:
+  :meth:`Database.on_node <alchemy_patterns.db.Database.on_node>` runs in the
+  greenlet (probes, lag limit, round robin, consistency tokens, a replica
+  failing mid-unit skipped for the next node, the primary last; its waits for
+  a replica to replay a token yield to the event loop). Only the sessions it
+  hands out differ: each node's sync ``sessionmaker`` has an async twin made
+  from its options (:func:`async_sessions`).
 * ``paginate``, ``keyset_paginate``, ``count``, ``exists``, ``get_or_raise``,
   ``bulk_insert``, ``upsert``, ``update_where``, ``bulk_update`` and
   ``copy_insert`` are the sync functions through ``run_sync``.

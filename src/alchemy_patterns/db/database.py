@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -34,7 +35,6 @@ from alchemy_patterns.db.retry import (
     RetryPolicy,
     joined,
     run_transaction,
-    transactional,
 )
 from alchemy_patterns.db.session import session_scope
 
@@ -314,12 +314,21 @@ class Database:
             return None
 
     def transactional(self, **options: Any) -> Callable[[Callable[..., T]], Callable[..., T]]:
-        """Decorator form of :meth:`transaction`: the function's first argument is the session."""
-        options["isolation_level"] = self._isolation(options.get("isolation_level"))
-        options.setdefault("policy", self.retry_policy)
-        return transactional(
-            self.sessionmaker, metadata=self.metadata, watch=self.watch_unit, **options
-        )
+        """Decorator form of :meth:`transaction`: the function's first argument is the session.
+
+        ``fn(session, *args)`` becomes ``fn(*args)``, run by :meth:`transaction`
+        with ``options`` (``read_only``, ``isolation_level``, ``retry``,
+        ``on_retry``…) at every call; the asyncio twin's takes the same.
+        """
+
+        def decorate(fn: Callable[..., T]) -> Callable[..., T]:
+            @functools.wraps(fn)
+            def wrapper(*args: Any, **kwargs: Any) -> T:
+                return self.transaction(lambda session: fn(session, *args, **kwargs), **options)
+
+            return wrapper
+
+        return decorate
 
     def _isolation(self, level: str | None) -> str | None:
         # SQLite is always serializable, and setting a level re-enables the
