@@ -104,6 +104,16 @@ class AsyncWay:
 
         return decorate
 
+    def routed(self, unit: Callable[[Callable[[], Session]], T], *args: Any) -> T:
+        """``unit(sessions)`` on the node the async router chose (``sessions()``: sync faces)."""
+        if not in_greenlet():
+            return self.fallback.routed(unit, *args)
+
+        async def on(sessions: Callable[[], AsyncSession]) -> T:
+            return await greenlet_spawn(unit, lambda: sessions().sync_session)
+
+        return await_(self.async_database.routed(on, *args))
+
     def dispose_all(self) -> None:
         """Dispose of the async database and the fallback (from outside the test)."""
         self.loop.run_until_complete(self.async_database.dispose())

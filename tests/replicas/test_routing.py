@@ -122,6 +122,20 @@ def test_a_unit_given_on_replica_false_reads_the_primary(cluster: Cluster, make_
     assert db.transaction(lambda s: s.info[NODE], read_only=True, on_replica=False) == PRIMARY
 
 
+def test_a_routed_unit_gets_the_sessions_of_the_chosen_node(
+    cluster: Cluster, make_db: MakeDb
+) -> None:
+    def node_of(sessions: Callable[[], Session]) -> str:
+        with sessions() as session:
+            return node_and_names(session)[0]
+
+    db = make_db()
+
+    assert db.routed(node_of) == f"127.0.0.1:{cluster.standby.port}"
+    assert db.routed(node_of, "not a token") == PRIMARY
+    assert db.routed(node_of, None, False) == PRIMARY
+
+
 # --- lag and read-your-writes ---------------------------------------------------------------
 
 
