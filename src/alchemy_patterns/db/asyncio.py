@@ -153,7 +153,8 @@ class AsyncDatabase:
         # As the sync twin: READ ONLY transactions on PostgreSQL, DEFERRED on SQLite.
         self._read_sessionmaker = async_sessions(self.sync._read_sessionmaker)
         replicas = [] if self.sync.replicas is None else self.sync.replicas.replicas
-        self._replica_sessions = {r.name: async_sessions(r.sessionmaker) for r in replicas}
+        # By the replica itself, not its name: the same server given twice is two pools.
+        self._replica_sessions = {id(r): async_sessions(r.sessionmaker) for r in replicas}
 
     def __repr__(self) -> str:
         return f"AsyncDatabase({self.url.render_as_string(hide_password=True)!r})"
@@ -176,7 +177,7 @@ class AsyncDatabase:
         return face.sync_session
 
     def _sessions_on(self, replica: Replica | None) -> async_sessionmaker[AsyncSession]:
-        return self._read_sessionmaker if replica is None else self._replica_sessions[replica.name]
+        return self._read_sessionmaker if replica is None else self._replica_sessions[id(replica)]
 
     @asynccontextmanager
     async def session_scope(
