@@ -25,7 +25,8 @@ from sqlalchemy.engine import URL, make_url
 
 from alchemy_patterns.domains.accounts import passwords
 
-pytest_plugins = ["tests.app_fixtures"]
+# tests.db.ways: the async way of the tests run both ways (its hook acts on those alone).
+pytest_plugins = ["tests.app_fixtures", "tests.db.ways"]
 
 BACKENDS = ("sqlite", "postgresql", "mariadb")
 SERVER_URLS = {

@@ -12,12 +12,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy.util import greenlet_spawn
 
 from alchemy_patterns.db import AsyncDatabase, Database
 from tests.cleanup import empty_tables
 from tests.db.models import metadata
-from tests.db.ways import WAYS, AsyncWay, savepoint_of
+from tests.db.ways import AsyncWay, parametrize_ways, savepoint_of
 
 CONTRACT = frozenset(
     f"tests.db.test_{name}"
@@ -26,37 +25,7 @@ CONTRACT = frozenset(
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "way" not in metafunc.fixturenames:
-        return
-    both = metafunc.module.__name__ in CONTRACT
-    sync_only = metafunc.definition.get_closest_marker("sync_only") is not None
-    metafunc.parametrize("way", WAYS if both and not sync_only else ("sync",), indirect=True)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """The async way calls the test in SQLAlchemy's greenlet, on the suite's event loop."""
-    callspec = getattr(pyfuncitem, "callspec", None)
-    if callspec is None or callspec.params.get("way") != "async":
-        return None
-    way: AsyncWay = pyfuncitem.funcargs["db"]  # type: ignore[assignment]
-    arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
-    way.run(greenlet_spawn(pyfuncitem.obj, **arguments))
-    return True
-
-
-@pytest.fixture(scope="session")
-def event_loop_for_db() -> Iterator[asyncio.AbstractEventLoop]:
-    """One event loop for every async-way test: an async engine's pool belongs to its loop."""
-    loop = asyncio.new_event_loop()
-    yield loop
-    loop.close()
-
-
-@pytest.fixture
-def way(request: pytest.FixtureRequest) -> str:
-    chosen: str = getattr(request, "param", "sync")
-    return chosen
+    parametrize_ways(metafunc, CONTRACT)
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from alchemy_patterns.db import (
     count_queries,
 )
 from alchemy_patterns.db import asyncio as adb
+from alchemy_patterns.db.replicas import NODE, PRIMARY
 from tests.db.models import Author, AuthorProfile, Counter, Item, Measurement
 from tests.db.ways import AsyncWay
 
@@ -163,6 +164,40 @@ def test_a_sync_service_runs_unchanged_in_a_retried_transaction(
     assert run(database.run_sync(lambda s: s.get_one(Counter, counter_id).value)) == 10
 
 
+def test_the_decorator_form_retries_each_call_and_passes_its_options(
+    database: AsyncDatabase, run: Run
+) -> None:
+    policy = RetryPolicy(max_attempts=50, base_delay=0.001, max_delay=0.05)
+    attempts: list[int] = []
+
+    @database.transactional(retry=policy)
+    async def increment(session: AsyncSession, counter_id: int, by: int = 1) -> int:
+        attempts.append(counter_id)
+        counter = await session.get_one(Counter, counter_id, with_for_update=True)
+        counter.value += by
+        return counter.value
+
+    @database.transactional(read_only=True)
+    async def node_and_value(session: AsyncSession, counter_id: int) -> tuple[str, int]:
+        counter = await session.get_one(Counter, counter_id)
+        return session.info[NODE], counter.value
+
+    async def scenario() -> tuple[list[int], tuple[str, int]]:
+        async with database.session_scope() as session:
+            counter = Counter(value=0)
+            session.add(counter)
+            await session.flush()
+        values = await asyncio.gather(*(increment(counter.id, by=1) for _ in range(10)))
+        return sorted(values), await node_and_value(counter.id)
+
+    values, read = run(scenario())
+
+    assert values == list(range(1, 11))  # every call committed once, retried if it had to be
+    assert len(attempts) >= 10
+    assert read == (PRIMARY, 10)  # read_only reached the unit: a read session (the primary's)
+    assert increment.__name__ == "increment"
+
+
 def test_a_transaction_nested_in_a_scope_joins_it(database: AsyncDatabase, run: Run) -> None:
     async def add(session: AsyncSession) -> None:
         session.add(Author(name="inner"))
@@ -185,13 +220,3 @@ def test_a_transaction_nested_in_a_scope_joins_it(database: AsyncDatabase, run: 
 
 def test_ping_answers(database: AsyncDatabase, run: Run) -> None:
     assert run(database.ping()) is True
-
-
-def test_replicas_are_refused_with_a_clear_error_not_half_routed() -> None:
-    with pytest.raises(
-        NotImplementedError, match="read replicas are not available on AsyncDatabase"
-    ):
-        AsyncDatabase(
-            "postgresql+psycopg://u@127.0.0.1:1/db",
-            replicas=["postgresql+psycopg://u@127.0.0.1:2/db"],
-        )

@@ -19,6 +19,7 @@ from alchemy_patterns.db import (
     observers,
     translating_errors,
 )
+from alchemy_patterns.db.replicas import NODE, PRIMARY
 from tests.db.models import Author, Counter
 
 PATIENT = RetryPolicy(max_attempts=50, base_delay=0.001, max_delay=0.05)
@@ -310,10 +311,17 @@ def test_the_decorator_form_runs_in_a_transaction(db: Database) -> None:
         session.flush()
         return author.id
 
+    @db.transactional(read_only=True, retry=RetryPolicy(max_attempts=2))
+    def node_and_name(session: Session, author_id: int) -> tuple[str, str]:
+        return session.info[NODE], session.get_one(Author, author_id).name
+
     author_id = register("ada")
 
     with db.session_scope() as session:
         assert session.get_one(Author, author_id).name == "ada"
+    # The options reach the unit: a read-only one (on the primary, the only node here).
+    assert node_and_name(author_id) == (PRIMARY, "ada")
+    assert register.__name__ == "register"
 
 
 def test_a_transaction_inside_a_session_scope_joins_it(db: Database) -> None:

@@ -1,21 +1,25 @@
 """Failover: the primary dies, its standby is promoted, the app writes on through a multi-host URL.
 
 The app's URL names both servers with ``target_session_attrs=read-write``
-(libpq keeps the first that accepts writes). Synchronous replication means a
-commit that returned is on the standby: none is lost by the failover. The
-test builds a cluster of its own, since it leaves no primary behind.
+(libpq keeps the first that accepts writes; psycopg's async connections do
+the same). Synchronous replication means a commit that returned is on the
+standby: none is lost by the failover. The test builds a cluster of its own,
+since it leaves no primary behind, and runs once with a ``Database`` writing
+and once with an ``AsyncDatabase`` writing (from its own event loop).
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import insert
+from sqlalchemy.orm import Session
 
-from alchemy_patterns.db import Database, EngineOptions, Unavailable
+from alchemy_patterns.db import AsyncDatabase, Database, EngineOptions, Unavailable
 from tests.cluster import Cluster, running_cluster, wait_until
 from tests.replicas.conftest import authors, layer_metadata
 
@@ -34,23 +38,48 @@ def own_cluster(backend: str) -> Iterator[Cluster]:
         yield cluster
 
 
-class Writer(threading.Thread):
-    """Writes one row after another, noting each write acknowledged and when."""
+def insert_named(name: str) -> Callable[[Session], object]:
+    return lambda session: session.execute(insert(authors).values(name=name))
 
-    def __init__(self, db: Database) -> None:
+
+class Writer(threading.Thread):
+    """Writes one row after another through a ``Database`` or an ``AsyncDatabase`` (``way``),
+    noting each write acknowledged and when."""
+
+    def __init__(self, url: str, options: EngineOptions, way: str) -> None:
         super().__init__(daemon=True)
-        self.db = db
+        self.url, self.options, self.way = url, options, way
         self.acknowledged: list[tuple[float, str]] = []
         self.refused = 0
         self.stopping = threading.Event()
 
     def run(self) -> None:
+        if self.way == "sync":
+            db = Database(self.url, engine_options=self.options)
+            try:
+                self.write_until_stopped(lambda name: db.transaction(insert_named(name)))
+            finally:
+                db.dispose()
+            return
+        loop = asyncio.new_event_loop()  # this thread's: the async database's pool belongs to it
+        twin = AsyncDatabase(self.url, engine_options=self.options)
+        try:
+            self.write_until_stopped(
+                lambda name: loop.run_until_complete(
+                    twin.transaction(lambda s: s.run_sync(insert_named(name)))
+                )
+            )
+        finally:
+            loop.run_until_complete(twin.dispose())
+            loop.close()
+
+    def write_until_stopped(self, write: Callable[[str], object]) -> None:
         number = 0
         while not self.stopping.is_set():
             number += 1
             name = f"write {number}"
             try:
-                self.db.transaction(lambda s, n=name: s.execute(insert(authors).values(name=n)))  # type: ignore[misc]
+                write(name)
             except Unavailable:
                 self.refused += 1
                 self.stopping.wait(0.01)  # a dead primary refuses at once: no need to spin
@@ -61,13 +90,13 @@ class Writer(threading.Thread):
         return sum(1 for at, _ in self.acknowledged if at > moment)
 
 
+@pytest.mark.parametrize("writes", ["sync", "async"])
 def test_after_the_primary_dies_and_its_standby_is_promoted_writes_resume_and_none_is_lost(
-    own_cluster: Cluster,
+    own_cluster: Cluster, writes: str
 ) -> None:
     cluster = own_cluster
     options = EngineOptions(pool_size=2, max_overflow=0, connect_timeout=2)
-    db = Database(cluster.failover_url, engine_options=options)
-    writer = Writer(db)
+    writer = Writer(cluster.failover_url, options, writes)
     writer.start()
     try:
         wait_until(lambda: len(writer.acknowledged) >= 50, "50 writes before the failure")
@@ -79,7 +108,6 @@ def test_after_the_primary_dies_and_its_standby_is_promoted_writes_resume_and_no
     finally:
         writer.stopping.set()
         writer.join(RECOVERY_S)
-        db.dispose()
 
     first_after = min(at for at, _ in writer.acknowledged if at > died)
     assert first_after - died < RECOVERY_S

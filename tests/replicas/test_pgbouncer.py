@@ -62,6 +62,7 @@ def test_pgbouncer_true_prepares_nothing_so_every_transaction_works_on_any_serve
     assert count_after_pgbouncer_switched_servers(cluster, db) == 0
 
 
+@pytest.mark.sync_only  # the API is a sync Flask app
 def test_the_api_smoke_flow_passes_through_pgbouncer_in_transaction_mode(
     cluster: Cluster, make_db: MakeDb, tmp_path: Path
 ) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import event, insert, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from alchemy_patterns.db import Database, EngineOptions
+from alchemy_patterns.db import AsyncDatabase, Database, EngineOptions
 from alchemy_patterns.db.replicas import NODE, PRIMARY, format_position, parse_token
 from tests.cluster import Cluster, Server, wait_until
 from tests.replicas.conftest import authors
@@ -109,9 +109,10 @@ def test_a_write_in_a_read_only_unit_is_an_error_on_the_replica_and_on_the_prima
     assert cluster.primary.query("SELECT count(*) FROM authors") == 0
 
 
-def test_replicas_are_refused_on_other_backends(backend: str, tmp_path: Any) -> None:
+def test_replicas_are_refused_on_other_backends(backend: str, way: str, tmp_path: Any) -> None:
+    kind = AsyncDatabase if way == "async" else Database
     with pytest.raises(ValueError, match="PostgreSQL feature"):
-        Database(f"sqlite:///{tmp_path / 'x.sqlite3'}", replicas=["sqlite:///other.sqlite3"])
+        kind(f"sqlite:///{tmp_path / 'x.sqlite3'}", replicas=["sqlite:///other.sqlite3"])
 
 
 def test_a_unit_given_on_replica_false_reads_the_primary(cluster: Cluster, make_db: MakeDb) -> None:
@@ -119,6 +120,20 @@ def test_a_unit_given_on_replica_false_reads_the_primary(cluster: Cluster, make_
     with db.session_scope(read_only=True, on_replica=False) as session:
         assert session.info[NODE] == PRIMARY
     assert db.transaction(lambda s: s.info[NODE], read_only=True, on_replica=False) == PRIMARY
+
+
+def test_a_routed_unit_gets_the_sessions_of_the_chosen_node(
+    cluster: Cluster, make_db: MakeDb
+) -> None:
+    def node_of(sessions: Callable[[], Session]) -> str:
+        with sessions() as session:
+            return node_and_names(session)[0]
+
+    db = make_db()
+
+    assert db.routed(node_of) == f"127.0.0.1:{cluster.standby.port}"
+    assert db.routed(node_of, "not a token") == PRIMARY
+    assert db.routed(node_of, None, False) == PRIMARY
 
 
 # --- lag and read-your-writes ---------------------------------------------------------------

@@ -15,6 +15,15 @@ that greenlet.
   dead connection, the same rule that only the owner of a transaction retries
   it. It runs in the greenlet, awaits the async ``work`` from there, and waits
   between attempts with ``asyncio.sleep``.
+* ``transactional()`` is its decorator form, with ``transaction()``'s options,
+  as the sync one.
+* **Read replicas** (``replicas=[...]``, PostgreSQL) are the sync router's:
+  :meth:`Database.on_node <alchemy_patterns.db.Database.on_node>` runs in the
+  greenlet (probes, lag limit, round robin, consistency tokens, a replica
+  failing mid-unit skipped for the next node, the primary last; its waits for
+  a replica to replay a token yield to the event loop). Only the sessions it
+  hands out differ: each node's sync ``sessionmaker`` has an async twin made
+  from its options (:func:`async_sessions`).
 * ``paginate``, ``keyset_paginate``, ``count``, ``exists``, ``get_or_raise``,
   ``bulk_insert``, ``upsert``, ``update_where``, ``bulk_update`` and
   ``copy_insert`` are the sync functions through ``run_sync``.
@@ -54,14 +63,15 @@ retried ``transaction()`` reading one row by its key) through this class:
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import MetaData
+from sqlalchemy import Engine, MetaData
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.util import await_, greenlet_spawn
 
 from alchemy_patterns.db import bulk, pagination
@@ -69,10 +79,12 @@ from alchemy_patterns.db import session as units
 from alchemy_patterns.db.database import Database
 from alchemy_patterns.db.engine import async_url
 from alchemy_patterns.db.greenlet import greenlet_scope
+from alchemy_patterns.db.replicas import Replica, ReplicaSet, ReplicaStatus
 from alchemy_patterns.db.retry import OnRetry, RetryPolicy, joined, run_transaction
 
 __all__ = [
     "AsyncDatabase",
+    "async_sessions",
     "bulk_insert",
     "bulk_update",
     "copy_insert",
@@ -112,35 +124,37 @@ class AsyncDatabase:
     ...     session.add(User(name="ada"))
     >>> await db.transaction(lambda session: session.run_sync(transfer, 1, 2))
 
-    ``url`` may name the sync driver (``sqlite:///…``, ``mysql+pymysql://…``):
-    it is switched to the backend's asyncio driver (see the module's notes).
-    Every other argument is :class:`~alchemy_patterns.db.Database`'s: the
-    configuration lives in the sync ``Database`` at :attr:`sync`, made on
-    the same engine, whose ``engine`` is the sync face of :attr:`engine`.
-    Sessions are made with ``expire_on_commit=False``, so an object returned
-    from a unit of work never lazy-loads an expired attribute (which fails
-    under asyncio with ``MissingGreenlet``).
+    ``url`` (and each of ``replicas``) may name the sync driver
+    (``sqlite:///…``, ``mysql+pymysql://…``): it is switched to the backend's
+    asyncio driver (see the module's notes). Every other argument is
+    :class:`~alchemy_patterns.db.Database`'s: the configuration lives in the
+    sync ``Database`` at :attr:`sync`, made on the same engines, whose
+    ``engine`` is the sync face of :attr:`engine`. Sessions are the sync
+    ones' twins (:func:`async_sessions`): made with ``expire_on_commit=False``,
+    so an object returned from a unit of work never lazy-loads an expired
+    attribute (which fails under asyncio with ``MissingGreenlet``).
+
+    With ``replicas`` the routing is the sync one (:meth:`Database.on_node
+    <alchemy_patterns.db.Database.on_node>`), run in the greenlet: the same
+    probes, lag limit, round robin, consistency tokens and fallback to the
+    primary; only the sessions it hands out are ``AsyncSession``\\ s.
     """
 
     def __init__(self, url: str | URL, **options: Any) -> None:
         if options.get("replicas"):
-            # The replica router picks a sync session factory per node; its async
-            # twin is not written yet, and a half-routed unit would be worse than none.
-            raise NotImplementedError(
-                "read replicas are not available on AsyncDatabase yet: use Database(url, "
-                "replicas=[...]) for routed reads"
-            )
-        # ``_is_async`` is what create_async_engine() passes create_engine().
+            options["replicas"] = [async_url(replica) for replica in options["replicas"]]
+        # ``_is_async`` is what create_async_engine() passes create_engine(); the replicas'
+        # engines get it too.
         self.sync = Database(async_url(url), _is_async=True, **options)
         self.engine = AsyncEngine(self.sync.engine)
         self.backend = self.sync.backend
         self.metadata: MetaData | None = self.sync.metadata
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessionmaker = async_sessions(self.sync.sessionmaker)
         # As the sync twin: READ ONLY transactions on PostgreSQL, DEFERRED on SQLite.
-        self._read_sessionmaker = async_sessionmaker(
-            self.engine.execution_options(**self.sync._read_only_options()),
-            expire_on_commit=False,
-        )
+        self._read_sessionmaker = async_sessions(self.sync._read_sessionmaker)
+        replicas = [] if self.sync.replicas is None else self.sync.replicas.replicas
+        # By the replica itself, not its name: the same server given twice is two pools.
+        self._replica_sessions = {id(r): async_sessions(r.sessionmaker) for r in replicas}
 
     def __repr__(self) -> str:
         return f"AsyncDatabase({self.url.render_as_string(hide_password=True)!r})"
@@ -148,6 +162,11 @@ class AsyncDatabase:
     @property
     def url(self) -> URL:
         return self.engine.url
+
+    @property
+    def replicas(self) -> ReplicaSet | None:
+        """The sync ``Database``'s replicas (their engines are the sync faces of async ones)."""
+        return self.sync.replicas
 
     # --- units of work -----------------------------------------------------
 
@@ -157,14 +176,25 @@ class AsyncDatabase:
         face.sync_session.info[_FACE] = face
         return face.sync_session
 
+    def _sessions_on(self, replica: Replica | None) -> async_sessionmaker[AsyncSession]:
+        return self._read_sessionmaker if replica is None else self._replica_sessions[id(replica)]
+
     @asynccontextmanager
-    async def session_scope(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
+    async def session_scope(
+        self, *, read_only: bool = False, consistency: str | None = None, on_replica: bool = True
+    ) -> AsyncIterator[AsyncSession]:
         """One transaction: commit on success, roll back and re-raise on error, always close.
 
         :meth:`Database.session_scope <alchemy_patterns.db.Database.session_scope>`,
-        awaited: the same sync scope runs around the block.
+        awaited: the same sync scope runs around the block, on the node the
+        sync router chose (``read_only``, ``consistency``, ``on_replica``).
         """
-        factory = self._read_sessionmaker if read_only else self.sessionmaker
+        factory = self.sessionmaker
+        if read_only:
+            node = await greenlet_spawn(
+                self.sync.on_node, self.sync.reached, consistency, on_replica, _sleep_in_greenlet
+            )
+            factory = self._sessions_on(node)
         scope = units.session_scope(lambda: self._new_session(factory), self.metadata)
         async with greenlet_scope(scope) as session:
             with joined(session), self.sync.watch_unit():
@@ -174,6 +204,9 @@ class AsyncDatabase:
         self,
         work: Callable[[AsyncSession], Awaitable[T]],
         *,
+        read_only: bool = False,
+        consistency: str | None = None,
+        on_replica: bool = True,
         isolation_level: str | None = None,
         retry: RetryPolicy | None = None,
         on_retry: OnRetry | None = None,
@@ -181,7 +214,10 @@ class AsyncDatabase:
         """Run ``await work(session)`` in its own transaction, retried whole on a retryable failure.
 
         The sync :func:`~alchemy_patterns.db.retry.run_transaction`, run in the
-        greenlet. A sync service runs unchanged through ``run_sync``::
+        greenlet; ``read_only``, ``consistency`` and ``on_replica`` choose the
+        node as :meth:`Database.transaction <alchemy_patterns.db.Database.transaction>`
+        does (a replica that fails the unit: the next node, the primary last).
+        A sync service runs unchanged through ``run_sync``::
 
             await db.transaction(lambda s: s.run_sync(shop.add_to_cart, user_id, product_id, 1))
         """
@@ -189,16 +225,47 @@ class AsyncDatabase:
         def sync_work(session: Session) -> T:
             return await_(work(_async_face(session)))
 
+        def run(factory: async_sessionmaker[AsyncSession]) -> T:
+            return run_transaction(
+                lambda: self._new_session(factory),
+                sync_work,
+                policy=retry or self.sync.retry_policy,
+                isolation_level=self.sync._isolation(isolation_level),
+                on_retry=on_retry,
+                metadata=self.metadata,
+                watch=self.sync.watch_unit,
+                sleep=_sleep_in_greenlet,
+            )
+
+        if not read_only:
+            return await greenlet_spawn(run, self.sessionmaker)
+        return await self._routed(run, consistency, on_replica)
+
+    async def routed(
+        self,
+        unit: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]],
+        consistency: str | None = None,
+        on_replica: bool = True,
+    ) -> T:
+        """``await unit(sessions)`` with the read-only sessions of a node chosen for it.
+
+        :meth:`Database.routed <alchemy_patterns.db.Database.routed>`, awaited
+        (for a request that is one read-only unit, in an asyncio web app).
+        """
+        return await self._routed(lambda sessions: await_(unit(sessions)), consistency, on_replica)
+
+    async def _routed(
+        self,
+        unit: Callable[[async_sessionmaker[AsyncSession]], T],
+        consistency: str | None,
+        on_replica: bool,
+    ) -> T:
         return await greenlet_spawn(
-            run_transaction,
-            lambda: self._new_session(self.sessionmaker),
-            sync_work,
-            policy=retry or self.sync.retry_policy,
-            isolation_level=None if self.backend == "sqlite" else isolation_level,
-            on_retry=on_retry,
-            metadata=self.metadata,
-            watch=self.sync.watch_unit,
-            sleep=_sleep_in_greenlet,
+            self.sync.on_node,
+            lambda node: unit(self._sessions_on(node)),
+            consistency,
+            on_replica,
+            _sleep_in_greenlet,
         )
 
     async def run_sync(
@@ -207,6 +274,44 @@ class AsyncDatabase:
         """``await db.transaction(...)`` of the sync ``fn(session, *args, **kwargs)``: a service."""
         return await self.transaction(lambda session: session.run_sync(fn, *args, **kwargs))
 
+    def transactional(
+        self, **options: Any
+    ) -> Callable[
+        [Callable[Concatenate[AsyncSession, P], Awaitable[T]]], Callable[P, Awaitable[T]]
+    ]:
+        """Decorator form of :meth:`transaction`: the function's first argument is the session.
+
+        ``async def fn(session, *args)`` becomes ``await fn(*args)``, run by
+        :meth:`transaction` with ``options`` (``read_only``, ``isolation_level``,
+        ``retry``, ``on_retry``…) at every call, as
+        :meth:`Database.transactional <alchemy_patterns.db.Database.transactional>`.
+        """
+
+        def decorate(
+            fn: Callable[Concatenate[AsyncSession, P], Awaitable[T]],
+        ) -> Callable[P, Awaitable[T]]:
+            @functools.wraps(fn)
+            async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+                return await self.transaction(lambda s: fn(s, *args, **kwargs), **options)
+
+            return wrapper
+
+        return decorate
+
+    # --- replicas ----------------------------------------------------------
+
+    async def consistency_token(self) -> str | None:
+        """A token for the writes committed so far (:meth:`Database.consistency_token`, awaited)."""
+        return await greenlet_spawn(self.sync.consistency_token)
+
+    async def replica_statuses(self) -> list[ReplicaStatus]:
+        """Each replica as it answers a probe now (empty without replicas)."""
+        return await greenlet_spawn(self.sync.replica_statuses)
+
+    def engines(self) -> dict[str, Engine]:
+        """Every node's engine by name (the sync faces: their pools are the async engines')."""
+        return self.sync.engines()
+
     # --- operations --------------------------------------------------------
 
     async def ping(self) -> bool:
@@ -214,8 +319,8 @@ class AsyncDatabase:
         return await greenlet_spawn(self.sync.ping)
 
     async def dispose(self) -> None:
-        """Close every pooled connection (at shutdown)."""
-        await self.engine.dispose()
+        """Close every pooled connection, the replicas' too (at shutdown)."""
+        await greenlet_spawn(self.sync.dispose)
 
     async def create_all(self, metadata: MetaData | None = None) -> None:
         """Create the tables of ``metadata``. For tests: the app's schema comes from Alembic."""
@@ -224,6 +329,17 @@ class AsyncDatabase:
     async def drop_all(self, metadata: MetaData | None = None) -> None:
         """Drop the tables of ``metadata``. For tests only."""
         await greenlet_spawn(self.sync.drop_all, metadata)
+
+
+def async_sessions(sessions: sessionmaker[Session]) -> async_sessionmaker[AsyncSession]:
+    """An ``AsyncSession`` factory with the options of the sync ``sessions``, on its engine wrapped.
+
+    So the sync ``Database`` alone says how a node's sessions are made
+    (``expire_on_commit``, READ ONLY execution options, the node's name in
+    ``info``), and the asyncio twin's follow.
+    """
+    options = dict(sessions.kw)
+    return async_sessionmaker(AsyncEngine(options.pop("bind")), **options)
 
 
 @asynccontextmanager

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Literal, TypeVar
@@ -33,7 +35,6 @@ from alchemy_patterns.db.retry import (
     RetryPolicy,
     joined,
     run_transaction,
-    transactional,
 )
 from alchemy_patterns.db.session import session_scope
 
@@ -188,21 +189,21 @@ class Database:
         ``Unavailable``: a ``with`` block cannot be run again.
         :meth:`transaction` can, and does: prefer it for units of work.
         """
-        replicas = self._replicas_for(consistency, on_replica)
-        if read_only and replicas is not None:
-            factory = run_read_only(replicas, self._position(consistency), self._reachable)
+        if read_only:
+            factory = self._sessions_on(self.on_node(self.reached, consistency, on_replica))
         else:
-            factory = self._read_sessionmaker if read_only else self.sessionmaker
+            factory = self.sessionmaker
         # The detector sits inside the scope, so in "raise" mode the unit rolls back.
         with session_scope(factory, self.metadata) as session, joined(session), self.watch_unit():
             yield session
 
-    def _reachable(self, replica: Replica | None) -> sessionmaker[Session]:
-        """``replica``'s sessions once a connection to it was made (the primary's for ``None``)."""
+    @staticmethod
+    def reached(replica: Replica | None) -> Replica | None:
+        """``replica``, once a connection to it was made (for a block, which cannot run again)."""
         if replica is not None:
             with outside_the_unit(), replica.engine.connect():
                 pass  # pooled: the block's session gets this connection back
-        return self._sessions_on(replica)
+        return replica
 
     def transaction(
         self,
@@ -255,11 +256,25 @@ class Database:
         the primary's last: the unit must be read-only (its sessions'
         transactions are), so that is safe whatever it had done.
         """
+        return self.on_node(lambda node: unit(self._sessions_on(node)), consistency, on_replica)
+
+    def on_node(
+        self,
+        unit: Callable[[Replica | None], T],
+        consistency: str | None = None,
+        on_replica: bool = True,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> T:
+        """Run the read-only ``unit(node)`` on the node chosen for it (``None``: the primary).
+
+        The routing of :meth:`routed`, by node rather than by its sessions, so
+        the asyncio twin runs it (in SQLAlchemy's greenlet, with a ``sleep``
+        that yields to the event loop) and makes the node's sessions its own way.
+        """
         replicas = self._replicas_for(consistency, on_replica)
         if replicas is None:
-            return unit(self._read_sessionmaker)
-        position = self._position(consistency)
-        return run_read_only(replicas, position, lambda node: unit(self._sessions_on(node)))
+            return unit(None)
+        return run_read_only(replicas, self._position(consistency), unit, sleep)
 
     def _sessions_on(self, replica: Replica | None) -> sessionmaker[Session]:
         return self._read_sessionmaker if replica is None else replica.sessionmaker
@@ -299,12 +314,21 @@ class Database:
             return None
 
     def transactional(self, **options: Any) -> Callable[[Callable[..., T]], Callable[..., T]]:
-        """Decorator form of :meth:`transaction`: the function's first argument is the session."""
-        options["isolation_level"] = self._isolation(options.get("isolation_level"))
-        options.setdefault("policy", self.retry_policy)
-        return transactional(
-            self.sessionmaker, metadata=self.metadata, watch=self.watch_unit, **options
-        )
+        """Decorator form of :meth:`transaction`: the function's first argument is the session.
+
+        ``fn(session, *args)`` becomes ``fn(*args)``, run by :meth:`transaction`
+        with ``options`` (``read_only``, ``isolation_level``, ``retry``,
+        ``on_retry``…) at every call; the asyncio twin's takes the same.
+        """
+
+        def decorate(fn: Callable[..., T]) -> Callable[..., T]:
+            @functools.wraps(fn)
+            def wrapper(*args: Any, **kwargs: Any) -> T:
+                return self.transaction(lambda session: fn(session, *args, **kwargs), **options)
+
+            return wrapper
+
+        return decorate
 
     def _isolation(self, level: str | None) -> str | None:
         # SQLite is always serializable, and setting a level re-enables the

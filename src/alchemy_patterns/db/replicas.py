@@ -198,26 +198,30 @@ class ReplicaSet:
             good = good[start:] + good[:start]
         return good
 
-    def candidates(self, position: int | None) -> Iterator[Replica]:
+    def candidates(
+        self, position: int | None, sleep: Callable[[float], None] = time.sleep
+    ) -> Iterator[Replica]:
         """The replicas to try, in order, for a unit that must see ``position`` (``None``: any).
 
         When no usable replica has replayed ``position`` yet, they are probed
-        again, with short pauses, for at most ``wait`` seconds.
+        again, with short pauses (``sleep(seconds)``), for at most ``wait`` seconds.
         """
         usable = self.usable()
         ready = [r for r in usable if r.covers(position)]
         if not ready and usable:
-            ready = self._wait_for(usable, position)
+            ready = self._wait_for(usable, position, sleep)
         yield from ready
 
-    def _wait_for(self, usable: list[Replica], position: int | None) -> list[Replica]:
+    def _wait_for(
+        self, usable: list[Replica], position: int | None, sleep: Callable[[float], None]
+    ) -> list[Replica]:
         deadline = time.monotonic() + self.wait
         pause = FIRST_POLL_S
         while True:
             ready = [r for r in usable if r.probe() and r.covers(position)]
             if ready or time.monotonic() + pause > deadline:
                 return ready
-            time.sleep(pause)  # a replica replays on its own schedule: nothing to wait on but time
+            sleep(pause)  # a replica replays on its own schedule: nothing to wait on but time
             pause = min(pause * 2, LAST_POLL_S)
 
     def statuses(self) -> list[ReplicaStatus]:
@@ -237,7 +241,10 @@ def read_only_sessions(engine: Engine, name: str) -> sessionmaker[Session]:
 
 
 def run_read_only(
-    replicas: ReplicaSet, position: int | None, unit: Callable[[Replica | None], T]
+    replicas: ReplicaSet,
+    position: int | None,
+    unit: Callable[[Replica | None], T],
+    sleep: Callable[[float], None] = time.sleep,
 ) -> T:
     """Run the read-only ``unit(node)`` on a replica that can serve it, else on the primary.
 
@@ -245,10 +252,13 @@ def run_read_only(
     unit because it is unavailable (down, cut off, a recovery conflict, no
     free connection) is marked down and the unit runs again on the next
     candidate, the primary last: it was read-only, so nothing of it took
-    effect. Any other error is the unit's own and is raised.
+    effect. Any other error is the unit's own and is raised. ``sleep``
+    pauses while waiting for a replica to replay ``position``; the asyncio
+    twin runs this in SQLAlchemy's greenlet and passes one that yields to
+    the event loop.
     """
     reason = "no_usable_replica" if position is None else "not_replayed"
-    for replica in replicas.candidates(position):
+    for replica in replicas.candidates(position, sleep):
         try:
             return unit(replica)
         except Exception as error:
