@@ -186,7 +186,7 @@ def test_one_follow_shows_on_both_sides_and_a_self_follow_is_refused(tour: Tour)
 
 def test_deleting_an_owner_cascades_to_pets_and_appointments_never_to_vets(tour: Tour) -> None:
     vet = variant(tour["cascades"], "delete_vet()").outcome
-    owner = variant(tour["cascades"], "delete_owner()").outcome
+    owner = variant(tour["cascades"], "erase_owner()").outcome
 
     assert vet == {
         "refused": "vet_has_appointments",

@@ -135,11 +135,17 @@ class AsyncDatabase:
         self.engine = AsyncEngine(self.sync.engine)
         self.backend = self.sync.backend
         self.metadata: MetaData | None = self.sync.metadata
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # The sync twin's Session classes: they carry its listeners (soft-deleted rows hidden).
+        self.sessionmaker = async_sessionmaker(
+            self.engine,
+            expire_on_commit=False,
+            sync_session_class=self.sync.sessionmaker.class_,
+        )
         # As the sync twin: READ ONLY transactions on PostgreSQL, DEFERRED on SQLite.
         self._read_sessionmaker = async_sessionmaker(
             self.engine.execution_options(**self.sync._read_only_options()),
             expire_on_commit=False,
+            sync_session_class=self.sync._read_sessionmaker.class_,
         )
 
     def __repr__(self) -> str:
