@@ -215,6 +215,22 @@ def test_the_naive_cart_loses_increments_and_the_atomic_one_keeps_them(tour: Tou
     assert atomic == {"threads": 10, "expected": 11, "stored_quantity": 11, "lost": 0, "errors": 0}
 
 
+def test_soft_delete_marks_hides_restores_and_refuses_a_taken_address(tour: Tour) -> None:
+    chapter = tour["soft-delete"]
+    deleting = variant(chapter, "delete_owner()")
+    restoring = variant(chapter, "restore_owner(): back")
+    refused = variant(chapter, "restore_owner() after")
+
+    assert deleting.outcome == {"owners": 0, "pets": 0, "pets_stored": 3}
+    assert restoring.outcome == {"owners": 1, "pets": 3, "pets_stored": 3}
+    assert refused.outcome == {"refused": "email_taken", "owners": 1, "pets": 0, "pets_stored": 3}
+    # Marked, not deleted: an UPDATE of the owner, one executemany for the pets, no DELETE.
+    assert not any(sql.startswith("DELETE") for sql in deleting.sql + restoring.sql)
+    assert any(sql.startswith("UPDATE pets") and "executemany" in sql for sql in deleting.sql)
+    assert all("deleted_at IS NULL" in sql for sql in deleting.sql if sql.startswith("SELECT"))
+    assert refused.statements <= 4
+
+
 def test_a_conflict_names_the_field_where_the_guide_blames_the_email(tour: Tour) -> None:
     guide = variant(tour["errors"], "guide").outcome
     ours = variant(tour["errors"], "session_scope()").outcome

@@ -178,6 +178,7 @@ def restore_owner(session: Session, owner_id: int) -> OwnerOut:
         raise NotFound("owner", owner_id)
     if owner.deleted_at is None:
         return OwnerOut.model_validate(owner)
+    email = owner.email  # the savepoint's rollback expires the owner
     deleted_with_owner = (
         select(Pet)
         .where(Pet.owner_id == owner_id, Pet.deleted_at == owner.deleted_at)
@@ -189,7 +190,7 @@ def restore_owner(session: Session, owner_id: int) -> OwnerOut:
                 pet.deleted_at = None
             restore(session, owner)
     except Conflict as error:
-        raise EmailTaken(owner.email) from error
+        raise EmailTaken(email) from error
     return OwnerOut.model_validate(owner)
 
 
