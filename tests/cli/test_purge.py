@@ -1,4 +1,4 @@
-"""``alchemy-patterns db purge --older-than 30d``: soft-deleted rows deleted for good, in batches."""
+"""``alchemy-patterns db purge --older-than 30d``: soft-deleted rows deleted for good."""
 
 from __future__ import annotations
 

@@ -21,7 +21,16 @@ from tests.db.ways import WAYS, AsyncWay, savepoint_of
 
 CONTRACT = frozenset(
     f"tests.db.test_{name}"
-    for name in ("session", "errors", "retry", "pagination", "bulk", "profiling", "stream")
+    for name in (
+        "session",
+        "errors",
+        "retry",
+        "pagination",
+        "bulk",
+        "profiling",
+        "stream",
+        "softdelete",
+    )
 )
 
 

@@ -9,7 +9,16 @@ from typing import Any, ClassVar
 from sqlalchemy import CheckConstraint, ForeignKey, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from alchemy_patterns.db import NAMING_CONVENTION, Base, TimestampMixin, UTCDateTime, utcnow
+from alchemy_patterns.db import (
+    NAMING_CONVENTION,
+    Base,
+    SoftDeletable,
+    TimestampMixin,
+    UTCDateTime,
+    live_flag,
+    unique_while_live,
+    utcnow,
+)
 
 
 class Model(DeclarativeBase):
@@ -107,3 +116,26 @@ class Document(Model):
 
 
 metadata = Model.metadata
+
+
+class Shelf(SoftDeletable, Model):
+    """Soft-deleted, with a name unique among live shelves, and volumes loaded lazily."""
+
+    __tablename__ = "shelves"
+    __table_args__ = unique_while_live("shelves", "name")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    live: Mapped[int | None] = live_flag()
+
+    volumes: Mapped[list[Volume]] = relationship(back_populates="shelf", order_by="Volume.id")
+
+
+class Volume(SoftDeletable, Model):
+    __tablename__ = "volumes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shelf_id: Mapped[int] = mapped_column(ForeignKey("shelves.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(100))
+
+    shelf: Mapped[Shelf] = relationship(back_populates="volumes")
