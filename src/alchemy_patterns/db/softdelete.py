@@ -96,8 +96,9 @@ def _hide_deleted_rows(state: ORMExecuteState) -> None:
     """``do_orm_execute``: add the live-rows criterion to an ORM SELECT, unless asked not to.
 
     A lazy or eager relationship load inherits the option from the load of
-    its parent; one for an object this session made itself inherits nothing,
-    so it gets the option here too (the same criterion twice costs nothing).
+    its parent, and is left as it is; one for an object this session made
+    itself inherits nothing, so it gets the option here (SQLAlchemy's recipe
+    skips every relationship load, and would show that object deleted rows).
     Refreshing an attribute of an object already held is not a list read,
     and SQLAlchemy applies no loader criteria to it.
     """
