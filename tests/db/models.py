@@ -135,7 +135,7 @@ class Volume(SoftDeletable, Model):
     __tablename__ = "volumes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    shelf_id: Mapped[int] = mapped_column(ForeignKey("shelves.id", ondelete="CASCADE"))
+    shelf_id: Mapped[int] = mapped_column(ForeignKey("shelves.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(100))
 
     shelf: Mapped[Shelf] = relationship(back_populates="volumes")
