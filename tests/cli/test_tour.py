@@ -186,7 +186,7 @@ def test_one_follow_shows_on_both_sides_and_a_self_follow_is_refused(tour: Tour)
 
 def test_deleting_an_owner_cascades_to_pets_and_appointments_never_to_vets(tour: Tour) -> None:
     vet = variant(tour["cascades"], "delete_vet()").outcome
-    owner = variant(tour["cascades"], "delete_owner()").outcome
+    owner = variant(tour["cascades"], "erase_owner()").outcome
 
     assert vet == {
         "refused": "vet_has_appointments",
@@ -229,6 +229,22 @@ def test_the_cart_says_why_11_and_why_the_safe_variant_may_cost_more(tour: Tour)
     assert "expected = 11: the line holds 1 before the 10 shoppers" in reading
     assert "2 statements in both variants" in reading
     assert "more statements than the broken one. That is right" in reading
+
+
+def test_soft_delete_marks_hides_restores_and_refuses_a_taken_address(tour: Tour) -> None:
+    chapter = tour["soft-delete"]
+    deleting = variant(chapter, "delete_owner()")
+    restoring = variant(chapter, "restore_owner(): back")
+    refused = variant(chapter, "restore_owner() after")
+
+    assert deleting.outcome == {"owners": 0, "pets": 0, "pets_stored": 3}
+    assert restoring.outcome == {"owners": 1, "pets": 3, "pets_stored": 3}
+    assert refused.outcome == {"refused": "email_taken", "owners": 1, "pets": 0, "pets_stored": 3}
+    # Marked, not deleted: an UPDATE of the owner, one executemany for the pets, no DELETE.
+    assert not any(sql.startswith("DELETE") for sql in deleting.sql + restoring.sql)
+    assert any(sql.startswith("UPDATE pets") and "executemany" in sql for sql in deleting.sql)
+    assert all("deleted_at IS NULL" in sql for sql in deleting.sql if sql.startswith("SELECT"))
+    assert refused.statements <= 4
 
 
 def test_a_conflict_names_the_field_where_the_guide_blames_the_email(tour: Tour) -> None:

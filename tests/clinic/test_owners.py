@@ -7,7 +7,7 @@ unit of work, never on what the session that wrote it believes.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from alchemy_patterns.db import Conflict, Database, NotFound, count_queries
@@ -17,8 +17,10 @@ from alchemy_patterns.domains.clinic.schemas import OwnerIn, PetIn
 from alchemy_patterns.domains.clinic.services import (
     add_pet,
     delete_owner,
+    erase_owner,
     get_pet,
     list_owners,
+    owner_detail,
     register_owner,
     remove_pet,
 )
@@ -155,7 +157,7 @@ def test_removing_a_pet_from_the_owners_collection_deletes_it_and_its_appointmen
     assert vet_ids(app_db) == [vet.id]
 
 
-def test_remove_pet_deletes_the_pet_and_its_appointments_and_keeps_the_rest(
+def test_remove_pet_hides_the_pet_and_its_appointments_and_keeps_the_rest(
     app_db: Database,
 ) -> None:
     with app_db.session_scope() as session:
@@ -169,7 +171,10 @@ def test_remove_pet_deletes_the_pet_and_its_appointments_and_keeps_the_rest(
         remove_pet(session, owner.id, leaving.id)
 
     assert pet_ids(app_db) == [staying.id]
-    assert [row[0] for row in appointments(app_db)] == [kept]
+    with app_db.session_scope(read_only=True) as session:
+        detail = owner_detail(session, SYSTEM, owner.id)
+    assert [(p.id, [a.id for a in p.appointments]) for p in detail.pets] == [(staying.id, [kept])]
+    assert len(appointments(app_db)) == 3  # soft: kept for the purge, or a restore
     assert vet_ids(app_db) == [vet.id]
     assert count_rows(app_db, Owner) == 1
 
@@ -181,7 +186,10 @@ def test_remove_pet_is_recorded_in_the_audit_trail(app_db: Database) -> None:
     with app_db.session_scope() as session:
         remove_pet(session, owner.id, pet_id)
 
-    assert audit_records(app_db, "pets") == [("insert", str(pet_id)), ("delete", str(pet_id))]
+    assert audit_records(app_db, "pets") == [
+        ("insert", str(pet_id)),
+        ("soft_delete", str(pet_id)),
+    ]
 
 
 def test_remove_pet_of_another_owners_pet_is_not_found_and_deletes_nothing(
@@ -207,10 +215,10 @@ def test_remove_pet_of_an_unknown_owner_is_not_found(app_db: Database) -> None:
     assert (failure.value.entity, failure.value.key) == ("owner", 424242)
 
 
-# --- delete_owner: ON DELETE CASCADE, never a vet -------------------------------------------
+# --- erase_owner: ON DELETE CASCADE, never a vet --------------------------------------------
 
 
-def test_deleting_an_owner_deletes_their_pets_and_appointments_and_no_vet(
+def test_erasing_an_owner_deletes_their_pets_and_appointments_and_no_vet(
     app_db: Database,
 ) -> None:
     with app_db.session_scope() as session:
@@ -223,7 +231,7 @@ def test_deleting_an_owner_deletes_their_pets_and_appointments_and_no_vet(
         neighbours_visit = make_appointment(session, neighbours_pet, vets[0], next_week(15)).id
 
     with app_db.session_scope() as session:
-        delete_owner(session, owner.id)
+        erase_owner(session, owner.id)
 
     with app_db.session_scope(read_only=True) as session:
         assert session.scalars(select(Owner.id)).all() == [neighbour.id]
@@ -232,14 +240,14 @@ def test_deleting_an_owner_deletes_their_pets_and_appointments_and_no_vet(
     assert vet_ids(app_db) == [vet.id for vet in vets]
 
 
-def test_deleting_an_owner_loads_none_of_their_pets(app_db: Database) -> None:
+def test_erasing_an_owner_loads_none_of_their_pets(app_db: Database) -> None:
     with app_db.session_scope() as session:
         owner, vet = make_owner(session), make_vet(session)
         for minute in range(3):
             make_appointment(session, make_pet(session, owner), vet, next_week(9, minute))
 
     with app_db.session_scope() as session, count_queries() as counter:
-        delete_owner(session, owner.id)
+        erase_owner(session, owner.id)
 
     tables_read = [s.sql for s in counter.matching("SELECT") if "pets" in s.sql]
     assert tables_read == []
@@ -251,14 +259,30 @@ def test_deleting_an_owner_loads_none_of_their_pets(app_db: Database) -> None:
     assert count_rows(app_db, Vet) == 1
 
 
-def test_deleting_an_owner_is_recorded_in_the_audit_trail(app_db: Database) -> None:
+def test_erasing_an_owner_is_recorded_in_the_audit_trail(app_db: Database) -> None:
     with app_db.session_scope() as session:
         owner_id = make_owner(session).id
 
     with app_db.session_scope() as session:
-        delete_owner(session, owner_id)
+        erase_owner(session, owner_id)
 
     assert audit_records(app_db, "owners") == [("insert", str(owner_id)), ("delete", str(owner_id))]
+
+
+def test_erasing_a_soft_deleted_owner_deletes_it_for_good(app_db: Database) -> None:
+    with app_db.session_scope() as session:
+        owner_id = make_pet(session, make_owner(session)).owner_id
+    with app_db.session_scope() as session:
+        delete_owner(session, owner_id)
+
+    with app_db.session_scope() as session:
+        erase_owner(session, owner_id)
+
+    with app_db.session_scope(read_only=True) as session:
+        every_owner = (
+            select(func.count()).select_from(Owner).execution_options(include_deleted=True)
+        )
+        assert session.scalar(every_owner) == 0
 
 
 def test_deleting_an_unknown_owner_is_not_found(app_db: Database) -> None:

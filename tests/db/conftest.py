@@ -20,7 +20,16 @@ from tests.db.ways import AsyncWay, parametrize_ways, savepoint_of
 
 CONTRACT = frozenset(
     f"tests.db.test_{name}"
-    for name in ("session", "errors", "retry", "pagination", "bulk", "profiling", "stream")
+    for name in (
+        "session",
+        "errors",
+        "retry",
+        "pagination",
+        "bulk",
+        "profiling",
+        "stream",
+        "softdelete",
+    )
 )
 
 

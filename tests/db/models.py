@@ -14,10 +14,13 @@ from alchemy_patterns.db import (
     NAMING_CONVENTION,
     Base,
     Historied,
+    SoftDeletable,
     TimestampMixin,
     UTCDateTime,
     Versioned,
+    live_flag,
     text_enum,
+    unique_while_live,
     utcnow,
 )
 
@@ -133,3 +136,26 @@ class Note(Historied, Versioned, TimestampMixin, Model):
 
 
 metadata = Model.metadata
+
+
+class Shelf(SoftDeletable, Model):
+    """Soft-deleted, with a name unique among live shelves, and volumes loaded lazily."""
+
+    __tablename__ = "shelves"
+    __table_args__ = unique_while_live("shelves", "name")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    live: Mapped[int | None] = live_flag()
+
+    volumes: Mapped[list[Volume]] = relationship(back_populates="shelf", order_by="Volume.id")
+
+
+class Volume(SoftDeletable, Model):
+    __tablename__ = "volumes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shelf_id: Mapped[int] = mapped_column(ForeignKey("shelves.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(100))
+
+    shelf: Mapped[Shelf] = relationship(back_populates="volumes")

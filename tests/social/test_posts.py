@@ -106,7 +106,7 @@ def test_get_post_of_an_unknown_post_is_not_found(app_db: Database) -> None:
 # --- delete_post ---------------------------------------------------------------------------
 
 
-def test_deleting_a_post_deletes_its_comments_and_likes_and_nothing_else(
+def test_deleting_a_post_hides_it_and_keeps_its_comments_and_likes_for_a_restore(
     app_db: Database,
 ) -> None:
     with app_db.session_scope() as session:
@@ -121,12 +121,12 @@ def test_deleting_a_post_deletes_its_comments_and_likes_and_nothing_else(
         delete_post(session, author.id, doomed.id)
 
     assert post_ids(app_db) == [kept.id]
-    assert comments_by_post(app_db) == [(kept.id, c.id) for c in kept_comments]
-    assert likes_by_post(app_db) == {kept.id: 2}
+    assert len(comments_by_post(app_db)) == 3 + len(kept_comments)
+    assert likes_by_post(app_db) == {doomed.id: 3, kept.id: 2}
 
 
 @pytest.mark.parametrize("children", [1, 50])
-def test_deleting_a_post_is_one_delete_whatever_it_holds(app_db: Database, children: int) -> None:
+def test_deleting_a_post_is_one_update_whatever_it_holds(app_db: Database, children: int) -> None:
     with app_db.session_scope() as session:
         author, fan = make_users(session, 2)
         post = make_post(session, author)
@@ -136,9 +136,10 @@ def test_deleting_a_post_is_one_delete_whatever_it_holds(app_db: Database, child
     with app_db.session_scope() as session, count_queries() as counter:
         delete_post(session, author.id, post.id)
 
-    # The database's ON DELETE CASCADE removes the children: none is selected.
-    assert [s.sql.split()[0].upper() for s in counter.statements] == ["DELETE"]
-    assert rows_of(app_db, Comment) == rows_of(app_db, likes) == 0
+    # One UPDATE marks the post, one INSERT records it in the audit trail: no child is read.
+    assert [s.sql.split()[0].upper() for s in counter.statements] == ["UPDATE", "INSERT"]
+    assert post_ids(app_db) == []
+    assert rows_of(app_db, likes) == children
 
 
 def test_another_user_cannot_delete_a_post_it_is_not_found(app_db: Database) -> None:

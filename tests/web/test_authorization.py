@@ -42,6 +42,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
     # clinic: owners, pets and appointments are private; vets are the clinic's public staff
     ("GET", "/owners/<int:owner_id>"): (401, 404, 200, 200),
     ("DELETE", "/owners/<int:owner_id>"): (401, 403, 403, 204),
+    ("POST", "/owners/<int:owner_id>/restore"): (401, 403, 403, 200),  # live: unchanged
     ("POST", "/owners/<int:owner_id>/pets"): (401, 403, 403, 201),
     ("DELETE", "/owners/<int:owner_id>/pets/<int:pet_id>"): (401, 403, 403, 204),
     ("GET", "/pets/<int:pet_id>"): (401, 404, 200, 200),
@@ -71,6 +72,7 @@ EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
     # social: posts and profiles are public to accounts; only authors delete
     ("GET", "/posts/<int:post_id>"): (401, 200, 200, 200),
     ("DELETE", "/posts/<int:post_id>"): (401, 404, 204, 404),
+    ("POST", "/posts/<int:post_id>/restore"): (401, 404, 200, 200),  # live: unchanged
     ("GET", "/posts/<int:post_id>/comments"): (401, 200, 200, 200),
     ("POST", "/posts/<int:post_id>/comments"): (401, 201, 201, 201),
     ("PUT", "/posts/<int:post_id>/like"): (401, 200, 200, 200),

@@ -212,17 +212,20 @@ def test_an_unknown_owner_is_a_404(client: FlaskClient, alice: Caller) -> None:
     assert response.get_json()["type"] == "/problems/not_found"
 
 
-def test_deleting_an_owner_deletes_their_pets_and_appointments_but_no_vet(
+def test_deleting_an_owner_hides_their_pets_and_appointments_but_no_vet(
     client: FlaskClient, app_db: Database, admin: Caller
 ) -> None:
     with app_db.session_scope() as session:
         vet = make_vet(session)
         leaving = make_household(session, [vet], pets=2, appointments_each=2)
         staying = make_pet(session, make_owner(session))
+    visit = appointments(app_db)[0][0]
 
     assert client.delete(f"/owners/{leaving.id}", headers=admin.headers).status_code == 204
     assert client.delete(f"/owners/{leaving.id}", headers=admin.headers).status_code == 404
-    assert (pet_ids(app_db), appointments(app_db), vet_ids(app_db)) == ([staying.id], [], [vet.id])
+    assert client.get(f"/owners/{leaving.id}", headers=admin.headers).status_code == 404
+    assert client.get(f"/appointments/{visit}", headers=admin.headers).status_code == 404
+    assert (pet_ids(app_db), vet_ids(app_db)) == ([staying.id], [vet.id])
 
 
 def test_an_owners_detail_costs_the_same_statements_for_1_pet_and_for_50(
@@ -301,7 +304,7 @@ def test_an_unknown_pet_is_a_404(client: FlaskClient, alice: Caller) -> None:
     assert client.get("/pets/424242", headers=alice.headers).status_code == 404
 
 
-def test_staff_remove_a_pet_and_its_appointments(
+def test_staff_remove_a_pet_and_its_appointments_go_out_of_sight(
     client: FlaskClient, app_db: Database, admin: Caller
 ) -> None:
     owner_id, pet_id, vet_id = pet_and_vet(app_db)
@@ -309,9 +312,12 @@ def test_staff_remove_a_pet_and_its_appointments(
         make_appointment(session, session.get_one(Pet, pet_id), session.get_one(Vet, vet_id))
     url = f"/owners/{owner_id}/pets/{pet_id}"
 
+    [(visit, *_)] = appointments(app_db)
+
     assert client.delete(url, headers=admin.headers).status_code == 204
     assert client.delete(url, headers=admin.headers).status_code == 404
-    assert (pet_ids(app_db), appointments(app_db)) == ([], [])
+    assert client.get(f"/appointments/{visit}", headers=admin.headers).status_code == 404
+    assert pet_ids(app_db) == []
 
 
 def test_removing_another_owners_pet_is_a_404_and_keeps_it(

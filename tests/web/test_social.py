@@ -187,12 +187,14 @@ def test_the_author_deletes_their_post(
     client: FlaskClient, app_db: Database, alice: Caller
 ) -> None:
     post_id = post_of(app_db, alice)
-    comment_of(app_db, post_id, alice)
+    comment_id = comment_of(app_db, post_id, alice)
 
     response = client.delete(f"/posts/{post_id}", headers=alice.headers)
 
     assert response.status_code == 204
-    assert stored_posts(app_db) == stored_comments(app_db) == []
+    assert stored_posts(app_db) == []
+    assert client.get(f"/posts/{post_id}", headers=alice.headers).status_code == 404
+    assert client.get(f"/comments/{comment_id}", headers=alice.headers).status_code == 404
     assert client.delete(f"/posts/{post_id}", headers=alice.headers).status_code == 404
 
 

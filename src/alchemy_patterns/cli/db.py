@@ -1,13 +1,22 @@
-"""``alchemy-patterns db``: migrate the schema with the Alembic scripts the package ships."""
+"""``alchemy-patterns db``: migrate the schema with the Alembic scripts the package ships.
+
+And ``db purge``: delete for good what was soft-deleted long enough ago.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import sys
+from functools import partial
 
 import click
 from sqlalchemy.engine import make_url
 
 from alchemy_patterns import migrations
+from alchemy_patterns.db import Base, Database, purge_batch, soft_deletable_tables
+from alchemy_patterns.domains import metadata
+from alchemy_patterns.settings import make_database
 
 
 def _url(ctx: click.Context) -> str:
@@ -112,3 +121,57 @@ def revision(ctx: click.Context, message: str, autogenerate: bool) -> None:
     command.revision(
         migrations.alembic_config(_url(ctx)), message=message, autogenerate=autogenerate
     )
+
+
+#: ``--older-than`` units: days, hours, minutes.
+UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+
+
+def parse_age(value: str) -> dt.timedelta:
+    """``30d``, ``12h``, ``90m``: a positive whole number and a unit."""
+    match = re.fullmatch(r"\s*(\d{1,6})\s*([dhm])\s*", value)
+    if match is None or int(match.group(1)) == 0:
+        raise click.BadParameter(f"{value!r}: give a positive age such as 30d, 12h or 90m")
+    return dt.timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+
+
+@db.command()
+@click.option(
+    "--older-than",
+    "age",
+    required=True,
+    help="Rows soft-deleted longer ago than this: 30d, 12h, 90m.",
+)
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000))
+@click.pass_context
+def purge(ctx: click.Context, age: str, batch_size: int) -> None:
+    """Delete for good the rows soft-deleted longer ago than --older-than, in batches.
+
+    Each batch is a short transaction of its own. Prints how many rows each
+    table lost (rows their parents' ON DELETE CASCADE took along are not counted).
+    """
+    before = dt.datetime.now(dt.UTC) - parse_age(age)
+    database = make_database(ctx.obj.settings)
+    try:
+        counts = purge_deleted(database, before, batch_size)
+    finally:
+        database.dispose()
+    for table, purged in counts.items():
+        click.echo(f"{table}: {purged} purged")
+    total = sum(counts.values())
+    click.echo(f"{total} rows deleted for good (soft-deleted before {before:%Y-%m-%d %H:%M} UTC)")
+
+
+def purge_deleted(database: Database, before: dt.datetime, batch_size: int) -> dict[str, int]:
+    """Rows deleted for good per table, children first, one transaction per batch."""
+    counts: dict[str, int] = {}
+    for table in soft_deletable_tables(metadata, Base.registry):
+        counts[table.name] = 0
+        while True:
+            purged = database.transaction(
+                partial(purge_batch, table=table, before=before, limit=batch_size)
+            )
+            counts[table.name] += purged
+            if purged < batch_size:
+                break
+    return counts

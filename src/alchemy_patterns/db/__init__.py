@@ -88,6 +88,19 @@ from alchemy_patterns.db.profiling import (
 )
 from alchemy_patterns.db.retry import RetryPolicy, run_transaction
 from alchemy_patterns.db.session import savepoint, session_scope
+from alchemy_patterns.db.softdelete import (
+    INCLUDE_DELETED,
+    SoftDeletable,
+    emitted_on,
+    hide_deleted,
+    live,
+    live_flag,
+    purge_batch,
+    restore,
+    soft_deletable_tables,
+    soft_delete,
+    unique_while_live,
+)
 from alchemy_patterns.db.versioning import Expected, check_version, version_column, version_of
 
 if TYPE_CHECKING:
@@ -111,6 +124,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ACTOR_KEY",
+    "INCLUDE_DELETED",
     "NAMING_CONVENTION",
     "AppError",
     "AsyncDatabase",
@@ -133,6 +147,7 @@ __all__ = [
     "PageArgs",
     "QueryCounter",
     "RetryPolicy",
+    "SoftDeletable",
     "StaleVersion",
     "TimestampMixin",
     "UTCDateTime",
@@ -152,9 +167,11 @@ __all__ = [
     "count",
     "count_queries",
     "detect_n_plus_one",
+    "emitted_on",
     "exists",
     "found_dead_at_first_statement",
     "get_or_raise",
+    "hide_deleted",
     "history_page",
     "history_table",
     "is_historied",
@@ -162,20 +179,27 @@ __all__ = [
     "keyset_after",
     "keyset_paginate",
     "keyset_position",
+    "live",
+    "live_flag",
     "make_async_engine",
     "make_engine",
     "paginate",
+    "purge_batch",
+    "restore",
     "retrying_a_stale_connection",
     "revert",
     "run_transaction",
     "savepoint",
     "scale_money",
     "session_scope",
+    "soft_deletable_tables",
+    "soft_delete",
     "stream",
     "table_of",
     "text_enum",
     "translate_error",
     "translating_errors",
+    "unique_while_live",
     "update_where",
     "upsert",
     "upsert_statement",

@@ -339,7 +339,10 @@ def async_sessions(sessions: sessionmaker[Session]) -> async_sessionmaker[AsyncS
     ``info``), and the asyncio twin's follow.
     """
     options = dict(sessions.kw)
-    return async_sessionmaker(AsyncEngine(options.pop("bind")), **options)
+    # The sync Session class too: it carries the listeners (soft-deleted rows hidden).
+    return async_sessionmaker(
+        AsyncEngine(options.pop("bind")), sync_session_class=sessions.class_, **options
+    )
 
 
 @asynccontextmanager

@@ -37,6 +37,7 @@ from alchemy_patterns.db.retry import (
     run_transaction,
 )
 from alchemy_patterns.db.session import session_scope
+from alchemy_patterns.db.softdelete import hide_deleted
 
 __all__ = ["Database"]
 
@@ -64,7 +65,8 @@ class Database:
 
     Sessions are made with ``expire_on_commit=False``: an object returned from
     a finished unit of work keeps the values it was loaded with instead of
-    raising ``DetachedInstanceError`` on the next attribute read.
+    raising ``DetachedInstanceError`` on the next attribute read. Their ORM
+    reads leave out soft-deleted rows (:mod:`alchemy_patterns.db.softdelete`).
 
     Args:
         url: any SQLAlchemy URL for SQLite, PostgreSQL (psycopg) or MariaDB (PyMySQL).
@@ -119,6 +121,9 @@ class Database:
             expire_on_commit=False,
             info={NODE: PRIMARY},
         )
+        # Soft-deleted rows are left out of every ORM read of these sessions.
+        hide_deleted(self.sessionmaker)
+        hide_deleted(self._read_sessionmaker)
         self.replicas: ReplicaSet | None = self._replica_set(
             replicas,
             engine_options,

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from alchemy_patterns.db import observers
 from alchemy_patterns.db.disconnects import outside_the_unit
 from alchemy_patterns.db.errors import Unavailable
+from alchemy_patterns.db.softdelete import hide_deleted
 
 __all__ = [
     "NODE",
@@ -237,7 +238,9 @@ class ReplicaSet:
 
 def read_only_sessions(engine: Engine, name: str) -> sessionmaker[Session]:
     """Sessions on ``engine`` (whose transactions are ``READ ONLY``), named ``name``."""
-    return sessionmaker(engine, expire_on_commit=False, info={NODE: name})
+    sessions = sessionmaker(engine, expire_on_commit=False, info={NODE: name})
+    hide_deleted(sessions)
+    return sessions
 
 
 def run_read_only(

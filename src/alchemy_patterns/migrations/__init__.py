@@ -7,6 +7,7 @@ application can migrate its database.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from alembic import command
@@ -14,12 +15,27 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import MetaData
+from sqlalchemy import Connection, MetaData
 from sqlalchemy.engine import URL, make_url
 
-from alchemy_patterns.db import make_engine
+from alchemy_patterns.db import emitted_on, make_engine
 
 __all__ = ["alembic_config", "current", "downgrade", "drift", "head", "revisions", "upgrade"]
+
+
+def on_this_backend(connection: Connection) -> Callable[..., bool]:
+    """Alembic's ``include_object``: leave out the models' items made for other backends.
+
+    Alembic knows nothing of ``Index.ddl_if()``: an index that exists only on
+    another backend (:func:`~alchemy_patterns.db.unique_while_live`) would
+    be reported missing here.
+    """
+    dialect = connection.dialect.name
+
+    def include(item: Any, name: str | None, kind: str, reflected: bool, compare_to: Any) -> bool:
+        return reflected or emitted_on(item, dialect)
+
+    return include
 
 
 def alembic_config(url: str | URL, *, stdout: TextIO | None = None) -> Config:
@@ -76,7 +92,8 @@ def drift(url: str | URL, metadata: MetaData | None = None) -> list[Any]:
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            options = {"compare_type": True, "include_object": on_this_backend(connection)}
+            context = MigrationContext.configure(connection, opts=options)
             return list(compare_metadata(context, metadata))
     finally:
         engine.dispose()

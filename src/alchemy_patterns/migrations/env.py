@@ -7,6 +7,7 @@ from sqlalchemy import Connection
 
 from alchemy_patterns.db import make_engine
 from alchemy_patterns.domains import metadata
+from alchemy_patterns.migrations import on_this_backend
 
 config = context.config
 
@@ -18,6 +19,7 @@ def _configure(connection: Connection) -> None:
         compare_type=True,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite ALTER goes through copies
         user_module_prefix="alchemy_patterns.db.base.",
+        include_object=on_this_backend(connection),
     )
 
 

@@ -52,6 +52,8 @@ to quote, and for invalid input the failing `field`s (`errors`). The types:
 named |
 | `/problems/slot_taken`, `/problems/not_the_owner`, `/problems/invalid_transition`, \
 `/problems/vet_has_appointments` | 409 | the clinic refuses the change |
+| `/problems/email_taken` | 409 | a deleted owner cannot be restored: a live owner has \
+registered their e-mail address since (`field`: `email`) |
 | `/problems/already_enrolled`, `/problems/enrollment_status_conflict`, \
 `/problems/course_has_enrollments` | 409 | the school refuses the change |
 | `/problems/invalid_reference` | 409 | the body names a record that does not exist |

@@ -25,6 +25,7 @@ from alchemy_patterns.cli.tour import (
     pagination,
     savepoints,
     session_scope,
+    soft_delete,
 )
 from alchemy_patterns.cli.tour.chapter import Chapter, PatternResult
 from alchemy_patterns.cli.tour.render import as_json, chapters_as_json, print_chapters, print_tour
@@ -45,6 +46,7 @@ CHAPTERS: dict[str, Chapter] = {
         association.CHAPTER,
         follows.CHAPTER,
         cascades.CHAPTER,
+        soft_delete.CHAPTER,
         savepoints.CHAPTER,
         cart.CHAPTER,
         errors.CHAPTER,

@@ -2,9 +2,11 @@
 
 Ownership is declared twice and the two agree: ``all, delete-orphan`` on the
 relationships, ``ON DELETE CASCADE`` on the foreign keys, and
-``passive_deletes`` so that deleting an owner is one DELETE, with no SELECT
-of the pets it takes along. Nothing cascades to a vet: ``ON DELETE
-RESTRICT`` makes the database refuse to delete a vet who has appointments.
+``passive_deletes`` so that erasing an owner for good is one DELETE, with no
+SELECT of the pets it takes along. (The API's DELETE is a soft delete, see
+the "soft delete" chapter; this is the erasure, and the purge, behind it.)
+Nothing cascades to a vet: ``ON DELETE RESTRICT`` makes the database refuse
+to delete a vet who has appointments.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from alchemy_patterns.cli.tour.chapter import Chapter, Variant, count_rows, meas
 from alchemy_patterns.cli.tour.data import Household, add_household
 from alchemy_patterns.db import Conflict, Database
 from alchemy_patterns.domains.clinic.models import Appointment, Owner, Pet, Vet
-from alchemy_patterns.domains.clinic.services import delete_owner, delete_vet
+from alchemy_patterns.domains.clinic.services import delete_vet, erase_owner
 
 PETS = 3
 APPOINTMENTS_EACH = 2
@@ -43,9 +45,9 @@ def deleting_a_busy_vet(db: Database, household: Household) -> Variant:
 
 
 def deleting_the_owner(db: Database, household: Household) -> Variant:
-    name = "delete_owner(): pets and appointments go, vets stay"
+    name = "erase_owner(): pets and appointments go, vets stay"
     with measure(name) as m, db.session_scope() as session:
-        delete_owner(session, household.owner_id)
+        erase_owner(session, household.owner_id)
     return m.result(**rows_left(db))
 
 
@@ -58,9 +60,9 @@ def run(db: Database) -> list[Variant]:
 CHAPTER = Chapter(
     name="cascades",
     title="Cascades: strong ownership, and none to an independent entity",
-    module="domains/clinic/models.py, services.py delete_owner(), delete_vet()",
+    module="domains/clinic/models.py, services.py erase_owner(), delete_vet()",
     test="tests/clinic/test_owners.py, tests/clinic/test_vets.py",
-    lesson="Deleting an owner deletes their pets and appointments in the database, "
+    lesson="Erasing an owner deletes their pets and appointments in the database, "
     "never a vet; deleting a vet who has appointments is refused and deletes nothing.",
     run=run,
 )

@@ -2,9 +2,11 @@
 
 Each flush writes, for every :class:`~.models.Auditable` object it inserted,
 updated or deleted, one ``AuditRecord`` and a detail row per changed column
-(old -> new). The rows go through the flush's own connection, so they commit
-or roll back with the change they describe: an audit row never survives a
-rolled-back transaction or savepoint.
+(old -> new). An update that sets a soft-deletable row's ``deleted_at`` is
+recorded as ``soft_delete``, one that clears it as ``restore``. The rows go
+through the flush's own connection, so they commit or roll back with the
+change they describe: an audit row never survives a rolled-back transaction
+or savepoint.
 
 ``after_flush`` is the one moment that has everything: the new rows' primary
 keys are known, and ``session.new/dirty``, the flush's deletions (orphans
@@ -31,7 +33,7 @@ from sqlalchemy import event, insert, inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import InstanceState, Mapper, Session, UOWTransaction
 
-from alchemy_patterns.db import ACTOR_KEY, table_of
+from alchemy_patterns.db import ACTOR_KEY, SoftDeletable, table_of
 from alchemy_patterns.domains.audit.models import Auditable, AuditDetail, AuditRecord
 
 # ACTOR_KEY (the data layer's): the user the session acts for, also named in version history.
@@ -103,7 +105,7 @@ def _row_details(
 
 
 def _updated(state: InstanceState[Any]) -> Change:
-    change = _describe(state, "update")
+    change = _describe(state, _update_action(state))
     for key in _columns(state.mapper):
         history = state.attrs[key].history
         if not history.has_changes():
@@ -113,6 +115,16 @@ def _updated(state: InstanceState[Any]) -> Change:
         if render(old) != render(new):
             change.details.append(_detail(state.class_, key, old, new))
     return change
+
+
+def _update_action(state: InstanceState[Any]) -> str:
+    """``soft_delete`` or ``restore`` for an update that sets or clears ``deleted_at``."""
+    if not isinstance(state.obj(), SoftDeletable):
+        return "update"
+    history = state.attrs["deleted_at"].history
+    if not history.has_changes():
+        return "update"
+    return "restore" if history.added == [None] else "soft_delete"
 
 
 def _auditable(objects: Iterable[object]) -> Iterator[InstanceState[Any]]:

@@ -68,3 +68,18 @@ class NotTheOwner(Conflict):
             columns=("owner_id",),
             table="pets",
         )
+
+
+class EmailTaken(Conflict):
+    """A deleted owner cannot be restored while a live owner holds their e-mail address."""
+
+    code = "email_taken"
+
+    def __init__(self, email: str) -> None:
+        self.email = email
+        super().__init__(
+            f"another owner has registered {email} since; change theirs first",
+            constraint="uq_owners_email",
+            columns=("email",),
+            table="owners",
+        )

@@ -1,5 +1,10 @@
 """Owners, pets, vets and appointments: the guide's one-to-many and its cascades.
 
+Owners and pets are soft-deleted (``deleted_at``): the API's DELETE marks
+them, every read leaves them out, and an admin can restore them
+(:func:`~.services.restore_owner`). The cascades below are for what is
+deleted for good (``alchemy-patterns db purge``, or a direct DELETE).
+
 Ownership is written twice, once for the ORM and once for the database, and
 the two agree:
 
@@ -21,7 +26,15 @@ import enum
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from alchemy_patterns.db import Base, TimestampMixin, Versioned, text_enum
+from alchemy_patterns.db import (
+    Base,
+    SoftDeletable,
+    TimestampMixin,
+    Versioned,
+    live_flag,
+    text_enum,
+    unique_while_live,
+)
 from alchemy_patterns.db.sorting import Sorting
 from alchemy_patterns.domains.accounts.access import LinkedToAccount
 from alchemy_patterns.domains.audit.models import Auditable
@@ -30,20 +43,25 @@ NAME_MAX_LENGTH = 100
 EMAIL_MAX_LENGTH = 254
 
 
-class Owner(LinkedToAccount, Auditable, TimestampMixin, Base):
+class Owner(SoftDeletable, LinkedToAccount, Auditable, TimestampMixin, Base):
+    """A client of the clinic. Deleting one is soft: they, and their pets, can be restored."""
+
     __tablename__ = "owners"
-    # Stored lower case, so the plain UNIQUE is case-insensitive on every backend
-    # (the same rule as users' addresses, see accounts.models).
+    # Stored lower case, so the UNIQUE is case-insensitive on every backend
+    # (the same rule as users' addresses, see accounts.models). Unique among
+    # live owners only: a deleted owner's address can be registered again.
     __table_args__ = (
         CheckConstraint("email = lower(email)", "email_lowercase"),
         # The list's order (name, then id for equal names): a page is a range of it.
         Index(None, "name", "id"),
+        *unique_while_live("owners", "email"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
-    email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH))
     phone: Mapped[str | None] = mapped_column(String(32))
+    live: Mapped[int | None] = live_flag()  # MariaDB's half of the unique e-mail
 
     pets: Mapped[list[Pet]] = relationship(
         back_populates="owner",
@@ -57,7 +75,7 @@ class Owner(LinkedToAccount, Auditable, TimestampMixin, Base):
         return f"<Owner {self.id} {self.email!r}>"
 
 
-class Pet(Auditable, TimestampMixin, Base):
+class Pet(SoftDeletable, Auditable, TimestampMixin, Base):
     __tablename__ = "pets"
     __table_args__ = (
         # The list's orders (sort=name, sort=species: by species, then name),

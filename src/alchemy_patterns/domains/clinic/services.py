@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from alchemy_patterns.db import (
+    INCLUDE_DELETED,
     Base,
     Conflict,
     Expected,
@@ -33,14 +34,18 @@ from alchemy_patterns.db import (
     PageArgs,
     ValidationFailed,
     check_version,
+    live,
     paginate,
+    restore,
     savepoint,
+    soft_delete,
     table_of,
     update_where,
 )
 from alchemy_patterns.db.filtering import starts_with_any_case
 from alchemy_patterns.domains.accounts.access import Viewer
 from alchemy_patterns.domains.clinic.errors import (
+    EmailTaken,
     InvalidTransition,
     NotTheOwner,
     SlotTaken,
@@ -169,35 +174,94 @@ def owner_detail(session: Session, viewer: Viewer, owner_id: int) -> OwnerDetail
 # Built once, on the tables (Core): building them per call, or running them as
 # ORM-enabled statements, cost more than the database took to run them.
 _owners, _pets, _appointments, _vets = (table_of(m) for m in (Owner, Pet, Appointment, Vet))
+# Core statements are no ORM reads: the session's soft-delete filter does not
+# see them, so each says "live rows only" itself.
 _OWNER_SEEN_BY_STAFF = select(*columns_for(OwnerOut, _owners)).where(
-    _owners.c.id == bindparam("owner_id")
+    _owners.c.id == bindparam("owner_id"), live(_owners)
 )
 _OWNER_SEEN_BY_SELF = _OWNER_SEEN_BY_STAFF.where(_owners.c.user_id == bindparam("viewer_id"))
 _PETS = (
     select(*columns_for(PetOut, _pets))
-    .where(_pets.c.owner_id == bindparam("owner_id"))
+    .where(_pets.c.owner_id == bindparam("owner_id"), live(_pets))
     .order_by(_pets.c.id)
 )
 _APPOINTMENTS_WITH_VETS = (
     select(*columns_for(AppointmentOut, _appointments), *columns_for(VetOut, _vets))
     .join(_vets, _vets.c.id == _appointments.c.vet_id)
     .join(_pets, _pets.c.id == _appointments.c.pet_id)
-    .where(_pets.c.owner_id == bindparam("owner_id"))
+    .where(_pets.c.owner_id == bindparam("owner_id"), live(_pets))
     .order_by(_appointments.c.pet_id, _appointments.c.scheduled_at, _appointments.c.id)
 )
 
 
 def delete_owner(session: Session, owner_id: int) -> None:
-    """Delete the owner; the database deletes their pets and the pets' appointments.
+    """Soft-delete the owner and their live pets, marked with one and the same time.
 
-    One DELETE: ``passive_deletes`` keeps the ORM from loading every pet (and
+    Nothing is removed: reads leave them out, and :func:`restore_owner` puts
+    back the owner with the pets deleted with them (the same ``deleted_at``),
+    not a pet removed before. Appointments stay, unseen through their pet.
+    Each change goes through the unit of work, so the audit trail records
+    a ``soft_delete`` for the owner and for each pet. Vets are never touched.
+    """
+    owner = _owner_with_pets(session, owner_id)
+    at = dt.datetime.now(dt.UTC)
+    for pet in owner.pets:
+        pet.deleted_at = at
+    soft_delete(session, owner, at=at)
+
+
+def restore_owner(session: Session, owner_id: int) -> OwnerOut:
+    """Restore a soft-deleted owner and the pets deleted with them; a live owner is unchanged.
+
+    An owner whose e-mail address was registered to another owner since is
+    ``EmailTaken`` (a ``Conflict`` on ``email``), and nothing is restored:
+    the database's unique index among live owners decides, in a savepoint.
+    """
+    owner = session.get(Owner, owner_id, execution_options={INCLUDE_DELETED: True})
+    if owner is None:
+        raise NotFound("owner", owner_id)
+    if owner.deleted_at is None:
+        return OwnerOut.model_validate(owner)
+    email = owner.email  # the savepoint's rollback expires the owner
+    deleted_with_owner = (
+        select(Pet)
+        .where(Pet.owner_id == owner_id, Pet.deleted_at == owner.deleted_at)
+        .execution_options(**{INCLUDE_DELETED: True})
+    )
+    try:
+        with savepoint(session, Base.metadata):
+            for pet in session.scalars(deleted_with_owner):
+                pet.deleted_at = None
+            restore(session, owner)
+    except Conflict as error:
+        raise EmailTaken(email) from error
+    return OwnerOut.model_validate(owner)
+
+
+def erase_owner(session: Session, owner_id: int) -> None:
+    """Delete the owner for good, live or soft-deleted; the database deletes their pets and visits.
+
+    For erasure (a client's right to be forgotten) and the purge. One
+    DELETE: ``passive_deletes`` keeps the ORM from loading every pet (and
     every appointment) only to delete each in turn, and ``ON DELETE CASCADE``
     does it in the database. The audit trail records the owner's deletion;
     the rows the database removes with it are not audited one by one.
     Vets are never touched: nothing cascades to them.
     """
-    session.delete(_owner(session, owner_id))
+    owner = session.get(Owner, owner_id, execution_options={INCLUDE_DELETED: True})
+    if owner is None:
+        raise NotFound("owner", owner_id)
+    session.delete(owner)
     session.flush()
+
+
+def _owner_with_pets(session: Session, owner_id: int) -> Owner:
+    """The live owner with their live pets: two statements."""
+    stmt = select(Owner).where(Owner.id == owner_id).options(selectinload(Owner.pets))
+    owner = session.scalars(stmt).one_or_none()
+    if owner is None:
+        raise NotFound("owner", owner_id)
+    return owner
 
 
 def add_pet(session: Session, owner_id: int, data: PetIn) -> PetOut:
@@ -218,21 +282,17 @@ def get_pet(session: Session, viewer: Viewer, pet_id: int) -> PetOut:
 
 
 def remove_pet(session: Session, owner_id: int, pet_id: int) -> None:
-    """The guide's ``owner.pets.remove(pet)``: ``delete-orphan`` deletes the pet.
+    """Soft-delete one of the owner's pets; reads (and its appointments' joins) leave it out.
 
-    Its appointments go with it, by ``ON DELETE CASCADE``. Another owner's
-    pet is ``NotFound``: it is not among this owner's pets. The audit trail
-    records the removal like any other delete.
+    Another owner's pet is ``NotFound``: it is not among this owner's pets.
+    The audit trail records a ``soft_delete``. Restoring the owner later
+    does not bring this pet back: it was not deleted with them.
     """
-    stmt = select(Owner).where(Owner.id == owner_id).options(selectinload(Owner.pets))
-    owner = session.scalars(stmt).one_or_none()
-    if owner is None:
-        raise NotFound("owner", owner_id)
+    owner = _owner_with_pets(session, owner_id)
     pet = next((pet for pet in owner.pets if pet.id == pet_id), None)
     if pet is None:
         raise NotFound("pet", pet_id)
-    owner.pets.remove(pet)
-    session.flush()
+    soft_delete(session, pet)
 
 
 def transfer_pet(session: Session, pet_id: int, old_owner_id: int, new_owner_id: int) -> PetOut:

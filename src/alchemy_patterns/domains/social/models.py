@@ -10,6 +10,9 @@
   ``delete-orphan``): deleting the post deletes them, but taking a comment out
   of ``post.comments`` only detaches it (moderation, or moving it to another
   post), it is not deleted.
+* Posts and comments are soft-deleted (``deleted_at``): reads leave them
+  out, and a post's author (or an admin) can restore it. The cascades are
+  for the purge that deletes them for good.
 
 ``User`` belongs to accounts, which knows nothing of this domain; the follow
 relationships are added to it here, the way SQLAlchemy allows a mapped class
@@ -23,7 +26,7 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from alchemy_patterns.db import Base, UTCDateTime, utcnow
+from alchemy_patterns.db import Base, SoftDeletable, UTCDateTime, utcnow
 from alchemy_patterns.db.sorting import Sorting
 from alchemy_patterns.domains.accounts.models import User
 
@@ -49,7 +52,7 @@ follows = Table(
 )
 
 
-class Post(Base):
+class Post(SoftDeletable, Base):
     __tablename__ = "posts"
     # The feed reads an author's posts newest first, and pages on (created_at, id).
     __table_args__ = (Index(None, "author_id", "created_at", "id"),)
@@ -76,7 +79,7 @@ class Post(Base):
         return f"<Post {self.id} author={self.author_id}>"
 
 
-class Comment(Base):
+class Comment(SoftDeletable, Base):
     __tablename__ = "comments"
     # A post's comments, oldest first (by id), are a range of this index.
     __table_args__ = (Index(None, "post_id", "id"),)

@@ -22,6 +22,11 @@ On MariaDB the probe starts from the author's newest post (a correlated
 subquery cannot seek to the cursor there), so a deep page also reads the
 author's posts newer than the cursor; the other two seek straight to it.
 
+Deleted posts take no place in a page: the posts here are ORM aliases
+(``aliased(Post)``), so the session's soft-delete filter adds
+``deleted_at IS NULL`` to each of them, in the per-author subqueries too
+(``tests/social/test_soft_delete.py`` proves a page stays full).
+
 The statement of each shape (backend, first page or after a cursor) is built
 once, with the viewer, the cursor's position and the limit as bound
 parameters (:func:`feed_params`): building this SELECT took longer than the

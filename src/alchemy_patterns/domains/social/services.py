@@ -16,6 +16,7 @@ Where the guide goes wrong, and what is done instead:
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Iterable, Sequence
 from typing import Any, Unpack
@@ -24,6 +25,7 @@ from sqlalchemy import ColumnElement, Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from alchemy_patterns.db import (
+    INCLUDE_DELETED,
     Base,
     InvalidReference,
     KeysetPage,
@@ -33,10 +35,14 @@ from alchemy_patterns.db import (
     exists,
     keyset_paginate,
     paginate,
+    restore,
     savepoint,
+    update_where,
     upsert,
 )
+from alchemy_patterns.domains.accounts.access import Viewer
 from alchemy_patterns.domains.accounts.models import User
+from alchemy_patterns.domains.audit.services import record_event
 from alchemy_patterns.domains.social import queries
 from alchemy_patterns.domains.social.errors import SelfFollow
 from alchemy_patterns.domains.social.models import POST_SORTING, Comment, Post, follows, likes
@@ -77,14 +83,39 @@ def get_post(session: Session, viewer_id: int, post_id: int) -> FeedItem:
 
 
 def delete_post(session: Session, user_id: int, post_id: int) -> None:
-    """Delete one of the user's posts; another user's post is ``NotFound``, not forbidden.
+    """Soft-delete one of the user's posts; another user's post is ``NotFound``, not forbidden.
 
-    One DELETE: the database's ``ON DELETE CASCADE`` removes the comments and
-    likes, so none of them is loaded to be deleted.
+    One UPDATE marks it (its comments and likes stay, unseen with it, for
+    :func:`restore_post`), and the audit trail records a ``soft_delete``.
+    A post already deleted is ``NotFound``.
     """
-    result = session.execute(delete(Post).where(Post.id == post_id, Post.author_id == user_id))
-    if not result.rowcount:  # type: ignore[attr-defined]
+    _mark(session, Post, "post", post_id, Post.author_id == user_id)
+
+
+def restore_post(session: Session, viewer: Viewer, post_id: int) -> FeedItem:
+    """Restore a soft-deleted post, for its author or staff; a live post is unchanged.
+
+    Anyone else is ``NotFound``, as for a post that does not exist. The
+    audit trail records a ``restore``.
+    """
+    post = session.get(Post, post_id, execution_options={INCLUDE_DELETED: True})
+    if post is None or not (viewer.is_staff or post.author_id == viewer.user_id):
         raise NotFound("post", post_id)
+    if post.deleted_at is not None:
+        restore(session, post)
+        record_event(session, "restore", "posts", post_id)
+    return get_post(session, viewer.user_id, post_id)
+
+
+def _mark(
+    session: Session, model: type[Post | Comment], entity: str, ident: int, *mine: Any
+) -> None:
+    """Soft-delete the live row ``ident`` of ``model`` matching ``mine``, in one UPDATE; audited."""
+    now = dt.datetime.now(dt.UTC)
+    live_row = (model.id == ident, model.deleted_at.is_(None), *mine)
+    if not update_where(session, model, *live_row, values={"deleted_at": now}):
+        raise NotFound(entity, ident)
+    record_event(session, "soft_delete", model.__tablename__, ident)
 
 
 def _require_post(session: Session, post_id: int) -> None:
@@ -131,8 +162,9 @@ def post_comments(
 
 
 def get_comment(session: Session, comment_id: int) -> CommentOut:
-    """One comment with its author's name; a comment detached from its post is ``NotFound``."""
-    stmt = _comments().where(Comment.id == comment_id, Comment.post_id.is_not(None))
+    """One comment with its author's name; one detached from its post, or whose post
+    was deleted, is ``NotFound``."""
+    stmt = _comments().join(Post, Comment.post_id == Post.id).where(Comment.id == comment_id)
     row = session.execute(stmt).one_or_none()
     if row is None:
         raise NotFound("comment", comment_id)
@@ -151,12 +183,8 @@ def _comments() -> Select[*tuple[Any, ...]]:
 
 
 def delete_comment(session: Session, user_id: int, comment_id: int) -> None:
-    """Delete one of the user's comments; another user's comment is ``NotFound``."""
-    result = session.execute(
-        delete(Comment).where(Comment.id == comment_id, Comment.author_id == user_id)
-    )
-    if not result.rowcount:  # type: ignore[attr-defined]
-        raise NotFound("comment", comment_id)
+    """Soft-delete one of the user's comments; another user's comment is ``NotFound``."""
+    _mark(session, Comment, "comment", comment_id, Comment.author_id == user_id)
 
 
 # --- likes ---------------------------------------------------------------------------

@@ -184,10 +184,28 @@ def get_owner(path: OwnerPath) -> Response:
 
 @bp.delete("/owners/<int:owner_id>", responses={204: None, 404: Problem, **STAFF}, security=BEARER)
 def delete_owner(path: OwnerPath) -> Response:
-    """Delete the owner with their pets and the pets' appointments; vets stay."""
+    """Delete the owner with their pets (softly: ``restore`` puts them back); vets stay.
+
+    From then on no read shows them, nor their pets' appointments, and their
+    e-mail address is free for a new owner.
+    """
     require_admin()
     services.delete_owner(db_session(), path.owner_id)
     return no_content()
+
+
+@bp.post(
+    "/owners/<int:owner_id>/restore",
+    responses={200: OwnerOut, 404: Problem, 409: Problem, **STAFF},
+    security=BEARER,
+)
+def restore_owner(path: OwnerPath) -> Response:
+    """Put a deleted owner back, with the pets deleted with them (not those removed before).
+
+    409 ``email_taken`` if another owner registered their address since.
+    """
+    require_admin()
+    return json_response(services.restore_owner(db_session(), path.owner_id))
 
 
 # --- pets ----------------------------------------------------------------------------------------
@@ -232,7 +250,7 @@ def get_pet(path: PetPath) -> Response:
     security=BEARER,
 )
 def remove_pet(path: OwnerPetPath) -> Response:
-    """Remove a pet, with its appointments; a pet that is not this owner's is 404."""
+    """Remove a pet (softly), with its appointments; a pet that is not this owner's is 404."""
     require_admin()
     services.remove_pet(db_session(), path.owner_id, path.pet_id)
     return no_content()

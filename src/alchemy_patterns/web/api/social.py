@@ -3,7 +3,9 @@
 Any signed-in user reads any post, comment and list of followers; writes act
 as the caller (``current_user()``), who owns their posts, comments, likes and
 follows. The services look an object up *with* its owner's id, so deleting
-another user's post or comment answers 404, as an unknown one does. Likes and
+another user's post or comment answers 404, as an unknown one does. Deleting
+is soft: a deleted post or comment is 404 to every read, and a post's author
+(or an admin) can restore it. Likes and
 follows are PUT and DELETE on the link itself: idempotent, each answering the
 state it leaves.
 """
@@ -30,7 +32,7 @@ from alchemy_patterns.domains.social.schemas import (
     PostOut,
     UserSummary,
 )
-from alchemy_patterns.web.auth import BEARER, current_user
+from alchemy_patterns.web.auth import BEARER, current_user, current_viewer
 from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import created, json_response, no_content
 from alchemy_patterns.web.schemas import (
@@ -92,9 +94,21 @@ def get_post(path: PostPath) -> Response:
 
 @bp.delete("/posts/<int:post_id>", responses={204: None, **FOUND}, security=BEARER)
 def delete_post(path: PostPath) -> Response:
-    """Delete one of the caller's posts, its comments and likes; anyone else's is 404."""
+    """Delete one of the caller's posts (softly: it can be restored); anyone else's is 404.
+
+    From then on no read shows it, nor its comments and likes, to anyone.
+    """
     services.delete_post(db_session(), current_user().id, path.post_id)
     return no_content()
+
+
+@bp.post("/posts/<int:post_id>/restore", responses={200: FeedItem, **FOUND}, security=BEARER)
+def restore_post(path: PostPath) -> Response:
+    """Put a deleted post back, with its comments and likes: its author, or an admin.
+
+    A post that was not deleted is answered as it is; anyone else gets 404.
+    """
+    return json_response(services.restore_post(db_session(), current_viewer(), path.post_id))
 
 
 @bp.get(
