@@ -17,6 +17,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import URL, make_url
 
 from alchemy_patterns.db import make_engine
+from alchemy_patterns.db.search import include_name, include_object
 
 __all__ = ["alembic_config", "current", "downgrade", "drift", "upgrade"]
 
@@ -61,7 +62,13 @@ def drift(url: str | URL, metadata: MetaData | None = None) -> list[Any]:
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            options = {
+                "compare_type": True,
+                # The full-text indexes are built by DDL of their own, not held by the models.
+                "include_name": include_name,
+                "include_object": include_object,
+            }
+            context = MigrationContext.configure(connection, opts=options)
             return list(compare_metadata(context, metadata))
     finally:
         engine.dispose()

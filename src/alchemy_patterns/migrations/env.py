@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from alchemy_patterns.db import make_engine
+from alchemy_patterns.db.search import include_name, include_object
 from alchemy_patterns.domains import metadata
 
 config = context.config
@@ -18,6 +19,9 @@ def _configure(connection: Connection) -> None:
         compare_type=True,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite ALTER goes through copies
         user_module_prefix="alchemy_patterns.db.base.",
+        # The full-text indexes are built by DDL of their own, not held by the models.
+        include_name=include_name,
+        include_object=include_object,
     )
 
 

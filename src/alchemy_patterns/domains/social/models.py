@@ -23,7 +23,8 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from alchemy_patterns.db import Base, UTCDateTime, utcnow
+from alchemy_patterns.db import Base, UTCDateTime, table_of, utcnow
+from alchemy_patterns.db.search import full_text
 from alchemy_patterns.domains.accounts.models import User
 
 POST_MAX_LENGTH = 2000
@@ -73,6 +74,10 @@ class Post(Base):
 
     def __repr__(self) -> str:
         return f"<Post {self.id} author={self.author_id}>"
+
+
+# GET /posts?q= searches the body.
+full_text(table_of(Post), "body")
 
 
 class Comment(Base):

@@ -34,8 +34,10 @@ from alchemy_patterns.db import (
     keyset_paginate,
     paginate,
     savepoint,
+    table_of,
     upsert,
 )
+from alchemy_patterns.db.search import ranked, text_search
 from alchemy_patterns.domains.accounts.models import User
 from alchemy_patterns.domains.social import queries
 from alchemy_patterns.domains.social.errors import SelfFollow
@@ -353,6 +355,21 @@ def _feed(dialect: str, after_cursor: bool) -> Select[*tuple[Any, ...]]:
     """The feed page's posts with their author and counts; built once per shape."""
     page = queries.feed_page(dialect, after_cursor)
     return _timeline(queries.VIEWER).join(page, page.c.id == Post.id)
+
+
+def list_posts(
+    session: Session, viewer_id: int, *, q: str | None = None, **paging: Unpack[PageArgs]
+) -> Page[FeedItem]:
+    """Every post as ``viewer_id`` sees it, newest first; with ``q``, those holding its words.
+
+    ``q`` is a full-text search of the body (:mod:`alchemy_patterns.db.search`),
+    best match first, paged by number only (a cursor is ``ValidationFailed``).
+    """
+    stmt = _timeline(viewer_id).order_by(*NEWEST_FIRST)
+    if q is not None:
+        stmt = ranked(stmt, text_search(table_of(Post), q), Post.id, paging.get("cursor"))
+    page = paginate(session, stmt, **paging)
+    return page.map(lambda row: FeedItem.model_validate(row._asdict()))
 
 
 def user_posts(
