@@ -44,8 +44,8 @@ def searchable(database_url: str) -> Iterator[Database]:
 
 
 def titles(database: Database, query: str) -> list[str]:
-    match = text_search(notes, query)
     with database.session_scope() as session:
+        match = text_search(session, notes, query)
         return list(session.scalars(ranked(select(notes.c.title), match, notes.c.id, None)))
 
 
@@ -74,15 +74,16 @@ def test_a_long_query_keeps_its_first_words() -> None:
     assert search_terms(" ".join(words)) == words[:MAX_TERMS]
 
 
-def test_a_query_of_no_word_to_search_is_refused_on_q() -> None:
-    with pytest.raises(ValidationFailed) as refused:
-        text_search(notes, "a of the")
+def test_a_query_of_no_word_to_search_is_refused_on_q(searchable: Database) -> None:
+    with searchable.session_scope() as session, pytest.raises(ValidationFailed) as refused:
+        text_search(session, notes, "a of the")
 
     assert refused.value.columns == ("q",)
 
 
-def test_a_cursor_into_an_order_by_rank_is_refused() -> None:
-    match = text_search(notes, "oak")
+def test_a_cursor_into_an_order_by_rank_is_refused(searchable: Database) -> None:
+    with searchable.session_scope() as session:
+        match = text_search(session, notes, "oak")
 
     with pytest.raises(ValidationFailed) as refused:
         ranked(select(notes.c.id), match, notes.c.id, "eyJ4IjoxfQ")

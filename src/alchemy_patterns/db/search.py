@@ -24,8 +24,10 @@ since InnoDB and FTS5's ``unicode61`` tokenizer do not stem. InnoDB does not
 index words shorter than ``innodb_ft_min_token_size`` (3) nor its default
 stopwords (:data:`STOPWORDS`), so those are dropped from every query, on every
 backend, and a query of nothing else is refused (:class:`ValidationFailed`
-on ``q``). The ranks differ: ``ts_rank`` counts a document's own matches,
-``bm25`` and InnoDB also weigh how rare a word is in the whole table.
+on ``q``). Those are the server's defaults: a MariaDB server set otherwise
+(``innodb_ft_min_token_size``, a stopword table of its own) finds otherwise.
+The ranks differ: ``ts_rank`` counts a document's own matches, ``bm25`` and
+InnoDB also weigh how rare a word is in the whole table.
 
 Known differences left alone (a corpus of plain words avoids them):
 PostgreSQL's parser keeps host names, e-mail addresses and version numbers
@@ -48,22 +50,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Connection,
     Float,
-    Select,
     String,
+    Subquery,
     Table,
     bindparam,
     event,
+    func,
+    literal_column,
+    select,
+    text,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.sql.sqltypes import NullType
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import Session
 
 from alchemy_patterns.db.errors import ValidationFailed
+from alchemy_patterns.db.pagination import AnySelect
 from alchemy_patterns.db.sorting import Sortable
 
 __all__ = [
@@ -238,6 +243,7 @@ def search_terms(query: str) -> list[str]:
 
     Words shorter than :data:`MIN_TERM_LENGTH` or longer than InnoDB indexes,
     and :data:`STOPWORDS`, are dropped; at most :data:`MAX_TERMS` are kept.
+    Letters and digits only are left, so no engine reads an operator in them.
     """
     terms: list[str] = []
     for word in _WORD.findall(query.lower()):
@@ -251,21 +257,32 @@ def search_terms(query: str) -> list[str]:
 class Match:
     """A full-text query against a table: which rows match, and how well.
 
-    ``condition`` goes in the WHERE; ``rank`` is larger for a better match,
-    comparable within one query on one backend only.
+    :meth:`narrow` keeps the matching rows of a SELECT on the table; ``rank``
+    is larger for a better match, comparable within one query on one backend
+    only. On SQLite the matches are a subquery of the FTS5 table joined to the
+    rows (``bm25()`` is computed once per match there; a correlated subquery
+    per row would count every word's matches again for each row).
     """
 
-    condition: ColumnElement[bool]
     rank: ColumnElement[float]
+    condition: ColumnElement[bool] | None = None
+    joined: Subquery | None = None
+    on: ColumnElement[bool] | None = None
+
+    def narrow(self, stmt: AnySelect) -> AnySelect:
+        """``stmt`` keeping the rows that match."""
+        if self.joined is not None and self.on is not None:
+            return stmt.join(self.joined, self.on)
+        assert self.condition is not None  # one of the two, by construction
+        return stmt.where(self.condition)
 
 
-def text_search(table: Table, query: str) -> Match:
+def text_search(session: Session, table: Table, query: str) -> Match:
     """The rows of ``table`` (declared with :func:`full_text`) holding any word of ``query``.
 
-    The statements this builds are the same on every backend, compiled for
-    each when run. A query with no word the engines index (only short words
-    and stopwords, see :func:`search_terms`) is :class:`ValidationFailed` on
-    ``q``.
+    Built for the session's backend. A query with no word the engines index
+    (only short words and stopwords, see :func:`search_terms`) is
+    :class:`ValidationFailed` on ``q``.
     """
     declared: FullText = table.info["full_text"]
     terms = search_terms(query)
@@ -275,14 +292,11 @@ def text_search(table: Table, query: str) -> Match:
             "except the most common ones (the, and, with...)",
             columns=("q",),
         )
-    words = bindparam(None, " ".join(terms), type_=String(), unique=True)
-    arguments = (table.c[declared.key], *(table.c[name] for name in declared.columns), words)
-    return Match(_Matches(*arguments), _Rank(*arguments))
+    build = _BUILDERS[session.get_bind().dialect.name]
+    return build(table, declared, terms)
 
 
-def ranked(
-    stmt: Select[*tuple[Any, ...]], match: Match, key: Sortable, cursor: str | None
-) -> Select[*tuple[Any, ...]]:
+def ranked(stmt: AnySelect, match: Match, key: Sortable, cursor: str | None) -> AnySelect:
     """``stmt`` narrowed to ``match``, best match first, ``key`` breaking ties.
 
     A cursor cannot mark a place in this order: SQLite's and MariaDB's ranks
@@ -297,98 +311,55 @@ def ranked(
             "drop cursor, or give sort",
             columns=("cursor",),
         )
-    return stmt.where(match.condition).order_by(None).order_by(match.rank.desc(), key.asc())
+    return match.narrow(stmt).order_by(None).order_by(match.rank.desc(), key.asc())
 
 
 # --- how each backend says it ---------------------------------------------------------------
 
 
-class _Matches(FunctionElement[Any]):
-    """The row holds a word of the query; arguments: key, text columns, the words."""
-
-    name = "full_text_match"
-    inherit_cache = True
-    # Not Boolean: where booleans are not native, a Boolean in a WHERE gets "= 1"
-    # added, and MariaDB's MATCH is a relevance (0.53), true when not 0.
-    type: TypeEngine[Any] = NullType()
+def _words(terms: list[str], separator: str) -> BindParameter[str]:
+    return bindparam(None, separator.join(terms), type_=String(), unique=True)
 
 
-class _Rank(FunctionElement[float]):
-    """How well the row matches, larger is better; the same arguments."""
-
-    name = "full_text_rank"
-    inherit_cache = True
-    type = Float()
-
-
-def _parts(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> _Parts:
-    key, *columns, words = element.clauses.clauses
-    table = key.table
-    return _Parts(
-        table=compiler.preparer.format_table(table),
-        fts=compiler.preparer.quote(f"{table.name}_fts"),
-        key=compiler.process(key, **kw),
-        columns=[compiler.process(column, **kw) for column in columns],
-        words=compiler.process(words, **kw),
+def _postgresql(table: Table, declared: FullText, terms: list[str]) -> Match:
+    vector: ColumnElement[Any] = literal_column(f"{table.name}.{VECTOR_COLUMN}")
+    # to_tsquery, not plainto_tsquery: any word ("a | b"), as natural language mode.
+    config: ColumnElement[Any] = literal_column(f"'{TEXT_SEARCH_CONFIG}'::regconfig")
+    tsquery = func.to_tsquery(config, _words(terms, " | "))
+    return Match(
+        rank=func.ts_rank(vector, tsquery, type_=Float()),
+        condition=vector.bool_op("@@")(tsquery),
     )
 
 
-@dataclass(frozen=True)
-class _Parts:
-    table: str
-    fts: str  # the FTS5 table, on SQLite
-    key: str
-    columns: list[str]
-    words: str
-
-
-def _tsquery(parts: _Parts) -> str:
-    # The words are letters and digits only: "a b" becomes the tsquery "a | b".
-    return f"to_tsquery('{TEXT_SEARCH_CONFIG}', replace({parts.words}, ' ', ' | '))"
-
-
-@compiles(_Matches, "postgresql")
-def _pg_matches(element: _Matches, compiler: SQLCompiler, **kw: Any) -> str:
-    parts = _parts(element, compiler, **kw)
-    return f"{parts.table}.{VECTOR_COLUMN} @@ {_tsquery(parts)}"
-
-
-@compiles(_Rank, "postgresql")
-def _pg_rank(element: _Rank, compiler: SQLCompiler, **kw: Any) -> str:
-    parts = _parts(element, compiler, **kw)
-    return f"ts_rank({parts.table}.{VECTOR_COLUMN}, {_tsquery(parts)})"
-
-
-def _fts5_query(parts: _Parts) -> str:
-    # Each word quoted, joined by OR: "a" OR "b" (FTS5 would AND bare words).
-    return f"""'"' || replace({parts.words}, ' ', '" OR "') || '"'"""
-
-
-@compiles(_Matches, "sqlite")
-def _sqlite_matches(element: _Matches, compiler: SQLCompiler, **kw: Any) -> str:
-    parts = _parts(element, compiler, **kw)
-    fts = parts.fts
-    return f"{parts.key} IN (SELECT rowid FROM {fts} WHERE {fts} MATCH {_fts5_query(parts)})"
-
-
-@compiles(_Rank, "sqlite")
-def _sqlite_rank(element: _Rank, compiler: SQLCompiler, **kw: Any) -> str:
-    parts = _parts(element, compiler, **kw)
-    fts = parts.fts
-    weights = ", ".join([str(FIRST_COLUMN_WEIGHT)] + ["1.0"] * (len(parts.columns) - 1))
-    # bm25() is smaller for a better match; only a MATCH query on the FTS5 table can call it.
-    return (
-        f"(SELECT -bm25({fts}, {weights}) FROM {fts} "
-        f"WHERE {fts} MATCH {_fts5_query(parts)} AND {fts}.rowid = {parts.key})"
+def _sqlite(table: Table, declared: FullText, terms: list[str]) -> Match:
+    fts: ColumnElement[Any] = literal_column(declared.fts_table)
+    weights = [FIRST_COLUMN_WEIGHT] + [1.0] * (len(declared.columns) - 1)
+    # Each word quoted, joined by OR ("a" OR "b"): FTS5 would AND bare words.
+    words = _words([f'"{term}"' for term in terms], " OR ")
+    matches = (
+        select(
+            literal_column("rowid").label("key"),
+            # bm25() is smaller for a better match.
+            (-func.bm25(fts, *weights, type_=Float())).label("rank"),
+        )
+        .select_from(text(declared.fts_table))
+        .where(fts.op("MATCH")(words))
+        .subquery("search_matches")
     )
+    return Match(rank=matches.c.rank, joined=matches, on=matches.c.key == table.c[declared.key])
 
 
-def _against(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
-    parts = _parts(element, compiler, **kw)
-    columns = ", ".join(parts.columns)
-    return f"MATCH ({columns}) AGAINST ({parts.words} IN NATURAL LANGUAGE MODE)"
+def _mariadb(table: Table, declared: FullText, terms: list[str]) -> Match:
+    columns = [table.c[name] for name in declared.columns]
+    relevance = mysql.match(*columns, against=_words(terms, " ")).in_natural_language_mode()
+    # In the WHERE, a relevance is true when it is not 0: every row that holds a word.
+    return Match(rank=relevance, condition=relevance)
 
 
-for _dialect in ("mysql", "mariadb"):
-    compiles(_Matches, _dialect)(_against)
-    compiles(_Rank, _dialect)(_against)
+_BUILDERS: dict[str, Callable[[Table, FullText, list[str]], Match]] = {
+    "postgresql": _postgresql,
+    "sqlite": _sqlite,
+    "mysql": _mariadb,
+    "mariadb": _mariadb,
+}

@@ -161,9 +161,9 @@ def list_products(
     if search:
         stmt = stmt.where(Product.name.icontains(search, autoescape=True))
     if q is not None:
-        match = text_search(table_of(Product), q)
+        match = text_search(session, table_of(Product), q)
         if filters is not None and filters.sort:
-            stmt = stmt.where(match.condition)
+            stmt = match.narrow(stmt)
         else:
             stmt = ranked(stmt, match, Product.id, paging.get("cursor"))
     if filters is not None:

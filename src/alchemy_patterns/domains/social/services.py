@@ -367,7 +367,8 @@ def list_posts(
     """
     stmt = _timeline(viewer_id).order_by(*NEWEST_FIRST)
     if q is not None:
-        stmt = ranked(stmt, text_search(table_of(Post), q), Post.id, paging.get("cursor"))
+        match = text_search(session, table_of(Post), q)
+        stmt = ranked(stmt, match, Post.id, paging.get("cursor"))
     page = paginate(session, stmt, **paging)
     return page.map(lambda row: FeedItem.model_validate(row._asdict()))
 
