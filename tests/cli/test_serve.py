@@ -52,6 +52,8 @@ QUICKSTART_REQUESTS = [
     ("POST", "/auth/login", 200),
     ("POST", "/auth/login", 200),
     ("GET", "/products", 200),
+    ("GET", "/products", 200),  # searched
+    ("GET", "/products", 200),  # filtered and sorted
     ("GET", "/products", 200),
     ("POST", "/cart/items", 200),
     ("GET", "/cart", 200),
