@@ -55,7 +55,6 @@ from sqlalchemy import (
     Connection,
     Float,
     String,
-    Subquery,
     Table,
     bindparam,
     event,
@@ -257,24 +256,16 @@ def search_terms(query: str) -> list[str]:
 class Match:
     """A full-text query against a table: which rows match, and how well.
 
-    :meth:`narrow` keeps the matching rows of a SELECT on the table; ``rank``
-    is larger for a better match, comparable within one query on one backend
-    only. On SQLite the matches are a subquery of the FTS5 table joined to the
-    rows (``bm25()`` is computed once per match there; a correlated subquery
-    per row would count every word's matches again for each row).
+    ``narrow(stmt)`` keeps the matching rows of a SELECT on the table;
+    ``rank`` is larger for a better match, comparable within one query on one
+    backend only. On SQLite the matches are a subquery of the FTS5 table
+    joined to the rows (``bm25()`` is computed once per match there; a
+    correlated subquery per row would count every word's matches again for
+    each row).
     """
 
     rank: ColumnElement[float]
-    condition: ColumnElement[bool] | None = None
-    joined: Subquery | None = None
-    on: ColumnElement[bool] | None = None
-
-    def narrow(self, stmt: AnySelect) -> AnySelect:
-        """``stmt`` keeping the rows that match."""
-        if self.joined is not None and self.on is not None:
-            return stmt.join(self.joined, self.on)
-        assert self.condition is not None  # one of the two, by construction
-        return stmt.where(self.condition)
+    narrow: Callable[[AnySelect], AnySelect]
 
 
 def text_search(session: Session, table: Table, query: str) -> Match:
@@ -326,10 +317,8 @@ def _postgresql(table: Table, declared: FullText, terms: list[str]) -> Match:
     # to_tsquery, not plainto_tsquery: any word ("a | b"), as natural language mode.
     config: ColumnElement[Any] = literal_column(f"'{TEXT_SEARCH_CONFIG}'::regconfig")
     tsquery = func.to_tsquery(config, _words(terms, " | "))
-    return Match(
-        rank=func.ts_rank(vector, tsquery, type_=Float()),
-        condition=vector.bool_op("@@")(tsquery),
-    )
+    found = vector.bool_op("@@")(tsquery)
+    return Match(func.ts_rank(vector, tsquery, type_=Float()), lambda stmt: stmt.where(found))
 
 
 def _sqlite(table: Table, declared: FullText, terms: list[str]) -> Match:
@@ -347,14 +336,15 @@ def _sqlite(table: Table, declared: FullText, terms: list[str]) -> Match:
         .where(fts.op("MATCH")(words))
         .subquery("search_matches")
     )
-    return Match(rank=matches.c.rank, joined=matches, on=matches.c.key == table.c[declared.key])
+    joined = matches.c.key == table.c[declared.key]
+    return Match(matches.c.rank, lambda stmt: stmt.join(matches, joined))
 
 
 def _mariadb(table: Table, declared: FullText, terms: list[str]) -> Match:
     columns = [table.c[name] for name in declared.columns]
     relevance = mysql.match(*columns, against=_words(terms, " ")).in_natural_language_mode()
     # In the WHERE, a relevance is true when it is not 0: every row that holds a word.
-    return Match(rank=relevance, condition=relevance)
+    return Match(relevance, lambda stmt: stmt.where(relevance))
 
 
 _BUILDERS: dict[str, Callable[[Table, FullText, list[str]], Match]] = {
