@@ -64,6 +64,7 @@ LISTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("/clubs/{club_id}/members", "student_clubs", ("club_id", "student_id")),
     ("/courses", "courses", ("code",)),
     ("/courses/{course_id}/roster", "enrollments", ("course_id", "student_id")),
+    ("/posts", "posts", ("created_at",)),  # newest first (a search is by rank: no index order)
     ("/posts/{post_id}/comments", "comments", ("post_id", "id")),
     ("/users/{user_id}/followers", "follows", ("followed_id",)),
     ("/users/{user_id}/following", "follows", ("follower_id",)),

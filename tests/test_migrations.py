@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, MetaData, Table
+from sqlalchemy import Column, Integer, MetaData, Table, create_engine
 
 from alchemy_patterns import migrations
 from alchemy_patterns.domains import metadata as app_metadata
@@ -58,3 +58,18 @@ def test_the_drift_check_reports_a_model_without_a_migration(fresh_database_url:
 
     assert [d[0] for d in differences] == ["add_table"]
     assert differences[0][1].name == "not_migrated"
+
+
+def test_the_drift_check_leaves_out_the_full_text_index_alone(fresh_database_url: str) -> None:
+    """The search objects the models do not hold are skipped; an index beside them is not."""
+    migrations.upgrade(fresh_database_url)
+    engine = create_engine(fresh_database_url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE INDEX ix_posts_body_extra ON posts (author_id, id)")
+
+        differences = migrations.drift(fresh_database_url)
+    finally:
+        engine.dispose()
+
+    assert [(d[0], d[1].name) for d in differences] == [("remove_index", "ix_posts_body_extra")]

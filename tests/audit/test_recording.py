@@ -98,6 +98,7 @@ def test_an_insert_writes_one_record_with_every_value(app_db: Database) -> None:
                 "id": (None, str(product.id)),
                 "sku": (None, "SKU-1"),
                 "name": (None, "Widget"),
+                "description": (None, ""),
                 "price": (None, "9.99"),
                 "stock": (None, "3"),
                 "is_active": (None, "true"),

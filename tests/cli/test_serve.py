@@ -55,6 +55,8 @@ def quickstart_requests(registered: int) -> list[tuple[str, str, int]]:
         ("POST", "/auth/login", 200),
         ("POST", "/auth/login", 200),
         ("GET", "/products", 200),
+        ("GET", "/products", 200),  # searched
+        ("GET", "/products", 200),  # filtered and sorted
         ("GET", "/products", 200),
         ("POST", "/cart/items", 200),
         ("GET", "/cart", 200),

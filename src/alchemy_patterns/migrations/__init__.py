@@ -19,20 +19,24 @@ from sqlalchemy import Connection, MetaData
 from sqlalchemy.engine import URL, make_url
 
 from alchemy_patterns.db import emitted_on, make_engine
+from alchemy_patterns.db.search import include_name, include_object
 
 __all__ = ["alembic_config", "current", "downgrade", "drift", "head", "revisions", "upgrade"]
 
 
 def on_this_backend(connection: Connection) -> Callable[..., bool]:
-    """Alembic's ``include_object``: leave out the models' items made for other backends.
+    """Alembic's ``include_object``: leave out what the models do not hold for this backend.
 
     Alembic knows nothing of ``Index.ddl_if()``: an index that exists only on
     another backend (:func:`~alchemy_patterns.db.unique_while_live`) would
-    be reported missing here.
+    be reported missing here. Nor of the full-text search's column and
+    index, built by DDL of their own (:func:`~alchemy_patterns.db.search.include_object`).
     """
     dialect = connection.dialect.name
 
     def include(item: Any, name: str | None, kind: str, reflected: bool, compare_to: Any) -> bool:
+        if not include_object(item, name, kind, reflected, compare_to):
+            return False
         return reflected or emitted_on(item, dialect)
 
     return include
@@ -92,7 +96,12 @@ def drift(url: str | URL, metadata: MetaData | None = None) -> list[Any]:
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            options = {"compare_type": True, "include_object": on_this_backend(connection)}
+            options = {
+                "compare_type": True,
+                # The full-text indexes are built by DDL of their own, not held by the models.
+                "include_name": include_name,
+                "include_object": on_this_backend(connection),
+            }
             context = MigrationContext.configure(connection, opts=options)
             return list(compare_metadata(context, metadata))
     finally:

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from alchemy_patterns.db import make_engine
+from alchemy_patterns.db.search import include_name
 from alchemy_patterns.domains import metadata
 from alchemy_patterns.migrations import on_this_backend
 
@@ -19,6 +20,8 @@ def _configure(connection: Connection) -> None:
         compare_type=True,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite ALTER goes through copies
         user_module_prefix="alchemy_patterns.db.base.",
+        # The full-text indexes are built by DDL of their own, not held by the models.
+        include_name=include_name,
         include_object=on_this_backend(connection),
     )
 

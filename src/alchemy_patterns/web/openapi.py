@@ -77,6 +77,15 @@ it expects past 1,000 rows (`total_is_estimate`). Or follow `next_cursor` with \
 `cursor=` (not with `page`): the rows after it, without an offset, so a deep page \
 costs what the first does. The feed and a user's posts are cursor-paged only.
 
+## Search
+
+`GET /products?q=` (name and description) and `GET /posts?q=` (body) search in the \
+database's own full-text engine: a row matches when it holds any of the words, \
+whole and in any case; words under 3 letters and the most common ones are ignored. \
+The best matches come first, paged by `page` (a `cursor` with `q` is a 422; give \
+`sort` to order by fields and page by cursor). Every database finds the same rows; \
+each ranks them its own way.
+
 ## Idempotent checkout
 
 Send `POST /checkout` with an `Idempotency-Key` header: a retry with the same key, \

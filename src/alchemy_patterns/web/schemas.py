@@ -115,6 +115,18 @@ _COUNT_HELP = (
 )
 
 
+SEARCH_HELP = (
+    "Words to search for (full-text, in the database's own engine): a row matches when it "
+    "holds any of them, whole and in any case, and the best matches come first unless "
+    "`sort` is given. Words of fewer than 3 letters and the most common words (the, and, "
+    "with...) are ignored; a `q` of nothing else is a 422. Each database ranks in its own "
+    "way (PostgreSQL by the words' frequency in the row, SQLite and MariaDB also by their "
+    "rarity in the table): the same rows match everywhere, their order may differ. Ordered "
+    "by relevance, a search pages by `page`: a `cursor` is a 422 (a rank is not a stable "
+    "place in the list, it moves as rows are added)."
+)
+
+
 class PageQuery(Query):
     """``page`` from 1, ``per_page`` up to 100: more is refused (422), never silently capped.
 

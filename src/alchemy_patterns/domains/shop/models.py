@@ -16,13 +16,23 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from alchemy_patterns.db import Base, Historied, TimestampMixin, Versioned, text_enum, utcnow
+from alchemy_patterns.db import (
+    Base,
+    Historied,
+    TimestampMixin,
+    Versioned,
+    table_of,
+    text_enum,
+    utcnow,
+)
+from alchemy_patterns.db.search import full_text
 from alchemy_patterns.db.sorting import Sorting
 from alchemy_patterns.domains.accounts.models import User
 from alchemy_patterns.domains.audit.models import Auditable
 
 #: The most of one product a cart line or an order line may hold.
 MAX_QUANTITY = 999
+DESCRIPTION_MAX_LENGTH = 2000
 
 
 class Product(Historied, Auditable, Versioned, TimestampMixin, Base):
@@ -43,12 +53,17 @@ class Product(Historied, Auditable, Versioned, TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     sku: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(DESCRIPTION_MAX_LENGTH), server_default="")
     price: Mapped[Decimal]
     stock: Mapped[int] = mapped_column(default=0, server_default="0")
     is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     def __repr__(self) -> str:
         return f"<Product {self.id} {self.sku!r} {self.price}>"
+
+
+# GET /products?q= searches the name (which counts most) and the description.
+full_text(table_of(Product), "name", "description")
 
 
 class Cart(Base):

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from alchemy_patterns.db.sorting import SORT_PATTERN
 from alchemy_patterns.domains.schemas import Id, Input
 from alchemy_patterns.domains.shop.models import (
+    DESCRIPTION_MAX_LENGTH,
     MAX_QUANTITY,
     ORDER_SORTING,
     PRODUCT_SORTING,
@@ -28,11 +29,15 @@ Price = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2), AfterVa
 Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
 Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+Description = Annotated[
+    str, Field(max_length=DESCRIPTION_MAX_LENGTH, description="what `q` searches, with the name")
+]
 
 
 class ProductIn(Input):
     sku: Sku
     name: Name
+    description: Description = ""
     price: Price
     stock: int = Field(default=0, ge=0, le=1_000_000_000)
 
@@ -96,6 +101,7 @@ class ProductUpdate(Input):
     """Only the fields given are changed."""
 
     name: Name | None = None
+    description: Description | None = None
     price: Price | None = None
     is_active: bool | None = None
 
@@ -125,6 +131,7 @@ class ProductOut(BaseModel):
     id: int
     sku: str
     name: str
+    description: str
     price: Decimal
     stock: int
     is_active: bool

@@ -55,6 +55,7 @@ from alchemy_patterns.db import (
     upsert_statement,
 )
 from alchemy_patterns.db.history import actor, history_insert
+from alchemy_patterns.db.search import ranked, text_search
 from alchemy_patterns.domains.accounts.models import User
 from alchemy_patterns.domains.accounts.schemas import RegisterUser, UserOut
 from alchemy_patterns.domains.accounts.services import create_user
@@ -188,19 +189,29 @@ def list_products(
     session: Session,
     *,
     search: str | None = None,
+    q: str | None = None,
     filters: ProductFilter | None = None,
     include_inactive: bool = False,
     **paging: Unpack[PageArgs],
 ) -> Page[ProductOut]:
-    """Products by name (or as ``filters`` sort them), a page at a time.
+    """Products by name (or as ``filters`` sort them, or best match first), a page at a time.
 
     Read as rows of the columns ``ProductOut`` shows. ``search`` matches part
-    of the name; ``filters`` narrow by name prefix, price range and stock, and
-    may choose the order (an unknown sort field is ``ValidationFailed``).
+    of the name; ``q`` searches the words of the name and the description
+    (full-text, see :mod:`alchemy_patterns.db.search`) and, unless ``filters``
+    sort, orders by relevance (then pages by number only: a cursor is
+    ``ValidationFailed``); ``filters`` narrow by name prefix, price range and
+    stock, and may choose the order (an unknown sort field is ``ValidationFailed``).
     """
     stmt = _catalogue(include_inactive)
     if search:
         stmt = stmt.where(_products.c.name.icontains(search, autoescape=True))
+    if q is not None:
+        match = text_search(session, _products, q)
+        if filters is not None and filters.sort:
+            stmt = match.narrow(stmt)
+        else:
+            stmt = ranked(stmt, match, _products.c.id, paging.get("cursor"))
     if filters is not None:
         stmt = _filtered(stmt, filters)
     return paginate(session, stmt, **paging).map(ProductOut.model_validate)

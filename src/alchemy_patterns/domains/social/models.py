@@ -26,7 +26,8 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from alchemy_patterns.db import Base, SoftDeletable, UTCDateTime, utcnow
+from alchemy_patterns.db import Base, SoftDeletable, UTCDateTime, table_of, utcnow
+from alchemy_patterns.db.search import full_text
 from alchemy_patterns.db.sorting import Sorting
 from alchemy_patterns.domains.accounts.models import User
 
@@ -77,6 +78,10 @@ class Post(SoftDeletable, Base):
 
     def __repr__(self) -> str:
         return f"<Post {self.id} author={self.author_id}>"
+
+
+# GET /posts?q= searches the body.
+full_text(table_of(Post), "body")
 
 
 class Comment(SoftDeletable, Base):

@@ -37,9 +37,11 @@ from alchemy_patterns.db import (
     paginate,
     restore,
     savepoint,
+    table_of,
     update_where,
     upsert,
 )
+from alchemy_patterns.db.search import ranked, text_search
 from alchemy_patterns.domains.accounts.access import Viewer
 from alchemy_patterns.domains.accounts.models import User
 from alchemy_patterns.domains.audit.services import record_event
@@ -381,6 +383,22 @@ def _feed(dialect: str, after_cursor: bool) -> Select[*tuple[Any, ...]]:
     """The feed page's posts with their author and counts; built once per shape."""
     page = queries.feed_page(dialect, after_cursor)
     return _timeline(queries.VIEWER).join(page, page.c.id == Post.id)
+
+
+def list_posts(
+    session: Session, viewer_id: int, *, q: str | None = None, **paging: Unpack[PageArgs]
+) -> Page[FeedItem]:
+    """Every post as ``viewer_id`` sees it, newest first; with ``q``, those holding its words.
+
+    ``q`` is a full-text search of the body (:mod:`alchemy_patterns.db.search`),
+    best match first, paged by number only (a cursor is ``ValidationFailed``).
+    """
+    stmt = _timeline(viewer_id).order_by(*NEWEST_FIRST)
+    if q is not None:
+        match = text_search(session, table_of(Post), q)
+        stmt = ranked(stmt, match, Post.id, paging.get("cursor"))
+    page = paginate(session, stmt, **paging)
+    return page.map(lambda row: FeedItem.model_validate(row._asdict()))
 
 
 def user_posts(

@@ -30,7 +30,15 @@ from alchemy_patterns.web import preconditions
 from alchemy_patterns.web.auth import BEARER, current_user, require_admin
 from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import created, json_response, no_content
-from alchemy_patterns.web.schemas import Header, PageOut, PageQuery, Problem, Query, page_out
+from alchemy_patterns.web.schemas import (
+    SEARCH_HELP,
+    Header,
+    PageOut,
+    PageQuery,
+    Problem,
+    Query,
+    page_out,
+)
 
 bp = APIBlueprint(
     "shop",
@@ -60,6 +68,7 @@ class OrderPath(BaseModel):
 
 class ProductQuery(PageQuery, ProductFilter):
     search: str | None = Field(None, max_length=200, description="part of the name, in any case")
+    q: str | None = Field(None, min_length=1, max_length=200, description=SEARCH_HELP)
 
     def filters(self) -> ProductFilter:
         return ProductFilter.model_validate(
@@ -106,13 +115,16 @@ def list_products(query: ProductQuery) -> Response:
     """The catalogue, a page of products by name, or filtered and sorted as asked.
 
     `name` keeps the names that start with it, `search` those that contain it;
-    `min_price` and `max_price` bound the price, `in_stock` keeps the products
-    in stock (or, false, those sold out); `sort` orders by `name` or `price`,
-    `-` for descending (`sort=-price,name`). An unknown sort field is a 422
-    naming it. Filters and sort work with `page` and with `cursor`.
+    `q` searches the words of the name and the description, best match first
+    unless `sort` is given; `min_price` and `max_price` bound the price,
+    `in_stock` keeps the products in stock (or, false, those sold out); `sort`
+    orders by `name` or `price`, `-` for descending (`sort=-price,name`). An
+    unknown sort field is a 422 naming it. Filters and sort work with `page`
+    and with `cursor`; a search by relevance pages by `page` only (a `cursor`
+    with `q` and no `sort` is a 422).
     """
     page = services.list_products(
-        db_session(), search=query.search, filters=query.filters(), **query.paging()
+        db_session(), search=query.search, q=query.q, filters=query.filters(), **query.paging()
     )
     return json_response(page_out(page))
 

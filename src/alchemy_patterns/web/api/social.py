@@ -17,7 +17,7 @@ from typing import Any
 from flask import Response
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from alchemy_patterns.domains.schemas import Id
 from alchemy_patterns.domains.social import services
@@ -36,6 +36,7 @@ from alchemy_patterns.web.auth import BEARER, current_user, current_viewer
 from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import created, json_response, no_content
 from alchemy_patterns.web.schemas import (
+    SEARCH_HELP,
     CursorPageOut,
     CursorQuery,
     PageOut,
@@ -84,6 +85,22 @@ def create_post(body: PostIn) -> Response:
     """Publish a post as the caller."""
     post = services.create_post(db_session(), current_user().id, body)
     return created(post, f"/posts/{post.id}")
+
+
+class PostQuery(PageQuery):
+    q: str | None = Field(None, min_length=1, max_length=200, description=SEARCH_HELP)
+
+
+@bp.get("/posts", responses={200: PageOut[FeedItem], **SIGNED_IN}, security=BEARER)
+def list_posts(query: PostQuery) -> Response:
+    """Every post, newest first, or those holding the words of `q`, best match first.
+
+    `q` searches the body (full-text); ordered by relevance, the list pages by
+    `page` only, and a `cursor` with `q` is a 422. Without `q`, `cursor` walks
+    back in time.
+    """
+    page = services.list_posts(db_session(), current_user().id, q=query.q, **query.paging())
+    return json_response(page_out(page))
 
 
 @bp.get("/posts/<int:post_id>", responses={200: FeedItem, **FOUND}, security=BEARER)
