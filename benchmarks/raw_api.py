@@ -241,7 +241,9 @@ def _signed_in(conn: psycopg.Connection[Any]) -> tuple[int, str]:
     return row[0], row[1]
 
 
-PRODUCT_COLUMNS = ("id", "sku", "name", "price", "stock", "is_active", "version")
+#: A product's whole row, as its history keeps it.
+PRODUCT_ROW = "id, sku, name, description, price, stock, is_active, version, created_at, updated_at"
+PRODUCT_COLUMNS = ("id", "sku", "name", "description", "price", "stock", "is_active", "version")
 
 
 def _product_page(
@@ -255,7 +257,8 @@ def _product_page(
         params.append(f"%{escaped}%")
     offset = (page - 1) * per_page
     rows = conn.execute(
-        f"SELECT id, sku, name, price, stock, is_active, version FROM products WHERE {where}"
+        "SELECT id, sku, name, description, price, stock, is_active, version FROM products"
+        f" WHERE {where}"
         " ORDER BY name, id LIMIT %s OFFSET %s",
         (*params, per_page, offset),
     ).fetchall()
@@ -423,8 +426,14 @@ def _checkout(
     return order, True
 
 
+#: The versions taking stock replaces, kept in the products' history as our app keeps them.
+KEEP_VERSIONS = f"""
+INSERT INTO products_history ({PRODUCT_ROW}, changed_at, changed_by)
+SELECT {PRODUCT_ROW}, now(), %s FROM products WHERE id = ANY(%s) FOR NO KEY UPDATE
+"""
+
 TAKE_STOCK = """
-UPDATE products SET stock = stock - %s, updated_at = now()
+UPDATE products SET stock = stock - %s, updated_at = now(), version = version + 1
 WHERE id = %s AND is_active AND stock >= %s
 """
 
@@ -446,6 +455,7 @@ def _place_order(conn: psycopg.Connection[Any], user_id: int) -> dict[str, Any]:
             ([line[1] for line in lines],),
         )
     }
+    conn.execute(KEEP_VERSIONS, (user_id, [line[1] for line in lines]))
     for _, product_id, quantity in lines:
         if conn.execute(TAKE_STOCK, (quantity, product_id, quantity)).rowcount != 1:
             raise Problem(409, "out_of_stock")  # the transaction rolls back

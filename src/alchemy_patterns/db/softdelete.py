@@ -102,8 +102,8 @@ def _hide_deleted_rows(state: ORMExecuteState) -> None:
     Refreshing an attribute of an object already held is not a list read,
     and SQLAlchemy applies no loader criteria to it.
     """
-    if not state.is_select or state.is_column_load:
-        return
+    if not state.is_select or state.is_column_load or not state.is_orm_statement:
+        return  # a Core statement on tables: no ORM criteria reach it (see ``live``)
     if state.execution_options.get(INCLUDE_DELETED, False):
         return
     if state.is_relationship_load and _HIDE in state.statement._with_options:

@@ -1,6 +1,7 @@
 """Full-text search over the products (name, description) and the posts (body).
 
-* products.description: the text a product is found by, besides its name;
+* products.description: the text a product is found by, besides its name
+  (and in products_history, which keeps every column of a version);
 * each searched table's index in its backend's own engine (see
   ``alchemy_patterns.db.search``): a generated ``tsvector`` column with a GIN
   index on PostgreSQL, an FTS5 table with external content kept in step by
@@ -29,10 +30,13 @@ SEARCHED = [FullText("products", ("name", "description")), FullText("posts", ("b
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("products") as batch:
-        batch.add_column(
-            sa.Column("description", sa.String(length=2000), server_default="", nullable=False)
-        )
+    # The history keeps every column of the product: versions stored before
+    # there were descriptions had an empty one.
+    for table in ("products", "products_history"):
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(
+                sa.Column("description", sa.String(length=2000), server_default="", nullable=False)
+            )
     dialect = op.get_bind().dialect.name
     for searched in SEARCHED:
         for statement in searched.create_ddl(dialect):
@@ -44,5 +48,6 @@ def downgrade() -> None:
     for searched in reversed(SEARCHED):
         for statement in searched.drop_ddl(dialect):
             op.execute(statement)
-    with op.batch_alter_table("products") as batch:
-        batch.drop_column("description")
+    for table in ("products_history", "products"):
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("description")
