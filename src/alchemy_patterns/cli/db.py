@@ -135,7 +135,7 @@ def parse_age(value: str) -> dt.timedelta:
     return dt.timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
 
 
-@db.command()
+@db.command(short_help="Delete for good what was soft-deleted long ago.")
 @click.option(
     "--older-than",
     "age",
