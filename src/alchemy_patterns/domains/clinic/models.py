@@ -29,7 +29,7 @@ NAME_MAX_LENGTH = 100
 EMAIL_MAX_LENGTH = 254
 
 
-class Owner(LinkedToAccount, Auditable, TimestampMixin, Base):
+class Owner(LinkedToAccount, Auditable, Versioned, TimestampMixin, Base):
     __tablename__ = "owners"
     # Stored lower case, so the plain UNIQUE is case-insensitive on every backend
     # (the same rule as users' addresses, see accounts.models).
@@ -56,7 +56,7 @@ class Owner(LinkedToAccount, Auditable, TimestampMixin, Base):
         return f"<Owner {self.id} {self.email!r}>"
 
 
-class Pet(Auditable, TimestampMixin, Base):
+class Pet(Auditable, Versioned, TimestampMixin, Base):
     __tablename__ = "pets"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -107,7 +107,7 @@ class AppointmentStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-class Appointment(TimestampMixin, Base):
+class Appointment(Versioned, TimestampMixin, Base):
     """A pet seen by a vet at a time.
 
     A vet cannot be booked twice for one time, but a cancelled appointment

@@ -55,28 +55,48 @@ from alchemy_patterns.domains.clinic.models import (
 from alchemy_patterns.domains.clinic.schemas import (
     AppointmentIn,
     AppointmentOut,
+    AppointmentRecord,
+    AppointmentUpdate,
     OwnerDetail,
     OwnerIn,
     OwnerOut,
+    OwnerRecord,
+    OwnerUpdate,
     PetIn,
     PetOut,
+    PetRecord,
+    PetUpdate,
     ScheduleEntry,
     VetDetail,
     VetIn,
     VetOut,
     VetUpdate,
 )
+from alchemy_patterns.domains.editing import edit
 from alchemy_patterns.domains.schemas import columns_for
 
 # --- owners and pets -----------------------------------------------------------
 
 
-def register_owner(session: Session, data: OwnerIn) -> OwnerOut:
+def register_owner(session: Session, data: OwnerIn) -> OwnerRecord:
     """A new owner; a taken e-mail address, whatever its case, is a ``Conflict`` on ``email``."""
     owner = Owner(**data.model_dump())
     with savepoint(session, Base.metadata):
         session.add(owner)
-    return OwnerOut.model_validate(owner)
+    return OwnerRecord.model_validate(owner)
+
+
+def update_owner(
+    session: Session, owner_id: int, data: OwnerUpdate, expected_version: Expected = None
+) -> OwnerRecord:
+    """Change the fields given, if the owner is at ``expected_version`` (else ``StaleVersion``).
+
+    A taken e-mail address is a ``Conflict`` on ``email``; a null name or
+    e-mail leaves it (neither can be cleared).
+    """
+    owner = _owner(session, owner_id, lock=True)
+    edit(session, owner, data, expected_version, entity="owner", kept=("name", "email"))
+    return OwnerRecord.model_validate(owner)
 
 
 def list_owners(
@@ -125,7 +145,7 @@ def owner_detail(session: Session, viewer: Viewer, owner_id: int) -> OwnerDetail
 # Built once, on the tables (Core): building them per call, or running them as
 # ORM-enabled statements, cost more than the database took to run them.
 _owners, _pets, _appointments, _vets = (table_of(m) for m in (Owner, Pet, Appointment, Vet))
-_OWNER_SEEN_BY_STAFF = select(*columns_for(OwnerOut, _owners)).where(
+_OWNER_SEEN_BY_STAFF = select(*columns_for(OwnerRecord, _owners)).where(
     _owners.c.id == bindparam("owner_id")
 )
 _OWNER_SEEN_BY_SELF = _OWNER_SEEN_BY_STAFF.where(_owners.c.user_id == bindparam("viewer_id"))
@@ -143,42 +163,58 @@ _APPOINTMENTS_WITH_VETS = (
 )
 
 
-def delete_owner(session: Session, owner_id: int) -> None:
+def delete_owner(session: Session, owner_id: int, expected_version: Expected = None) -> None:
     """Delete the owner; the database deletes their pets and the pets' appointments.
 
     One DELETE: ``passive_deletes`` keeps the ORM from loading every pet (and
     every appointment) only to delete each in turn, and ``ON DELETE CASCADE``
     does it in the database. The audit trail records the owner's deletion;
     the rows the database removes with it are not audited one by one.
-    Vets are never touched: nothing cascades to them.
+    Vets are never touched: nothing cascades to them. An owner changed since
+    ``expected_version`` is ``StaleVersion``.
     """
-    session.delete(_owner(session, owner_id))
+    owner = _owner(session, owner_id, lock=expected_version is not None)
+    check_version(owner, expected_version, entity="owner")
+    session.delete(owner)
     session.flush()
 
 
-def add_pet(session: Session, owner_id: int, data: PetIn) -> PetOut:
+def add_pet(session: Session, owner_id: int, data: PetIn) -> PetRecord:
     _owner(session, owner_id)
     pet = Pet(owner_id=owner_id, **data.model_dump())
     with savepoint(session, Base.metadata):
         session.add(pet)
-    return PetOut.model_validate(pet)
+    return PetRecord.model_validate(pet)
 
 
-def get_pet(session: Session, viewer: Viewer, pet_id: int) -> PetOut:
+def update_pet(
+    session: Session, pet_id: int, data: PetUpdate, expected_version: Expected = None
+) -> PetRecord:
+    """Change the fields given, if the pet is at ``expected_version`` (else ``StaleVersion``)."""
+    pet = _pet(session, pet_id, lock=True)
+    edit(session, pet, data, expected_version, entity="pet", kept=("name", "species"))
+    return PetRecord.model_validate(pet)
+
+
+def get_pet(session: Session, viewer: Viewer, pet_id: int) -> PetRecord:
     """The pet, if ``viewer`` may read its owner; ``NotFound`` otherwise."""
     stmt = select(Pet).join(Pet.owner).where(Pet.id == pet_id, viewer.sees(Owner.user_id))
     pet = session.scalars(stmt).one_or_none()
     if pet is None:
         raise NotFound("pet", pet_id)
-    return PetOut.model_validate(pet)
+    return PetRecord.model_validate(pet)
 
 
-def remove_pet(session: Session, owner_id: int, pet_id: int) -> None:
+def remove_pet(
+    session: Session, owner_id: int, pet_id: int, expected_version: Expected = None
+) -> None:
     """The guide's ``owner.pets.remove(pet)``: ``delete-orphan`` deletes the pet.
 
     Its appointments go with it, by ``ON DELETE CASCADE``. Another owner's
     pet is ``NotFound``: it is not among this owner's pets. The audit trail
-    records the removal like any other delete.
+    records the removal like any other delete. A pet changed since
+    ``expected_version`` is ``StaleVersion``: checked here, and by the
+    DELETE itself (``WHERE version = :read``) for a change in between.
     """
     stmt = select(Owner).where(Owner.id == owner_id).options(selectinload(Owner.pets))
     owner = session.scalars(stmt).one_or_none()
@@ -187,11 +223,12 @@ def remove_pet(session: Session, owner_id: int, pet_id: int) -> None:
     pet = next((pet for pet in owner.pets if pet.id == pet_id), None)
     if pet is None:
         raise NotFound("pet", pet_id)
+    check_version(pet, expected_version, entity="pet")
     owner.pets.remove(pet)
     session.flush()
 
 
-def transfer_pet(session: Session, pet_id: int, old_owner_id: int, new_owner_id: int) -> PetOut:
+def transfer_pet(session: Session, pet_id: int, old_owner_id: int, new_owner_id: int) -> PetRecord:
     """The guide's ``transfer_pet_ownership``: every check first, then one change, or none.
 
     The pet's row is read ``FOR UPDATE``: a concurrent transfer of the same
@@ -211,7 +248,7 @@ def transfer_pet(session: Session, pet_id: int, old_owner_id: int, new_owner_id:
         raise NotTheOwner(pet_id, old_owner_id)
     with savepoint(session, Base.metadata):
         pet.owner_id = new_owner_id
-    return PetOut.model_validate(pet)
+    return PetRecord.model_validate(pet)
 
 
 def _check_owners_exist(session: Session, *owner_ids: int) -> None:
@@ -222,15 +259,15 @@ def _check_owners_exist(session: Session, *owner_ids: int) -> None:
             raise NotFound("owner", owner_id)
 
 
-def _owner(session: Session, owner_id: int) -> Owner:
-    owner = session.get(Owner, owner_id)
+def _owner(session: Session, owner_id: int, *, lock: bool = False) -> Owner:
+    owner = session.get(Owner, owner_id, with_for_update=lock)
     if owner is None:
         raise NotFound("owner", owner_id)
     return owner
 
 
-def _pet(session: Session, pet_id: int) -> Pet:
-    pet = session.get(Pet, pet_id)
+def _pet(session: Session, pet_id: int, *, lock: bool = False) -> Pet:
+    pet = session.get(Pet, pet_id, with_for_update=lock)
     if pet is None:
         raise NotFound("pet", pet_id)
     return pet
@@ -258,13 +295,7 @@ def update_vet(
     Read ``FOR UPDATE``, so a rival edit waits and then sees this one's version.
     """
     vet = _vet(session, vet_id, lock=True)
-    check_version(vet, expected_version, entity="vet")
-    changes = data.model_dump(exclude_unset=True)
-    if changes.get("name", "") is None:
-        del changes["name"]  # a name cannot be cleared; null leaves it
-    with savepoint(session, Base.metadata):
-        for name, value in changes.items():
-            setattr(vet, name, value)
+    edit(session, vet, data, expected_version, entity="vet", kept=("name",))
     return VetDetail.model_validate(vet)
 
 
@@ -304,7 +335,7 @@ def _vet(session: Session, vet_id: int, *, lock: bool = False) -> Vet:
 # --- appointments ---------------------------------------------------------------
 
 
-def book_appointment(session: Session, data: AppointmentIn) -> AppointmentOut:
+def book_appointment(session: Session, data: AppointmentIn) -> AppointmentRecord:
     """Book a pet with a vet at a time in the future (whole minutes, UTC).
 
     The UNIQUE constraint over (vet, time, books_slot) decides whether the
@@ -323,10 +354,24 @@ def book_appointment(session: Session, data: AppointmentIn) -> AppointmentOut:
             session.add(appointment)
     except Conflict as error:
         raise SlotTaken(data.vet_id, data.scheduled_at) from error
-    return AppointmentOut.model_validate(appointment)
+    return AppointmentRecord.model_validate(appointment)
 
 
-def get_appointment(session: Session, viewer: Viewer, appointment_id: int) -> AppointmentOut:
+def update_appointment(
+    session: Session,
+    appointment_id: int,
+    data: AppointmentUpdate,
+    expected_version: Expected = None,
+) -> AppointmentRecord:
+    """Change the reason, if the appointment is at ``expected_version`` (else ``StaleVersion``)."""
+    appointment = session.get(Appointment, appointment_id, with_for_update=True)
+    if appointment is None:
+        raise NotFound("appointment", appointment_id)
+    edit(session, appointment, data, expected_version, entity="appointment", kept=("reason",))
+    return AppointmentRecord.model_validate(appointment)
+
+
+def get_appointment(session: Session, viewer: Viewer, appointment_id: int) -> AppointmentRecord:
     """The appointment, if ``viewer`` may read its pet's owner; ``NotFound`` otherwise."""
     stmt = (
         select(Appointment)
@@ -337,21 +382,21 @@ def get_appointment(session: Session, viewer: Viewer, appointment_id: int) -> Ap
     appointment = session.scalars(stmt).one_or_none()
     if appointment is None:
         raise NotFound("appointment", appointment_id)
-    return AppointmentOut.model_validate(appointment)
+    return AppointmentRecord.model_validate(appointment)
 
 
-def cancel_appointment(session: Session, appointment_id: int) -> AppointmentOut:
+def cancel_appointment(session: Session, appointment_id: int) -> AppointmentRecord:
     """Cancel a scheduled appointment and free its slot for another booking."""
     return _transition(session, appointment_id, AppointmentStatus.CANCELLED, books_slot=None)
 
 
-def complete_appointment(session: Session, appointment_id: int) -> AppointmentOut:
+def complete_appointment(session: Session, appointment_id: int) -> AppointmentRecord:
     return _transition(session, appointment_id, AppointmentStatus.COMPLETED, books_slot=True)
 
 
 def _transition(
     session: Session, appointment_id: int, status: AppointmentStatus, *, books_slot: bool | None
-) -> AppointmentOut:
+) -> AppointmentRecord:
     """``UPDATE ... SET status = :new WHERE id = :id AND status = 'scheduled'``.
 
     The condition is in the statement, so of two transitions racing (a cancel
@@ -375,7 +420,7 @@ def _transition(
         raise NotFound("appointment", appointment_id)
     if not matched:
         raise InvalidTransition(appointment_id, appointment.status, status)
-    return AppointmentOut.model_validate(appointment)
+    return AppointmentRecord.model_validate(appointment)
 
 
 def vet_schedule(

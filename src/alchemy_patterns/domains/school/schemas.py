@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
-from alchemy_patterns.domains.schemas import Id, Input
+from alchemy_patterns.domains.schemas import Id, Input, VersionOut
 from alchemy_patterns.domains.school.models import (
     EMAIL_MAX_LENGTH,
     NAME_MAX_LENGTH,
@@ -62,6 +62,14 @@ class CourseIn(Input):
     credits: int = Field(default=3, ge=1, le=MAX_CREDITS)
 
 
+class CourseUpdate(Input):
+    """Only the fields given are changed; none can be cleared, so a null leaves it."""
+
+    code: CourseCode | None = None
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    credits: int | None = Field(default=None, ge=1, le=MAX_CREDITS)
+
+
 class EnrollIn(Input):
     notes: str | None = Field(default=None, max_length=NOTES_MAX_LENGTH)
 
@@ -107,6 +115,10 @@ class CourseOut(BaseModel):
     code: str
     title: str
     credits: int
+
+
+class CourseRecord(VersionOut, CourseOut):
+    """One course, with the version its `ETag` is made from."""
 
 
 class EnrollmentOut(BaseModel):

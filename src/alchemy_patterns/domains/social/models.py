@@ -23,7 +23,7 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from alchemy_patterns.db import Base, UTCDateTime, utcnow
+from alchemy_patterns.db import Base, UTCDateTime, Versioned, utcnow
 from alchemy_patterns.domains.accounts.models import User
 
 POST_MAX_LENGTH = 2000
@@ -48,7 +48,7 @@ follows = Table(
 )
 
 
-class Post(Base):
+class Post(Versioned, Base):
     __tablename__ = "posts"
     # The feed reads an author's posts newest first, and pages on (created_at, id).
     __table_args__ = (Index(None, "author_id", "created_at", "id"),)
