@@ -225,6 +225,37 @@ def test_a_conflict_names_the_field_where_the_guide_blames_the_email(tour: Tour)
     assert ours["duplicate_username"]["constraint"] == "uq_users_username"
 
 
+def test_a_stale_save_is_refused_for_one_read_where_no_precondition_loses_an_edit(
+    tour: Tour,
+) -> None:
+    chapter = tour["optimistic"]
+    naive = variant(chapter, "no precondition")
+    current = variant(chapter, "the version read, still current")
+    stale = variant(chapter, "the version read, since replaced")
+
+    assert naive.outcome == {
+        "saves": [{"saved_version": 2}, {"saved_version": 3}],
+        "lost_edits": 1,
+        "stored_name": "Grace Brewster Murray Hopper",
+        "stored_version": 3,
+    }
+    assert current.outcome == {
+        "saved_version": 2,
+        "stored_name": "Grace Hopper",
+        "stored_version": 2,
+    }
+    assert stale.outcome == {
+        "refused": "StaleVersion",
+        "current_version": 2,
+        "stored_name": "Grace Hopper",
+        "stored_version": 2,
+    }
+    # The refusal costs the one locked read that found the version replaced: no write.
+    assert stale.statements == 1
+    assert stale.sql[0].startswith("SELECT")
+    assert current.statements > stale.statements
+
+
 # --- the scratch database ------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ from alchemy_patterns.cli.tour import (
     flush,
     follows,
     loading,
+    optimistic,
     pagination,
     savepoints,
     session_scope,
@@ -48,6 +49,7 @@ CHAPTERS: dict[str, Chapter] = {
         cart.CHAPTER,
         errors.CHAPTER,
         async_loading.CHAPTER,
+        optimistic.CHAPTER,
     )
 }
 
