@@ -273,7 +273,7 @@ def _product_page(
 def _owner_detail(conn: psycopg.Connection[Any], owner_id: int) -> dict[str, Any]:
     """The owner, their pets, each pet's appointments with its vet: three statements."""
     row = conn.execute(
-        "SELECT id, name, email, phone, user_id, created_at FROM owners"
+        "SELECT id, name, email, phone, user_id, created_at, version FROM owners"
         " WHERE id = %s AND deleted_at IS NULL",
         (owner_id,),
     ).fetchone()
@@ -305,7 +305,7 @@ def _owner_detail(conn: psycopg.Connection[Any], owner_id: int) -> dict[str, Any
     return owner
 
 
-OWNER_COLUMNS = ("id", "name", "email", "phone", "user_id", "created_at")
+OWNER_COLUMNS = ("id", "name", "email", "phone", "user_id", "created_at", "version")
 PET_COLUMNS = ("id", "owner_id", "name", "species", "born_on")
 APPOINTMENT_COLUMNS = ("id", "pet_id", "vet_id", "scheduled_at", "reason", "status")
 FEED_COLUMNS = (

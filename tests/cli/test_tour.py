@@ -240,9 +240,10 @@ def test_soft_delete_marks_hides_restores_and_refuses_a_taken_address(tour: Tour
     assert deleting.outcome == {"owners": 0, "pets": 0, "pets_stored": 3}
     assert restoring.outcome == {"owners": 1, "pets": 3, "pets_stored": 3}
     assert refused.outcome == {"refused": "email_taken", "owners": 1, "pets": 0, "pets_stored": 3}
-    # Marked, not deleted: an UPDATE of the owner, one executemany for the pets, no DELETE.
+    # Marked, not deleted: UPDATEs, no DELETE (one UPDATE for all the pets: the
+    # statement budget in tests/clinic/test_soft_delete.py).
     assert not any(sql.startswith("DELETE") for sql in deleting.sql + restoring.sql)
-    assert any(sql.startswith("UPDATE pets") and "executemany" in sql for sql in deleting.sql)
+    assert any(sql.startswith("UPDATE owners") for sql in deleting.sql)
     assert all("deleted_at IS NULL" in sql for sql in deleting.sql if sql.startswith("SELECT"))
     assert refused.statements <= 4
 
@@ -255,6 +256,37 @@ def test_a_conflict_names_the_field_where_the_guide_blames_the_email(tour: Tour)
     assert ours["duplicate_email"]["field"] == "email"
     assert ours["duplicate_username"]["field"] == "username"
     assert ours["duplicate_username"]["constraint"] == "uq_users_username"
+
+
+def test_a_stale_save_is_refused_for_one_read_where_no_precondition_loses_an_edit(
+    tour: Tour,
+) -> None:
+    chapter = tour["optimistic"]
+    naive = variant(chapter, "no precondition")
+    current = variant(chapter, "the version read, still current")
+    stale = variant(chapter, "the version read, since replaced")
+
+    assert naive.outcome == {
+        "saves": [{"saved_version": 2}, {"saved_version": 3}],
+        "lost_edits": 1,
+        "stored_name": "Grace Brewster Murray Hopper",
+        "stored_version": 3,
+    }
+    assert current.outcome == {
+        "saved_version": 2,
+        "stored_name": "Grace Hopper",
+        "stored_version": 2,
+    }
+    assert stale.outcome == {
+        "refused": "StaleVersion",
+        "current_version": 2,
+        "stored_name": "Grace Hopper",
+        "stored_version": 2,
+    }
+    # The refusal costs the one locked read that found the version replaced: no write.
+    assert stale.statements == 1
+    assert stale.sql[0].startswith("SELECT")
+    assert current.statements > stale.statements
 
 
 # --- the scratch database ------------------------------------------------------------------

@@ -162,7 +162,7 @@ def test_rivals_booking_one_vet_at_one_time_make_one_appointment(app_db: Databas
     outcomes = race(RIVALS, book_slot)
 
     kinds = Counter(type(outcome).__name__ for outcome in outcomes)
-    assert kinds == {"AppointmentOut": 1, "SlotTaken": RIVALS - 1}
+    assert kinds == {"AppointmentRecord": 1, "SlotTaken": RIVALS - 1}
     [winner] = [o for o in outcomes if isinstance(o, AppointmentOut)]
     assert appointments(app_db) == [(winner.id, winner.pet_id, vet_id, "scheduled", True)]
 
@@ -249,7 +249,7 @@ def test_rival_cancels_and_completes_of_one_appointment_make_one_transition(
     outcomes = race(RIVALS, transition)
 
     kinds = Counter(type(outcome).__name__ for outcome in outcomes)
-    assert kinds == {"AppointmentOut": 1, "InvalidTransition": RIVALS - 1}
+    assert kinds == {"AppointmentRecord": 1, "InvalidTransition": RIVALS - 1}
     [winner] = [o for o in outcomes if isinstance(o, AppointmentOut)]
     assert {o.current for o in outcomes if isinstance(o, InvalidTransition)} == {winner.status}
     assert status_of(app_db, appointment_id)[0] == winner.status.value

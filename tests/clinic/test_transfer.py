@@ -137,6 +137,6 @@ def test_rival_transfers_of_one_pet_from_its_owner_make_one_transfer(app_db: Dat
     outcomes = race(RIVALS, transfer)
 
     kinds = Counter(type(outcome).__name__ for outcome in outcomes)
-    assert kinds == {"PetOut": 1, "NotTheOwner": RIVALS - 1}
+    assert kinds == {"PetRecord": 1, "NotTheOwner": RIVALS - 1}
     [winner] = [outcome.owner_id for outcome in outcomes if isinstance(outcome, PetOut)]
     assert owner_of(app_db, pet_id) == winner

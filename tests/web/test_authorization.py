@@ -41,13 +41,16 @@ CALLERS = ("anonymous", "other", "owner", "admin")
 EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
     # clinic: owners, pets and appointments are private; vets are the clinic's public staff
     ("GET", "/owners/<int:owner_id>"): (401, 404, 200, 200),
+    ("PATCH", "/owners/<int:owner_id>"): (401, 403, 403, 200),
     ("DELETE", "/owners/<int:owner_id>"): (401, 403, 403, 204),
     ("POST", "/owners/<int:owner_id>/restore"): (401, 403, 403, 200),  # live: unchanged
     ("POST", "/owners/<int:owner_id>/pets"): (401, 403, 403, 201),
     ("DELETE", "/owners/<int:owner_id>/pets/<int:pet_id>"): (401, 403, 403, 204),
     ("GET", "/pets/<int:pet_id>"): (401, 404, 200, 200),
+    ("PATCH", "/pets/<int:pet_id>"): (401, 403, 403, 200),
     ("POST", "/pets/<int:pet_id>/transfer"): (401, 403, 403, 200),
     ("GET", "/appointments/<int:appointment_id>"): (401, 404, 200, 200),
+    ("PATCH", "/appointments/<int:appointment_id>"): (401, 403, 403, 200),
     ("POST", "/appointments/<int:appointment_id>/cancel"): (401, 403, 403, 200),
     ("POST", "/appointments/<int:appointment_id>/complete"): (401, 403, 403, 200),
     ("GET", "/vets/<int:vet_id>"): (401, 200, 200, 200),
@@ -63,14 +66,16 @@ EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("PUT", "/clubs/<int:club_id>/members/<int:student_id>"): (401, 403, 403, 204),
     ("DELETE", "/clubs/<int:club_id>/members/<int:student_id>"): (401, 403, 403, 204),
     ("GET", "/courses/<int:course_id>"): (401, 200, 200, 200),
+    ("PATCH", "/courses/<int:course_id>"): (401, 403, 403, 200),
     ("DELETE", "/courses/<int:course_id>"): (401, 403, 403, 409),  # it has an enrollment
     ("GET", "/courses/<int:course_id>/roster"): (401, 200, 200, 200),  # rows filtered
     ("GET", "/courses/<int:course_id>/students/<int:student_id>"): (401, 404, 200, 200),
     ("PUT", "/courses/<int:course_id>/students/<int:student_id>"): (401, 403, 403, 409),
     ("DELETE", "/courses/<int:course_id>/students/<int:student_id>"): (401, 403, 403, 200),
     ("PUT", "/courses/<int:course_id>/students/<int:student_id>/grade"): (401, 403, 403, 200),
-    # social: posts and profiles are public to accounts; only authors delete
+    # social: posts and profiles are public to accounts; only authors edit and delete
     ("GET", "/posts/<int:post_id>"): (401, 200, 200, 200),
+    ("PATCH", "/posts/<int:post_id>"): (401, 404, 200, 404),
     ("DELETE", "/posts/<int:post_id>"): (401, 404, 204, 404),
     ("POST", "/posts/<int:post_id>/restore"): (401, 404, 200, 200),  # live: unchanged
     ("GET", "/posts/<int:post_id>/comments"): (401, 200, 200, 200),
@@ -113,6 +118,11 @@ BODIES: dict[tuple[str, str], Callable[[World], dict[str, Any]]] = {
     ("PUT", "/users/<int:user_id>/role"): lambda w: {"role": "admin"},
     ("PATCH", "/products/<int:product_id>"): lambda w: {"name": "Renamed"},
     ("PATCH", "/vets/<int:vet_id>"): lambda w: {"specialty": "Dentistry"},
+    ("PATCH", "/owners/<int:owner_id>"): lambda w: {"phone": "+44 20 7946 0000"},
+    ("PATCH", "/pets/<int:pet_id>"): lambda w: {"name": "Felix"},
+    ("PATCH", "/appointments/<int:appointment_id>"): lambda w: {"reason": "check-up"},
+    ("PATCH", "/courses/<int:course_id>"): lambda w: {"title": "Renamed"},
+    ("PATCH", "/posts/<int:post_id>"): lambda w: {"body": "Edited"},
     ("POST", "/products/<int:product_id>/restock"): lambda w: {"quantity": 5},
     ("POST", "/products/<int:product_id>/revert"): lambda w: {"version": 1},
     ("PUT", "/cart/items/<int:product_id>"): lambda w: {"quantity": 2},

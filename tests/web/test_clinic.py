@@ -221,8 +221,9 @@ def test_deleting_an_owner_hides_their_pets_and_appointments_but_no_vet(
         staying = make_pet(session, make_owner(session))
     visit = appointments(app_db)[0][0]
 
-    assert client.delete(f"/owners/{leaving.id}", headers=admin.headers).status_code == 204
-    assert client.delete(f"/owners/{leaving.id}", headers=admin.headers).status_code == 404
+    read_at = admin.headers | {"If-Match": f'"{leaving.id}.1"'}
+    assert client.delete(f"/owners/{leaving.id}", headers=read_at).status_code == 204
+    assert client.delete(f"/owners/{leaving.id}", headers=read_at).status_code == 404
     assert client.get(f"/owners/{leaving.id}", headers=admin.headers).status_code == 404
     assert client.get(f"/appointments/{visit}", headers=admin.headers).status_code == 404
     assert (pet_ids(app_db), vet_ids(app_db)) == ([staying.id], [vet.id])
@@ -271,7 +272,7 @@ def test_staff_add_a_pet_to_an_owner(client: FlaskClient, app_db: Database, admi
     pet = response.get_json()
     assert response.headers["Location"] == f"/pets/{pet['id']}"
     shown = client.get(response.headers["Location"], headers=admin.headers).get_json()
-    assert shown == {"id": pet["id"], "owner_id": owner_id, **NEW_PET}
+    assert shown == {"id": pet["id"], "owner_id": owner_id, "version": 1, **NEW_PET}
 
 
 def test_a_pet_for_an_unknown_owner_is_a_404(
@@ -311,11 +312,12 @@ def test_staff_remove_a_pet_and_its_appointments_go_out_of_sight(
     with app_db.session_scope() as session:
         make_appointment(session, session.get_one(Pet, pet_id), session.get_one(Vet, vet_id))
     url = f"/owners/{owner_id}/pets/{pet_id}"
+    read_at = admin.headers | {"If-Match": f'"{pet_id}.1"'}
 
     [(visit, *_)] = appointments(app_db)
 
-    assert client.delete(url, headers=admin.headers).status_code == 204
-    assert client.delete(url, headers=admin.headers).status_code == 404
+    assert client.delete(url, headers=read_at).status_code == 204
+    assert client.delete(url, headers=read_at).status_code == 404
     assert client.get(f"/appointments/{visit}", headers=admin.headers).status_code == 404
     assert pet_ids(app_db) == []
 
@@ -326,7 +328,8 @@ def test_removing_another_owners_pet_is_a_404_and_keeps_it(
     _, pet_id, _ = pet_and_vet(app_db)
     other_owner, _, _ = pet_and_vet(app_db)
 
-    response = client.delete(f"/owners/{other_owner}/pets/{pet_id}", headers=admin.headers)
+    any_version = admin.headers | {"If-Match": "*"}
+    response = client.delete(f"/owners/{other_owner}/pets/{pet_id}", headers=any_version)
 
     assert response.status_code == 404
     assert pet_id in pet_ids(app_db)

@@ -9,12 +9,12 @@ from decimal import Decimal
 from flask.testing import FlaskClient
 
 from alchemy_patterns.db import Database
-from alchemy_patterns.domains.clinic.models import Vet
+from alchemy_patterns.domains.clinic.models import Owner, Vet
 from alchemy_patterns.domains.shop import services
 from alchemy_patterns.domains.shop.models import Product
 from alchemy_patterns.web.app import Api
 from tests.builders import make_product, make_user
-from tests.clinic.builders import make_vet
+from tests.clinic.builders import make_owner, make_vet
 from tests.threads import RACE_TIMEOUT, race
 from tests.web.conftest import Caller
 from tests.web.test_login_limit import serving
@@ -169,19 +169,20 @@ def send(
         connection.close()
 
 
-def two_editors(app: Api, admin: Caller, product_id: int, if_match: str | None) -> list[int]:
-    """Two clients read the product, then each writes a name with what it read, at once.
+def two_editors(
+    app: Api, admin: Caller, path: str, if_match: str | None, names: tuple[str, str] = NAMES
+) -> list[int]:
+    """Two clients read the record at ``path``, then each writes a name with what it read, at once.
 
     ``if_match`` replaces the ETag read (``*``: the naive client that does not care).
-    Returns each editor's status, in the order of :data:`NAMES`.
+    Returns each editor's status, in the order of ``names``.
     """
-    path = f"/products/{product_id}"
     with serving(app) as port:
-        tags = [send(port, "GET", path, {})[1] for _ in NAMES]
+        tags = [send(port, "GET", path, admin.headers)[1] for _ in names]
 
         def edit(number: int) -> int:
             headers = admin.headers | {"If-Match": if_match or str(tags[number])}
-            return send(port, "PATCH", path, headers, {"name": NAMES[number]})[0]
+            return send(port, "PATCH", path, headers, {"name": names[number]})[0]
 
         outcomes = race(len(NAMES), edit)
     assert all(isinstance(status, int) for status in outcomes), outcomes
@@ -193,7 +194,7 @@ def test_two_editors_with_the_same_etag_make_one_200_and_one_412(
 ) -> None:
     product_id = a_product(app_db)
 
-    statuses = two_editors(app, admin, product_id, None)
+    statuses = two_editors(app, admin, f"/products/{product_id}", None)
 
     assert sorted(statuses) == [200, 412]
     winner = NAMES[statuses.index(200)]
@@ -207,10 +208,27 @@ def test_without_the_precondition_the_second_editor_overwrites_the_first(
     # silently. The assertion above fails for it, so the race test can see the bug.
     product_id = a_product(app_db)
 
-    statuses = two_editors(app, admin, product_id, "*")
+    statuses = two_editors(app, admin, f"/products/{product_id}", "*")
 
     assert statuses == [200, 200]
     assert stored(app_db, product_id)[2] == 3
+
+
+OWNER_NAMES = ("Ada Lovelace", "Ada King")
+
+
+def test_two_editors_of_an_owner_with_the_same_etag_make_one_200_and_one_412(
+    app: Api, app_db: Database, admin: Caller
+) -> None:
+    with app_db.session_scope() as session:
+        owner_id = make_owner(session, name="Ada").id
+
+    statuses = two_editors(app, admin, f"/owners/{owner_id}", None, OWNER_NAMES)
+
+    assert sorted(statuses) == [200, 412]
+    with app_db.session_scope() as session:
+        owner = session.get_one(Owner, owner_id)
+        assert (owner.name, owner.version) == (OWNER_NAMES[statuses.index(200)], 2)
 
 
 # --- vets: PATCH and DELETE under the same rules ----------------------------------------------

@@ -71,6 +71,7 @@ def ids(response_items: list[dict[str, object]]) -> list[object]:
 EVERY_OPERATION = [
     ("post", "/posts"),
     ("get", "/posts/1"),
+    ("patch", "/posts/1"),
     ("delete", "/posts/1"),
     ("get", "/users/1/posts"),
     ("post", "/posts/1/comments"),
@@ -90,7 +91,9 @@ EVERY_OPERATION = [
 def test_every_operation_needs_a_signed_in_user(client: FlaskClient) -> None:
     responses = {
         f"{method.upper()} {path}": client.open(
-            path, method=method.upper(), json={"body": "hello"} if method == "post" else None
+            path,
+            method=method.upper(),
+            json={"body": "hello"} if method in ("post", "patch") else None,
         )
         for method, path in EVERY_OPERATION
     }
@@ -189,13 +192,14 @@ def test_the_author_deletes_their_post(
     post_id = post_of(app_db, alice)
     comment_id = comment_of(app_db, post_id, alice)
 
-    response = client.delete(f"/posts/{post_id}", headers=alice.headers)
+    read_at = alice.headers | {"If-Match": f'"{post_id}.1"'}
+    response = client.delete(f"/posts/{post_id}", headers=read_at)
 
     assert response.status_code == 204
     assert stored_posts(app_db) == []
     assert client.get(f"/posts/{post_id}", headers=alice.headers).status_code == 404
     assert client.get(f"/comments/{comment_id}", headers=alice.headers).status_code == 404
-    assert client.delete(f"/posts/{post_id}", headers=alice.headers).status_code == 404
+    assert client.delete(f"/posts/{post_id}", headers=read_at).status_code == 404
 
 
 def test_another_users_post_cannot_be_deleted_it_is_a_404(
@@ -203,7 +207,7 @@ def test_another_users_post_cannot_be_deleted_it_is_a_404(
 ) -> None:
     post_id = post_of(app_db, alice)
 
-    response = client.delete(f"/posts/{post_id}", headers=bob.headers)
+    response = client.delete(f"/posts/{post_id}", headers=bob.headers | {"If-Match": "*"})
 
     assert response.status_code == 404
     assert stored_posts(app_db) == [post_id]

@@ -99,3 +99,9 @@ def columns_for(output: type[BaseModel], entity: type[Any] | Table) -> list[Any]
     if isinstance(entity, Table):
         return [entity.c[name] for name in output.model_fields]
     return [getattr(entity, name) for name in output.model_fields]
+
+
+class VersionOut(BaseModel):
+    """The version of a versioned record, shown next to its fields."""
+
+    version: int = Field(description="moves with every change; the `ETag` is made from it")

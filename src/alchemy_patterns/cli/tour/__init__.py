@@ -22,6 +22,7 @@ from alchemy_patterns.cli.tour import (
     follows,
     history,
     loading,
+    optimistic,
     pagination,
     savepoints,
     session_scope,
@@ -52,6 +53,7 @@ CHAPTERS: dict[str, Chapter] = {
         errors.CHAPTER,
         async_loading.CHAPTER,
         history.CHAPTER,
+        optimistic.CHAPTER,
     )
 }
 

@@ -1,7 +1,7 @@
 """Soft delete: an owner and their pets marked ``deleted_at``, hidden from reads, restored.
 
 ``delete_owner()`` deletes nothing: one UPDATE marks the owner and one
-executemany marks their live pets with the same time, and the session's
+UPDATE marks their live pets with the same time, and the session's
 filter leaves them out of every ORM read from then on (no statement added:
 ``deleted_at IS NULL`` goes into the reads' own SQL). ``restore_owner()``
 clears the mark of the owner and of the pets deleted with them. The e-mail
@@ -75,7 +75,7 @@ CHAPTER = Chapter(
     title="Soft delete: marked, hidden from every read, restored",
     module="db/softdelete.py; domains/clinic/services.py delete_owner(), restore_owner()",
     test="tests/db/test_softdelete.py, tests/clinic/test_soft_delete.py",
-    lesson="Deleting an owner is an UPDATE of the owner and one executemany of their pets; "
+    lesson="Deleting an owner is an UPDATE of the owner and one UPDATE of all their pets; "
     "reads filter them out in their own SQL; a restore brings back what was deleted with "
     "the owner, and is refused (409) once a live owner holds the address.",
     run=run,

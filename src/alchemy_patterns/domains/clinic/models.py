@@ -43,7 +43,7 @@ NAME_MAX_LENGTH = 100
 EMAIL_MAX_LENGTH = 254
 
 
-class Owner(SoftDeletable, LinkedToAccount, Auditable, TimestampMixin, Base):
+class Owner(SoftDeletable, LinkedToAccount, Auditable, Versioned, TimestampMixin, Base):
     """A client of the clinic. Deleting one is soft: they, and their pets, can be restored."""
 
     __tablename__ = "owners"
@@ -75,7 +75,7 @@ class Owner(SoftDeletable, LinkedToAccount, Auditable, TimestampMixin, Base):
         return f"<Owner {self.id} {self.email!r}>"
 
 
-class Pet(SoftDeletable, Auditable, TimestampMixin, Base):
+class Pet(SoftDeletable, Auditable, Versioned, TimestampMixin, Base):
     __tablename__ = "pets"
     __table_args__ = (
         # The list's orders (sort=name, sort=species: by species, then name),
@@ -132,7 +132,7 @@ class AppointmentStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-class Appointment(TimestampMixin, Base):
+class Appointment(Versioned, TimestampMixin, Base):
     """A pet seen by a vet at a time.
 
     A vet cannot be booked twice for one time, but a cancelled appointment

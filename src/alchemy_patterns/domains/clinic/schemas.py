@@ -23,7 +23,7 @@ from alchemy_patterns.domains.clinic.models import (
     VET_SORTING,
     AppointmentStatus,
 )
-from alchemy_patterns.domains.schemas import Id, Input, UtcDay, prefix_field, sort_field
+from alchemy_patterns.domains.schemas import Id, Input, UtcDay, VersionOut, prefix_field, sort_field
 
 
 def _lower(value: str) -> str:
@@ -62,6 +62,26 @@ class OwnerIn(Input):
 class PetIn(Input):
     name: Name
     species: str = Field(min_length=1, max_length=50)
+    born_on: Annotated[dt.date | None, AfterValidator(_not_in_the_future)] = None
+
+
+class OwnerUpdate(Input):
+    """Only the fields given are changed; a null phone clears it, a null ``user_id`` unlinks."""
+
+    name: Name | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    user_id: Id | None = None
+
+
+class PetUpdate(Input):
+    """Only the fields given are changed; a null ``born_on`` clears it.
+
+    A pet changes owners by a transfer, not here.
+    """
+
+    name: Name | None = None
+    species: str | None = Field(default=None, min_length=1, max_length=50)
     born_on: Annotated[dt.date | None, AfterValidator(_not_in_the_future)] = None
 
 
@@ -145,10 +165,22 @@ class VetOut(BaseModel):
     specialty: str | None
 
 
-class VetDetail(VetOut):
+class VetDetail(VersionOut, VetOut):
     """One vet, with the version its `ETag` is made from."""
 
-    version: int = Field(description="moves with every change; the `ETag` is made from it")
+
+class OwnerRecord(VersionOut, OwnerOut):
+    """One owner's own fields, with the version their `ETag` is made from."""
+
+
+class PetRecord(VersionOut, PetOut):
+    """One pet, with the version its `ETag` is made from."""
+
+
+class AppointmentUpdate(Input):
+    """The reason may change; the time, vet and status change by booking and cancelling."""
+
+    reason: str | None = Field(default=None, max_length=200)
 
 
 class AppointmentOut(BaseModel):
@@ -162,6 +194,10 @@ class AppointmentOut(BaseModel):
     status: AppointmentStatus
 
 
+class AppointmentRecord(VersionOut, AppointmentOut):
+    """One appointment, with the version its `ETag` is made from."""
+
+
 class AppointmentWithVet(AppointmentOut):
     vet: VetOut
 
@@ -170,8 +206,12 @@ class PetDetail(PetOut):
     appointments: list[AppointmentWithVet]
 
 
-class OwnerDetail(OwnerOut):
-    """An owner with their pets, each pet's appointments and each appointment's vet."""
+class OwnerDetail(OwnerRecord):
+    """An owner with their pets, each pet's appointments and each appointment's vet.
+
+    Its `version` (and `ETag`) is the owner record's: the pets and
+    appointments have versions and `ETag`s of their own.
+    """
 
     pets: list[PetDetail]
 

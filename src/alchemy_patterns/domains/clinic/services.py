@@ -44,6 +44,7 @@ from alchemy_patterns.db import (
 )
 from alchemy_patterns.db.filtering import starts_with_any_case
 from alchemy_patterns.domains.accounts.access import Viewer
+from alchemy_patterns.domains.audit.services import record_event
 from alchemy_patterns.domains.clinic.errors import (
     EmailTaken,
     InvalidTransition,
@@ -66,13 +67,19 @@ from alchemy_patterns.domains.clinic.schemas import (
     AppointmentFilter,
     AppointmentIn,
     AppointmentOut,
+    AppointmentRecord,
+    AppointmentUpdate,
     OwnerDetail,
     OwnerFilter,
     OwnerIn,
     OwnerOut,
+    OwnerRecord,
+    OwnerUpdate,
     PetFilter,
     PetIn,
     PetOut,
+    PetRecord,
+    PetUpdate,
     ScheduleEntry,
     VetDetail,
     VetFilter,
@@ -80,17 +87,31 @@ from alchemy_patterns.domains.clinic.schemas import (
     VetOut,
     VetUpdate,
 )
+from alchemy_patterns.domains.editing import edit
 from alchemy_patterns.domains.schemas import columns_for, on_utc_days
 
 # --- owners and pets -----------------------------------------------------------
 
 
-def register_owner(session: Session, data: OwnerIn) -> OwnerOut:
+def register_owner(session: Session, data: OwnerIn) -> OwnerRecord:
     """A new owner; a taken e-mail address, whatever its case, is a ``Conflict`` on ``email``."""
     owner = Owner(**data.model_dump())
     with savepoint(session, Base.metadata):
         session.add(owner)
-    return OwnerOut.model_validate(owner)
+    return OwnerRecord.model_validate(owner)
+
+
+def update_owner(
+    session: Session, owner_id: int, data: OwnerUpdate, expected_version: Expected = None
+) -> OwnerRecord:
+    """Change the fields given, if the owner is at ``expected_version`` (else ``StaleVersion``).
+
+    A taken e-mail address is a ``Conflict`` on ``email``; a null name or
+    e-mail leaves it (neither can be cleared).
+    """
+    owner = _owner(session, owner_id, lock=True)
+    edit(session, owner, data, expected_version, entity="owner", kept=("name", "email"))
+    return OwnerRecord.model_validate(owner)
 
 
 def list_owners(
@@ -176,7 +197,7 @@ def owner_detail(session: Session, viewer: Viewer, owner_id: int) -> OwnerDetail
 _owners, _pets, _appointments, _vets = (table_of(m) for m in (Owner, Pet, Appointment, Vet))
 # Core statements are no ORM reads: the session's soft-delete filter does not
 # see them, so each says "live rows only" itself.
-_OWNER_SEEN_BY_STAFF = select(*columns_for(OwnerOut, _owners)).where(
+_OWNER_SEEN_BY_STAFF = select(*columns_for(OwnerRecord, _owners)).where(
     _owners.c.id == bindparam("owner_id"), live(_owners)
 )
 _OWNER_SEEN_BY_SELF = _OWNER_SEEN_BY_STAFF.where(_owners.c.user_id == bindparam("viewer_id"))
@@ -194,23 +215,39 @@ _APPOINTMENTS_WITH_VETS = (
 )
 
 
-def delete_owner(session: Session, owner_id: int) -> None:
+def delete_owner(session: Session, owner_id: int, expected_version: Expected = None) -> None:
     """Soft-delete the owner and their live pets, marked with one and the same time.
 
     Nothing is removed: reads leave them out, and :func:`restore_owner` puts
     back the owner with the pets deleted with them (the same ``deleted_at``),
     not a pet removed before. Appointments stay, unseen through their pet.
-    Each change goes through the unit of work, so the audit trail records
-    a ``soft_delete`` for the owner and for each pet. Vets are never touched.
+    The owner's mark goes through the unit of work, the pets' in one UPDATE;
+    the audit trail records a ``soft_delete`` for the owner and for each pet.
+    Vets are never touched.
     """
     owner = _owner_with_pets(session, owner_id)
+    check_version(owner, expected_version, entity="owner")
     at = dt.datetime.now(dt.UTC)
-    for pet in owner.pets:
-        pet.deleted_at = at
     soft_delete(session, owner, at=at)
+    _mark_pets(session, [pet.id for pet in owner.pets], at, "soft_delete")
 
 
-def restore_owner(session: Session, owner_id: int) -> OwnerOut:
+def _mark_pets(session: Session, pet_ids: list[int], at: dt.datetime | None, action: str) -> None:
+    """Set ``deleted_at`` of the pets in one UPDATE (their versions move), each audited.
+
+    One statement for 1 pet or for 20: through the unit of work each
+    versioned row would be an UPDATE of its own (``WHERE version = :read``)
+    on a driver that cannot count an executemany's rows.
+    """
+    if not pet_ids:
+        return
+    marked = Pet.id.in_(pet_ids)
+    update_where(session, Pet, marked, values={"deleted_at": at})
+    for pet_id in pet_ids:
+        record_event(session, action, "pets", pet_id)
+
+
+def restore_owner(session: Session, owner_id: int) -> OwnerRecord:
     """Restore a soft-deleted owner and the pets deleted with them; a live owner is unchanged.
 
     An owner whose e-mail address was registered to another owner since is
@@ -221,21 +258,20 @@ def restore_owner(session: Session, owner_id: int) -> OwnerOut:
     if owner is None:
         raise NotFound("owner", owner_id)
     if owner.deleted_at is None:
-        return OwnerOut.model_validate(owner)
+        return OwnerRecord.model_validate(owner)
     email = owner.email  # the savepoint's rollback expires the owner
     deleted_with_owner = (
-        select(Pet)
+        select(Pet.id)
         .where(Pet.owner_id == owner_id, Pet.deleted_at == owner.deleted_at)
         .execution_options(**{INCLUDE_DELETED: True})
     )
     try:
         with savepoint(session, Base.metadata):
-            for pet in session.scalars(deleted_with_owner):
-                pet.deleted_at = None
             restore(session, owner)
+            _mark_pets(session, list(session.scalars(deleted_with_owner)), None, "restore")
     except Conflict as error:
         raise EmailTaken(email) from error
-    return OwnerOut.model_validate(owner)
+    return OwnerRecord.model_validate(owner)
 
 
 def erase_owner(session: Session, owner_id: int) -> None:
@@ -264,38 +300,52 @@ def _owner_with_pets(session: Session, owner_id: int) -> Owner:
     return owner
 
 
-def add_pet(session: Session, owner_id: int, data: PetIn) -> PetOut:
+def add_pet(session: Session, owner_id: int, data: PetIn) -> PetRecord:
     _owner(session, owner_id)
     pet = Pet(owner_id=owner_id, **data.model_dump())
     with savepoint(session, Base.metadata):
         session.add(pet)
-    return PetOut.model_validate(pet)
+    return PetRecord.model_validate(pet)
 
 
-def get_pet(session: Session, viewer: Viewer, pet_id: int) -> PetOut:
+def update_pet(
+    session: Session, pet_id: int, data: PetUpdate, expected_version: Expected = None
+) -> PetRecord:
+    """Change the fields given, if the pet is at ``expected_version`` (else ``StaleVersion``)."""
+    pet = _pet(session, pet_id, lock=True)
+    edit(session, pet, data, expected_version, entity="pet", kept=("name", "species"))
+    return PetRecord.model_validate(pet)
+
+
+def get_pet(session: Session, viewer: Viewer, pet_id: int) -> PetRecord:
     """The pet, if ``viewer`` may read its owner; ``NotFound`` otherwise."""
     stmt = select(Pet).join(Pet.owner).where(Pet.id == pet_id, viewer.sees(Owner.user_id))
     pet = session.scalars(stmt).one_or_none()
     if pet is None:
         raise NotFound("pet", pet_id)
-    return PetOut.model_validate(pet)
+    return PetRecord.model_validate(pet)
 
 
-def remove_pet(session: Session, owner_id: int, pet_id: int) -> None:
+def remove_pet(
+    session: Session, owner_id: int, pet_id: int, expected_version: Expected = None
+) -> None:
     """Soft-delete one of the owner's pets; reads (and its appointments' joins) leave it out.
 
     Another owner's pet is ``NotFound``: it is not among this owner's pets.
     The audit trail records a ``soft_delete``. Restoring the owner later
-    does not bring this pet back: it was not deleted with them.
+    does not bring this pet back: it was not deleted with them. A pet
+    changed since ``expected_version`` is ``StaleVersion``: checked here, and
+    by the UPDATE that marks it (``WHERE version = :read``).
     """
     owner = _owner_with_pets(session, owner_id)
     pet = next((pet for pet in owner.pets if pet.id == pet_id), None)
     if pet is None:
         raise NotFound("pet", pet_id)
+    check_version(pet, expected_version, entity="pet")
     soft_delete(session, pet)
 
 
-def transfer_pet(session: Session, pet_id: int, old_owner_id: int, new_owner_id: int) -> PetOut:
+def transfer_pet(session: Session, pet_id: int, old_owner_id: int, new_owner_id: int) -> PetRecord:
     """The guide's ``transfer_pet_ownership``: every check first, then one change, or none.
 
     The pet's row is read ``FOR UPDATE``: a concurrent transfer of the same
@@ -315,7 +365,7 @@ def transfer_pet(session: Session, pet_id: int, old_owner_id: int, new_owner_id:
         raise NotTheOwner(pet_id, old_owner_id)
     with savepoint(session, Base.metadata):
         pet.owner_id = new_owner_id
-    return PetOut.model_validate(pet)
+    return PetRecord.model_validate(pet)
 
 
 def _check_owners_exist(session: Session, *owner_ids: int) -> None:
@@ -326,15 +376,15 @@ def _check_owners_exist(session: Session, *owner_ids: int) -> None:
             raise NotFound("owner", owner_id)
 
 
-def _owner(session: Session, owner_id: int) -> Owner:
-    owner = session.get(Owner, owner_id)
+def _owner(session: Session, owner_id: int, *, lock: bool = False) -> Owner:
+    owner = session.get(Owner, owner_id, with_for_update=lock)
     if owner is None:
         raise NotFound("owner", owner_id)
     return owner
 
 
-def _pet(session: Session, pet_id: int) -> Pet:
-    pet = session.get(Pet, pet_id)
+def _pet(session: Session, pet_id: int, *, lock: bool = False) -> Pet:
+    pet = session.get(Pet, pet_id, with_for_update=lock)
     if pet is None:
         raise NotFound("pet", pet_id)
     return pet
@@ -362,13 +412,7 @@ def update_vet(
     Read ``FOR UPDATE``, so a rival edit waits and then sees this one's version.
     """
     vet = _vet(session, vet_id, lock=True)
-    check_version(vet, expected_version, entity="vet")
-    changes = data.model_dump(exclude_unset=True)
-    if changes.get("name", "") is None:
-        del changes["name"]  # a name cannot be cleared; null leaves it
-    with savepoint(session, Base.metadata):
-        for name, value in changes.items():
-            setattr(vet, name, value)
+    edit(session, vet, data, expected_version, entity="vet", kept=("name",))
     return VetDetail.model_validate(vet)
 
 
@@ -411,7 +455,7 @@ def _vet(session: Session, vet_id: int, *, lock: bool = False) -> Vet:
 # --- appointments ---------------------------------------------------------------
 
 
-def book_appointment(session: Session, data: AppointmentIn) -> AppointmentOut:
+def book_appointment(session: Session, data: AppointmentIn) -> AppointmentRecord:
     """Book a pet with a vet at a time in the future (whole minutes, UTC).
 
     The UNIQUE constraint over (vet, time, books_slot) decides whether the
@@ -430,10 +474,24 @@ def book_appointment(session: Session, data: AppointmentIn) -> AppointmentOut:
             session.add(appointment)
     except Conflict as error:
         raise SlotTaken(data.vet_id, data.scheduled_at) from error
-    return AppointmentOut.model_validate(appointment)
+    return AppointmentRecord.model_validate(appointment)
 
 
-def get_appointment(session: Session, viewer: Viewer, appointment_id: int) -> AppointmentOut:
+def update_appointment(
+    session: Session,
+    appointment_id: int,
+    data: AppointmentUpdate,
+    expected_version: Expected = None,
+) -> AppointmentRecord:
+    """Change the reason, if the appointment is at ``expected_version`` (else ``StaleVersion``)."""
+    appointment = session.get(Appointment, appointment_id, with_for_update=True)
+    if appointment is None:
+        raise NotFound("appointment", appointment_id)
+    edit(session, appointment, data, expected_version, entity="appointment", kept=("reason",))
+    return AppointmentRecord.model_validate(appointment)
+
+
+def get_appointment(session: Session, viewer: Viewer, appointment_id: int) -> AppointmentRecord:
     """The appointment, if ``viewer`` may read its pet's owner; ``NotFound`` otherwise."""
     stmt = (
         select(Appointment)
@@ -444,7 +502,7 @@ def get_appointment(session: Session, viewer: Viewer, appointment_id: int) -> Ap
     appointment = session.scalars(stmt).one_or_none()
     if appointment is None:
         raise NotFound("appointment", appointment_id)
-    return AppointmentOut.model_validate(appointment)
+    return AppointmentRecord.model_validate(appointment)
 
 
 def list_appointments(
@@ -474,18 +532,18 @@ def list_appointments(
     return paginate(session, stmt, **paging).map(AppointmentOut.model_validate)
 
 
-def cancel_appointment(session: Session, appointment_id: int) -> AppointmentOut:
+def cancel_appointment(session: Session, appointment_id: int) -> AppointmentRecord:
     """Cancel a scheduled appointment and free its slot for another booking."""
     return _transition(session, appointment_id, AppointmentStatus.CANCELLED, books_slot=None)
 
 
-def complete_appointment(session: Session, appointment_id: int) -> AppointmentOut:
+def complete_appointment(session: Session, appointment_id: int) -> AppointmentRecord:
     return _transition(session, appointment_id, AppointmentStatus.COMPLETED, books_slot=True)
 
 
 def _transition(
     session: Session, appointment_id: int, status: AppointmentStatus, *, books_slot: bool | None
-) -> AppointmentOut:
+) -> AppointmentRecord:
     """``UPDATE ... SET status = :new WHERE id = :id AND status = 'scheduled'``.
 
     The condition is in the statement, so of two transitions racing (a cancel
@@ -509,7 +567,7 @@ def _transition(
         raise NotFound("appointment", appointment_id)
     if not matched:
         raise InvalidTransition(appointment_id, appointment.status, status)
-    return AppointmentOut.model_validate(appointment)
+    return AppointmentRecord.model_validate(appointment)
 
 
 def vet_schedule(

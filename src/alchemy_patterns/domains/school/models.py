@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from alchemy_patterns.db import Base, TimestampMixin, UTCDateTime, text_enum, utcnow
+from alchemy_patterns.db import Base, TimestampMixin, UTCDateTime, Versioned, text_enum, utcnow
 from alchemy_patterns.db.sorting import Sorting
 from alchemy_patterns.domains.accounts.access import LinkedToAccount
 
@@ -103,7 +103,7 @@ class Club(TimestampMixin, Base):
         return f"<Club {self.id} {self.name!r}>"
 
 
-class Course(TimestampMixin, Base):
+class Course(Versioned, TimestampMixin, Base):
     __tablename__ = "courses"
     __table_args__ = (
         CheckConstraint("credits > 0 AND credits <= 30", "credits_range"),

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
-from alchemy_patterns.domains.schemas import Id, Input, prefix_field, sort_field
+from alchemy_patterns.domains.schemas import Id, Input, VersionOut, prefix_field, sort_field
 from alchemy_patterns.domains.school.models import (
     CLUB_SORTING,
     COURSE_SORTING,
@@ -63,6 +63,14 @@ class CourseIn(Input):
     code: CourseCode
     title: str = Field(min_length=1, max_length=200)
     credits: int = Field(default=3, ge=1, le=MAX_CREDITS)
+
+
+class CourseUpdate(Input):
+    """Only the fields given are changed; none can be cleared, so a null leaves it."""
+
+    code: CourseCode | None = None
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    credits: int | None = Field(default=None, ge=1, le=MAX_CREDITS)
 
 
 class EnrollIn(Input):
@@ -131,6 +139,10 @@ class CourseOut(BaseModel):
     code: str
     title: str
     credits: int
+
+
+class CourseRecord(VersionOut, CourseOut):
+    """One course, with the version its `ETag` is made from."""
 
 
 class EnrollmentOut(BaseModel):

@@ -40,10 +40,12 @@ from sqlalchemy.orm import Session
 from alchemy_patterns.db import (
     Base,
     Conflict,
+    Expected,
     InvalidReference,
     NotFound,
     Page,
     PageArgs,
+    check_version,
     paginate,
     savepoint,
     update_where,
@@ -52,6 +54,7 @@ from alchemy_patterns.db import (
 )
 from alchemy_patterns.db.filtering import starts_with_any_case
 from alchemy_patterns.domains.accounts.access import Viewer
+from alchemy_patterns.domains.editing import edit
 from alchemy_patterns.domains.school.errors import (
     AlreadyEnrolled,
     CourseHasEnrollments,
@@ -79,7 +82,9 @@ from alchemy_patterns.domains.school.schemas import (
     CourseFilter,
     CourseIn,
     CourseOut,
+    CourseRecord,
     CourseRoster,
+    CourseUpdate,
     EnrollIn,
     EnrollmentOut,
     RosterEntry,
@@ -180,12 +185,25 @@ def _summary(row: Any) -> ClubSummary:
     return ClubSummary.model_validate(row._asdict())
 
 
-def create_course(session: Session, data: CourseIn) -> CourseOut:
+def create_course(session: Session, data: CourseIn) -> CourseRecord:
     """A new course; a taken code is a ``Conflict`` on ``code``."""
     course = Course(**data.model_dump())
     with savepoint(session, Base.metadata):
         session.add(course)
-    return CourseOut.model_validate(course)
+    return CourseRecord.model_validate(course)
+
+
+def update_course(
+    session: Session, course_id: int, data: CourseUpdate, expected_version: Expected = None
+) -> CourseRecord:
+    """Change the fields given, if the course is at ``expected_version`` (else ``StaleVersion``).
+
+    A code another course has is a ``Conflict`` on ``code``.
+    """
+    course = _course(session, course_id, lock=True)
+    kept = ("code", "title", "credits")
+    edit(session, course, data, expected_version, entity="course", kept=kept)
+    return CourseRecord.model_validate(course)
 
 
 def list_courses(
@@ -199,17 +217,20 @@ def list_courses(
     return paginate(session, stmt, **paging).map(CourseOut.model_validate)
 
 
-def get_course(session: Session, course_id: int) -> CourseOut:
-    return CourseOut.model_validate(_course(session, course_id))
+def get_course(session: Session, course_id: int) -> CourseRecord:
+    return CourseRecord.model_validate(_course(session, course_id))
 
 
-def delete_course(session: Session, course_id: int) -> None:
+def delete_course(session: Session, course_id: int, expected_version: Expected = None) -> None:
     """Delete a course nobody is or was enrolled in.
 
     The foreign key (``ON DELETE RESTRICT``) decides, not a prior count, so an
     enrollment committed meanwhile cannot be orphaned; its refusal becomes
-    :class:`CourseHasEnrollments`, a ``Conflict``.
+    :class:`CourseHasEnrollments`, a ``Conflict``. With ``expected_version``
+    the course is read ``FOR UPDATE`` first, and a changed one is ``StaleVersion``.
     """
+    if expected_version is not None:
+        check_version(_course(session, course_id, lock=True), expected_version, entity="course")
     try:
         with savepoint(session, Base.metadata):
             result = session.execute(delete(Course).where(Course.id == course_id))
@@ -242,8 +263,8 @@ def _club(session: Session, club_id: int) -> Club:
     return club
 
 
-def _course(session: Session, course_id: int) -> Course:
-    course = session.get(Course, course_id)
+def _course(session: Session, course_id: int, *, lock: bool = False) -> Course:
+    course = session.get(Course, course_id, with_for_update=lock)
     if course is None:
         raise NotFound("course", course_id)
     return course

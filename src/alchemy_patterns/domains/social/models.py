@@ -26,7 +26,7 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from alchemy_patterns.db import Base, SoftDeletable, UTCDateTime, table_of, utcnow
+from alchemy_patterns.db import Base, SoftDeletable, UTCDateTime, Versioned, table_of, utcnow
 from alchemy_patterns.db.search import full_text
 from alchemy_patterns.db.sorting import Sorting
 from alchemy_patterns.domains.accounts.models import User
@@ -53,7 +53,7 @@ follows = Table(
 )
 
 
-class Post(SoftDeletable, Base):
+class Post(SoftDeletable, Versioned, Base):
     __tablename__ = "posts"
     # The feed reads an author's posts newest first, and pages on (created_at, id).
     __table_args__ = (Index(None, "author_id", "created_at", "id"),)

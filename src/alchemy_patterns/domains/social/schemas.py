@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from alchemy_patterns.domains.schemas import Input, sort_field
+from alchemy_patterns.domains.schemas import Input, VersionOut, sort_field
 from alchemy_patterns.domains.social.models import (
     COMMENT_MAX_LENGTH,
     POST_MAX_LENGTH,
@@ -24,6 +24,12 @@ CommentBody = Annotated[str, Field(min_length=1, max_length=COMMENT_MAX_LENGTH)]
 
 class PostIn(Input):
     body: PostBody
+
+
+class PostUpdate(Input):
+    """The body may change; a null leaves it."""
+
+    body: PostBody | None = None
 
 
 class CommentIn(Input):
@@ -43,6 +49,10 @@ class PostOut(BaseModel):
     author_id: int
     body: str
     created_at: dt.datetime
+
+
+class PostRecord(VersionOut, PostOut):
+    """One post, with the version its `ETag` is made from."""
 
 
 class CommentOut(BaseModel):
@@ -88,3 +98,10 @@ class FeedItem(BaseModel):
     like_count: int
     comment_count: int
     liked_by_viewer: bool
+
+
+class PostDetail(VersionOut, FeedItem):
+    """One post as a timeline shows it, with the version its `ETag` is made from.
+
+    The version moves when the post is edited: its counts change without it.
+    """

@@ -27,11 +27,13 @@ from sqlalchemy.orm import Session
 from alchemy_patterns.db import (
     INCLUDE_DELETED,
     Base,
+    Expected,
     InvalidReference,
     KeysetPage,
     NotFound,
     Page,
     PageArgs,
+    check_version,
     exists,
     keyset_paginate,
     paginate,
@@ -45,6 +47,7 @@ from alchemy_patterns.db.search import ranked, text_search
 from alchemy_patterns.domains.accounts.access import Viewer
 from alchemy_patterns.domains.accounts.models import User
 from alchemy_patterns.domains.audit.services import record_event
+from alchemy_patterns.domains.editing import edit
 from alchemy_patterns.domains.social import queries
 from alchemy_patterns.domains.social.errors import SelfFollow
 from alchemy_patterns.domains.social.models import POST_SORTING, Comment, Post, follows, likes
@@ -54,8 +57,10 @@ from alchemy_patterns.domains.social.schemas import (
     FeedItem,
     FollowState,
     LikeState,
+    PostDetail,
     PostIn,
-    PostOut,
+    PostRecord,
+    PostUpdate,
     UserSummary,
 )
 
@@ -66,35 +71,57 @@ NEWEST_FIRST = queries.newest_first(Post)
 # --- posts ---------------------------------------------------------------------------
 
 
-def create_post(session: Session, author_id: int, data: PostIn) -> PostOut:
+def create_post(session: Session, author_id: int, data: PostIn) -> PostRecord:
     post = Post(author_id=author_id, body=data.body)
     try:
         with savepoint(session, Base.metadata):
             session.add(post)
     except InvalidReference as error:
         raise NotFound("user", author_id) from error
-    return PostOut.model_validate(post)
+    return PostRecord.model_validate(post)
 
 
-def get_post(session: Session, viewer_id: int, post_id: int) -> FeedItem:
+def get_post(session: Session, viewer_id: int, post_id: int) -> PostDetail:
     """One post as a timeline shows it to ``viewer_id``, in one statement; else ``NotFound``."""
-    row = session.execute(_timeline(viewer_id).where(Post.id == post_id)).one_or_none()
+    stmt = _timeline(viewer_id).add_columns(Post.version).where(Post.id == post_id)
+    row = session.execute(stmt).one_or_none()
     if row is None:
         raise NotFound("post", post_id)
-    return FeedItem.model_validate(row._asdict())
+    return PostDetail.model_validate(row._asdict())
 
 
-def delete_post(session: Session, user_id: int, post_id: int) -> None:
+def update_post(
+    session: Session,
+    user_id: int,
+    post_id: int,
+    data: PostUpdate,
+    expected_version: Expected = None,
+) -> PostRecord:
+    """Change one of the user's posts, if it is at ``expected_version`` (else ``StaleVersion``).
+
+    Another user's post is ``NotFound``, as for :func:`delete_post`.
+    """
+    post = _own_post(session, user_id, post_id)
+    edit(session, post, data, expected_version, entity="post", kept=("body",))
+    return PostRecord.model_validate(post)
+
+
+def delete_post(
+    session: Session, user_id: int, post_id: int, expected_version: Expected = None
+) -> None:
     """Soft-delete one of the user's posts; another user's post is ``NotFound``, not forbidden.
 
     One UPDATE marks it (its comments and likes stay, unseen with it, for
     :func:`restore_post`), and the audit trail records a ``soft_delete``.
-    A post already deleted is ``NotFound``.
+    A post already deleted is ``NotFound``. With ``expected_version`` the
+    post is read ``FOR UPDATE`` first, and a changed one is ``StaleVersion``.
     """
+    if expected_version is not None:
+        check_version(_own_post(session, user_id, post_id), expected_version, entity="post")
     _mark(session, Post, "post", post_id, Post.author_id == user_id)
 
 
-def restore_post(session: Session, viewer: Viewer, post_id: int) -> FeedItem:
+def restore_post(session: Session, viewer: Viewer, post_id: int) -> PostDetail:
     """Restore a soft-deleted post, for its author or staff; a live post is unchanged.
 
     Anyone else is ``NotFound``, as for a post that does not exist. The
@@ -118,6 +145,15 @@ def _mark(
     if not update_where(session, model, *live_row, values={"deleted_at": now}):
         raise NotFound(entity, ident)
     record_event(session, "soft_delete", model.__tablename__, ident)
+
+
+def _own_post(session: Session, user_id: int, post_id: int) -> Post:
+    """The user's post, read ``FOR UPDATE``; another user's is ``NotFound``."""
+    stmt = select(Post).where(Post.id == post_id, Post.author_id == user_id).with_for_update()
+    post = session.scalars(stmt).one_or_none()
+    if post is None:
+        raise NotFound("post", post_id)
+    return post
 
 
 def _require_post(session: Session, post_id: int) -> None:

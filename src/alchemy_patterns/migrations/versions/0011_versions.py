@@ -11,8 +11,7 @@ Create Date: 2026-12-02 14:00:00.000000
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from alembic import op
+from alchemy_patterns.migrations.operations import add_version_columns, drop_version_columns
 
 revision: str = "0011_versions"
 down_revision: str | None = "0010_list_filters"
@@ -24,12 +23,8 @@ TABLES = ["products", "vets"]
 
 
 def upgrade() -> None:
-    for table in TABLES:
-        with op.batch_alter_table(table) as batch:
-            batch.add_column(sa.Column("version", sa.Integer(), server_default="1", nullable=False))
+    add_version_columns(TABLES)
 
 
 def downgrade() -> None:
-    for table in reversed(TABLES):
-        with op.batch_alter_table(table) as batch:
-            batch.drop_column("version")
+    drop_version_columns(TABLES)

@@ -33,13 +33,19 @@ from alchemy_patterns.domains.clinic.schemas import (
     AppointmentFilter,
     AppointmentIn,
     AppointmentOut,
+    AppointmentRecord,
+    AppointmentUpdate,
     OwnerDetail,
     OwnerFilter,
     OwnerIn,
     OwnerOut,
+    OwnerRecord,
+    OwnerUpdate,
     PetFilter,
     PetIn,
     PetOut,
+    PetRecord,
+    PetUpdate,
     ScheduleEntry,
     VetDetail,
     VetFilter,
@@ -51,7 +57,7 @@ from alchemy_patterns.domains.schemas import Id, Input
 from alchemy_patterns.web import preconditions
 from alchemy_patterns.web.auth import BEARER, current_user, current_viewer, require_admin
 from alchemy_patterns.web.database import db_session
-from alchemy_patterns.web.responses import created, json_response, no_content
+from alchemy_patterns.web.responses import json_response, no_content
 from alchemy_patterns.web.schemas import (
     PageOut,
     PageQuery,
@@ -161,28 +167,43 @@ def list_owners(query: OwnerQuery) -> Response:
     return json_response(page_out(page))
 
 
-@bp.post("/owners", responses={201: OwnerOut, 409: Problem, **STAFF}, security=BEARER)
+OWNER = "/owners/<int:owner_id>"
+preconditions.register(OWNER)
+
+
+@bp.post("/owners", responses={201: OwnerRecord, 409: Problem, **STAFF}, security=BEARER)
 def register_owner(body: OwnerIn) -> Response:
     """A new owner; an e-mail address already registered, whatever its case, is 409."""
     require_admin()
     owner = services.register_owner(db_session(), body)
-    return created(owner, f"/owners/{owner.id}")
+    return preconditions.versioned(owner, 201, Location=f"/owners/{owner.id}")
 
 
-@bp.get(
-    "/owners/<int:owner_id>",
-    responses={200: OwnerDetail, 404: Problem, **SIGNED_IN},
-    security=BEARER,
-)
+@bp.get(OWNER, responses={200: OwnerDetail, 404: Problem, **SIGNED_IN}, security=BEARER)
 def get_owner(path: OwnerPath) -> Response:
     """The owner, their pets, each pet's appointments and each one's vet, in a fixed cost.
 
-    Staff, or the owner's own account; anyone else gets 404.
+    Staff, or the owner's own account; anyone else gets 404. The `ETag` is
+    the owner record's version (304 if `If-None-Match` names it): the pets
+    and appointments have `ETag`s of their own.
     """
-    return json_response(services.owner_detail(db_session(), current_viewer(), path.owner_id))
+    detail = services.owner_detail(db_session(), current_viewer(), path.owner_id)
+    return preconditions.versioned(detail)
 
 
-@bp.delete("/owners/<int:owner_id>", responses={204: None, 404: Problem, **STAFF}, security=BEARER)
+@bp.patch(OWNER, responses={200: OwnerRecord, 404: Problem, 409: Problem, **STAFF}, security=BEARER)
+def update_owner(path: OwnerPath, body: OwnerUpdate) -> Response:
+    """Change the fields given, if `If-Match` names the current version (else 412).
+
+    An e-mail address another owner has is 409.
+    """
+    require_admin()
+    expected = preconditions.expected_version(path.owner_id)
+    owner = services.update_owner(db_session(), path.owner_id, body, expected)
+    return preconditions.versioned(owner)
+
+
+@bp.delete(OWNER, responses={204: None, 404: Problem, **STAFF}, security=BEARER)
 def delete_owner(path: OwnerPath) -> Response:
     """Delete the owner with their pets (softly: ``restore`` puts them back); vets stay.
 
@@ -190,13 +211,14 @@ def delete_owner(path: OwnerPath) -> Response:
     e-mail address is free for a new owner.
     """
     require_admin()
-    services.delete_owner(db_session(), path.owner_id)
+    expected = preconditions.expected_version(path.owner_id)
+    services.delete_owner(db_session(), path.owner_id, expected)
     return no_content()
 
 
 @bp.post(
     "/owners/<int:owner_id>/restore",
-    responses={200: OwnerOut, 404: Problem, 409: Problem, **STAFF},
+    responses={200: OwnerRecord, 404: Problem, 409: Problem, **STAFF},
     security=BEARER,
 )
 def restore_owner(path: OwnerPath) -> Response:
@@ -205,22 +227,28 @@ def restore_owner(path: OwnerPath) -> Response:
     409 ``email_taken`` if another owner registered their address since.
     """
     require_admin()
-    return json_response(services.restore_owner(db_session(), path.owner_id))
+    return preconditions.versioned(services.restore_owner(db_session(), path.owner_id))
 
 
 # --- pets ----------------------------------------------------------------------------------------
 
 
+PET = "/pets/<int:pet_id>"
+OWNERS_PET = "/owners/<int:owner_id>/pets/<int:pet_id>"
+preconditions.register(PET)
+preconditions.register(OWNERS_PET)
+
+
 @bp.post(
     "/owners/<int:owner_id>/pets",
-    responses={201: PetOut, 404: Problem, **STAFF},
+    responses={201: PetRecord, 404: Problem, **STAFF},
     security=BEARER,
 )
 def add_pet(path: OwnerPath, body: PetIn) -> Response:
     """Register a pet for the owner."""
     require_admin()
     pet = services.add_pet(db_session(), path.owner_id, body)
-    return created(pet, f"/pets/{pet.id}")
+    return preconditions.versioned(pet, 201, Location=f"/pets/{pet.id}")
 
 
 @bp.get("/pets", responses={200: PageOut[PetOut], **SIGNED_IN}, security=BEARER)
@@ -238,34 +266,39 @@ def list_pets(query: PetQuery) -> Response:
     return json_response(page_out(page))
 
 
-@bp.get("/pets/<int:pet_id>", responses={200: PetOut, 404: Problem, **SIGNED_IN}, security=BEARER)
+@bp.get(PET, responses={200: PetRecord, 404: Problem, **SIGNED_IN}, security=BEARER)
 def get_pet(path: PetPath) -> Response:
-    """The pet: for staff, or for its owner's account (anyone else: 404)."""
-    return json_response(services.get_pet(db_session(), current_viewer(), path.pet_id))
+    """The pet: for staff, or for its owner's account (anyone else: 404); 304 as for owners."""
+    return preconditions.versioned(services.get_pet(db_session(), current_viewer(), path.pet_id))
 
 
-@bp.delete(
-    "/owners/<int:owner_id>/pets/<int:pet_id>",
-    responses={204: None, 404: Problem, **STAFF},
-    security=BEARER,
-)
+@bp.patch(PET, responses={200: PetRecord, 404: Problem, **STAFF}, security=BEARER)
+def update_pet(path: PetPath, body: PetUpdate) -> Response:
+    """Change the fields given, if `If-Match` names the current version (else 412)."""
+    require_admin()
+    expected = preconditions.expected_version(path.pet_id)
+    return preconditions.versioned(services.update_pet(db_session(), path.pet_id, body, expected))
+
+
+@bp.delete(OWNERS_PET, responses={204: None, 404: Problem, **STAFF}, security=BEARER)
 def remove_pet(path: OwnerPetPath) -> Response:
     """Remove a pet (softly), with its appointments; a pet that is not this owner's is 404."""
     require_admin()
-    services.remove_pet(db_session(), path.owner_id, path.pet_id)
+    expected = preconditions.expected_version(path.pet_id)
+    services.remove_pet(db_session(), path.owner_id, path.pet_id, expected)
     return no_content()
 
 
 @bp.post(
     "/pets/<int:pet_id>/transfer",
-    responses={200: PetOut, 404: Problem, 409: Problem, **STAFF},
+    responses={200: PetRecord, 404: Problem, 409: Problem, **STAFF},
     security=BEARER,
 )
 def transfer_pet(path: PetPath, body: Transfer) -> Response:
     """Give the pet to a new owner; 409 if ``old_owner_id`` is not (or no longer) its owner."""
     require_admin()
     pet = services.transfer_pet(db_session(), path.pet_id, body.old_owner_id, body.new_owner_id)
-    return json_response(pet)
+    return preconditions.versioned(pet)
 
 
 # --- vets ----------------------------------------------------------------------------------------
@@ -337,9 +370,13 @@ def get_vet_schedule(path: VetPath, query: ScheduleQuery) -> Response:
 # --- appointments ----------------------------------------------------------------------------
 
 
+APPOINTMENT = "/appointments/<int:appointment_id>"
+preconditions.register(APPOINTMENT)
+
+
 @bp.post(
     "/appointments",
-    responses={201: AppointmentOut, 404: Problem, 409: Problem, **STAFF},
+    responses={201: AppointmentRecord, 404: Problem, 409: Problem, **STAFF},
     security=BEARER,
 )
 def book_appointment(body: AppointmentIn) -> Response:
@@ -350,7 +387,7 @@ def book_appointment(body: AppointmentIn) -> Response:
     """
     require_admin()
     appointment = services.book_appointment(db_session(), body)
-    return created(appointment, f"/appointments/{appointment.id}")
+    return preconditions.versioned(appointment, 201, Location=f"/appointments/{appointment.id}")
 
 
 @bp.get("/appointments", responses={200: PageOut[AppointmentOut], **SIGNED_IN}, security=BEARER)
@@ -368,34 +405,40 @@ def list_appointments(query: AppointmentQuery) -> Response:
     return json_response(page_out(page))
 
 
-@bp.get(
-    "/appointments/<int:appointment_id>",
-    responses={200: AppointmentOut, 404: Problem, **SIGNED_IN},
-    security=BEARER,
-)
+@bp.get(APPOINTMENT, responses={200: AppointmentRecord, 404: Problem, **SIGNED_IN}, security=BEARER)
 def get_appointment(path: AppointmentPath) -> Response:
     """The appointment: for staff, or for its pet's owner's account (anyone else: 404)."""
     appointment = services.get_appointment(db_session(), current_viewer(), path.appointment_id)
-    return json_response(appointment)
+    return preconditions.versioned(appointment)
+
+
+@bp.patch(APPOINTMENT, responses={200: AppointmentRecord, 404: Problem, **STAFF}, security=BEARER)
+def update_appointment(path: AppointmentPath, body: AppointmentUpdate) -> Response:
+    """Change the reason, if `If-Match` names the current version (else 412)."""
+    require_admin()
+    expected = preconditions.expected_version(path.appointment_id)
+    appointment = services.update_appointment(db_session(), path.appointment_id, body, expected)
+    return preconditions.versioned(appointment)
 
 
 @bp.post(
     "/appointments/<int:appointment_id>/cancel",
-    responses={200: AppointmentOut, 404: Problem, 409: Problem, **STAFF},
+    responses={200: AppointmentRecord, 404: Problem, 409: Problem, **STAFF},
     security=BEARER,
 )
 def cancel_appointment(path: AppointmentPath) -> Response:
     """Cancel a scheduled appointment, freeing its slot; any other status is 409."""
     require_admin()
-    return json_response(services.cancel_appointment(db_session(), path.appointment_id))
+    return preconditions.versioned(services.cancel_appointment(db_session(), path.appointment_id))
 
 
 @bp.post(
     "/appointments/<int:appointment_id>/complete",
-    responses={200: AppointmentOut, 404: Problem, 409: Problem, **STAFF},
+    responses={200: AppointmentRecord, 404: Problem, 409: Problem, **STAFF},
     security=BEARER,
 )
 def complete_appointment(path: AppointmentPath) -> Response:
     """Mark a scheduled appointment as done; any other status is 409."""
     require_admin()
-    return json_response(services.complete_appointment(db_session(), path.appointment_id))
+    appointment = services.complete_appointment(db_session(), path.appointment_id)
+    return preconditions.versioned(appointment)

@@ -52,7 +52,9 @@ from alchemy_patterns.domains.school.schemas import (
     CourseFilter,
     CourseIn,
     CourseOut,
+    CourseRecord,
     CourseRoster,
+    CourseUpdate,
     EnrollIn,
     EnrollmentOut,
     SetGrade,
@@ -62,6 +64,7 @@ from alchemy_patterns.domains.school.schemas import (
     StudentOut,
     Transcript,
 )
+from alchemy_patterns.web import preconditions
 from alchemy_patterns.web.auth import BEARER, current_user, current_viewer, require_admin
 from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import created, json_response, no_content
@@ -269,34 +272,45 @@ def list_courses(query: CourseQuery) -> Response:
     return json_response(page_out(page))
 
 
-@bp.post("/courses", responses={201: CourseOut, 409: Problem, **STAFF}, security=BEARER)
+COURSE = "/courses/<int:course_id>"
+preconditions.register(COURSE)
+
+
+@bp.post("/courses", responses={201: CourseRecord, 409: Problem, **STAFF}, security=BEARER)
 def create_course(body: CourseIn) -> Response:
     """A new course; its code is stored upper case, and a code already taken is 409."""
     require_admin()
     course = services.create_course(db_session(), body)
-    return created(course, f"/courses/{course.id}")
+    return preconditions.versioned(course, 201, Location=f"/courses/{course.id}")
 
 
-@bp.get(
-    "/courses/<int:course_id>",
-    responses={200: CourseOut, 404: Problem, **SIGNED_IN},
-    security=BEARER,
-)
+@bp.get(COURSE, responses={200: CourseRecord, 404: Problem, **SIGNED_IN}, security=BEARER)
 def get_course(path: CoursePath) -> Response:
-    """One course."""
+    """One course, with its `ETag`; 304 if `If-None-Match` names it."""
     current_user()
-    return json_response(services.get_course(db_session(), path.course_id))
+    return preconditions.versioned(services.get_course(db_session(), path.course_id))
 
 
-@bp.delete(
-    "/courses/<int:course_id>",
-    responses={204: None, 404: Problem, 409: Problem, **STAFF},
-    security=BEARER,
+@bp.patch(
+    COURSE, responses={200: CourseRecord, 404: Problem, 409: Problem, **STAFF}, security=BEARER
 )
+def update_course(path: CoursePath, body: CourseUpdate) -> Response:
+    """Change the fields given, if `If-Match` names the current version (else 412).
+
+    A code another course has is 409.
+    """
+    require_admin()
+    expected = preconditions.expected_version(path.course_id)
+    course = services.update_course(db_session(), path.course_id, body, expected)
+    return preconditions.versioned(course)
+
+
+@bp.delete(COURSE, responses={204: None, 404: Problem, 409: Problem, **STAFF}, security=BEARER)
 def delete_course(path: CoursePath) -> Response:
     """Delete a course nobody is or was enrolled in; one with enrollments is a record (409)."""
     require_admin()
-    services.delete_course(db_session(), path.course_id)
+    expected = preconditions.expected_version(path.course_id)
+    services.delete_course(db_session(), path.course_id, expected)
     return no_content()
 
 

@@ -27,11 +27,14 @@ from alchemy_patterns.domains.social.schemas import (
     FeedItem,
     FollowState,
     LikeState,
+    PostDetail,
     PostFilter,
     PostIn,
-    PostOut,
+    PostRecord,
+    PostUpdate,
     UserSummary,
 )
+from alchemy_patterns.web import preconditions
 from alchemy_patterns.web.auth import BEARER, current_user, current_viewer
 from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import created, json_response, no_content
@@ -80,11 +83,15 @@ class UserPostsQuery(CursorQuery, PostFilter):
 # --- posts -----------------------------------------------------------------------------------
 
 
-@bp.post("/posts", responses={201: PostOut, **SIGNED_IN}, security=BEARER)
+POST = "/posts/<int:post_id>"
+preconditions.register(POST)
+
+
+@bp.post("/posts", responses={201: PostRecord, **SIGNED_IN}, security=BEARER)
 def create_post(body: PostIn) -> Response:
     """Publish a post as the caller."""
     post = services.create_post(db_session(), current_user().id, body)
-    return created(post, f"/posts/{post.id}")
+    return preconditions.versioned(post, 201, Location=f"/posts/{post.id}")
 
 
 class PostQuery(PageQuery):
@@ -103,29 +110,47 @@ def list_posts(query: PostQuery) -> Response:
     return json_response(page_out(page))
 
 
-@bp.get("/posts/<int:post_id>", responses={200: FeedItem, **FOUND}, security=BEARER)
+@bp.get(POST, responses={200: PostDetail, **FOUND}, security=BEARER)
 def get_post(path: PostPath) -> Response:
-    """A post as the feed shows it: author, counts, and whether the caller likes it."""
-    return json_response(services.get_post(db_session(), current_user().id, path.post_id))
+    """A post as the feed shows it: author, counts, and whether the caller likes it.
+
+    The `ETag` is the post's version, which its edits move (304 if
+    `If-None-Match` names it); likes and comments do not.
+    """
+    post = services.get_post(db_session(), current_user().id, path.post_id)
+    return preconditions.versioned(post)
 
 
-@bp.delete("/posts/<int:post_id>", responses={204: None, **FOUND}, security=BEARER)
+@bp.patch(POST, responses={200: PostRecord, **FOUND}, security=BEARER)
+def update_post(path: PostPath, body: PostUpdate) -> Response:
+    """Edit one of the caller's posts, if `If-Match` names its version (else 412); others' 404."""
+    author = current_user()  # 401 before 428
+    expected = preconditions.expected_version(path.post_id)
+    post = services.update_post(db_session(), author.id, path.post_id, body, expected)
+    return preconditions.versioned(post)
+
+
+@bp.delete(POST, responses={204: None, **FOUND}, security=BEARER)
 def delete_post(path: PostPath) -> Response:
     """Delete one of the caller's posts (softly: it can be restored); anyone else's is 404.
 
     From then on no read shows it, nor its comments and likes, to anyone.
     """
-    services.delete_post(db_session(), current_user().id, path.post_id)
+    author = current_user()  # 401 before 428
+    expected = preconditions.expected_version(path.post_id)
+    services.delete_post(db_session(), author.id, path.post_id, expected)
     return no_content()
 
 
-@bp.post("/posts/<int:post_id>/restore", responses={200: FeedItem, **FOUND}, security=BEARER)
+@bp.post("/posts/<int:post_id>/restore", responses={200: PostDetail, **FOUND}, security=BEARER)
 def restore_post(path: PostPath) -> Response:
     """Put a deleted post back, with its comments and likes: its author, or an admin.
 
     A post that was not deleted is answered as it is; anyone else gets 404.
     """
-    return json_response(services.restore_post(db_session(), current_viewer(), path.post_id))
+    return preconditions.versioned(
+        services.restore_post(db_session(), current_viewer(), path.post_id)
+    )
 
 
 @bp.get(
