@@ -33,6 +33,7 @@ class Product(db.Model):  # type: ignore[name-defined,misc]  # Flask-SQLAlchemy'
     id: Mapped[int] = mapped_column(primary_key=True)
     sku: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(2000))
     price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     stock: Mapped[int]
     is_active: Mapped[bool]
@@ -78,6 +79,7 @@ def _product(product: Product) -> dict[str, Any]:
         "id": product.id,
         "sku": product.sku,
         "name": product.name,
+        "description": product.description,
         "price": product.price,
         "stock": product.stock,
         "is_active": product.is_active,

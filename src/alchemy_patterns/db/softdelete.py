@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
     ColumnElement,
@@ -108,7 +109,21 @@ def _hide_deleted_rows(state: ORMExecuteState) -> None:
         return
     if state.is_relationship_load and _HIDE in state.statement._with_options:
         return
-    state.statement = state.statement.options(_HIDE)
+    state.statement = _hiding(state.statement)
+
+
+# A statement built once (a service's module-level SELECT, a page derived by
+# paginate()) gets its copy with the option once too: making the copy on
+# every execution cost more than the rest of the hook.
+_hidden: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
+
+
+def _hiding(statement: Any) -> Any:
+    """``statement`` with the live-rows option, the same copy each time for the same statement."""
+    hidden = _hidden.get(statement)
+    if hidden is None:
+        hidden = _hidden[statement] = statement.options(_HIDE)
+    return hidden
 
 
 def hide_deleted(factory: sessionmaker[Any] | type[Session]) -> None:
