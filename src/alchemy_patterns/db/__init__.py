@@ -87,7 +87,7 @@ from alchemy_patterns.db.profiling import (
     detect_n_plus_one,
 )
 from alchemy_patterns.db.retry import RetryPolicy, run_transaction
-from alchemy_patterns.db.session import savepoint, session_scope
+from alchemy_patterns.db.session import execute_core, savepoint, session_scope
 from alchemy_patterns.db.softdelete import (
     INCLUDE_DELETED,
     SoftDeletable,
@@ -168,6 +168,7 @@ __all__ = [
     "count_queries",
     "detect_n_plus_one",
     "emitted_on",
+    "execute_core",
     "exists",
     "found_dead_at_first_statement",
     "get_or_raise",

@@ -40,7 +40,7 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, Result
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -49,6 +49,7 @@ from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ClauseElement, UnaryExpression
 
 from alchemy_patterns.db.errors import NotFound, ValidationFailed
+from alchemy_patterns.db.session import execute_core
 
 __all__ = [
     "Counting",
@@ -177,7 +178,7 @@ def _rows(session: Session, stmt: AnySelect, params: Params = None) -> list[Any]
     where ``selected_columns`` would list every column of the table and
     ``column_descriptions`` costs more than the rest of a small page's handling.
     """
-    result = session.execute(stmt, params)
+    result = _execute(session, stmt, params)
     return list(result.scalars()) if len(result.keys()) == 1 else list(result)
 
 
@@ -187,7 +188,25 @@ def count(session: Session, stmt: AnySelect) -> int:
 
 
 def _count(session: Session, stmt: AnySelect, params: Params = None) -> int:
-    return session.scalar(_derive(stmt, "count", _counting), params) or 0
+    return _execute(session, _derive(stmt, "count", _counting), params).scalar() or 0
+
+
+def _execute(session: Session, stmt: AnySelect, params: Params = None) -> Result[*tuple[Any, ...]]:
+    """``session.execute()``, or for a statement on tables only :func:`execute_core`.
+
+    A page of a list read as Core (the catalogue) then runs without the
+    Session's per-execution ORM dispatch; whether a statement is one is read
+    once per statement object, as the other forms paginate() keeps.
+    """
+    if _derive(stmt, "core", _names_no_mapped_class):
+        return execute_core(session, stmt, params)
+    return session.execute(stmt, params)
+
+
+def _names_no_mapped_class(stmt: AnySelect) -> bool:
+    # SQLAlchemy marks a statement that names a mapped class anywhere (columns,
+    # FROM, WHERE) for its ORM plugin; the ORM's execution is needed then.
+    return stmt._propagate_attrs.get("compile_state_plugin") != "orm"
 
 
 def _counting(stmt: AnySelect) -> AnySelect:

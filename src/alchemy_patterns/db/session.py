@@ -6,16 +6,37 @@ request, a test. Services take the ``Session`` and never commit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import MetaData
+from sqlalchemy import CursorResult, Executable, MetaData
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from alchemy_patterns.db.errors import translating_errors
 
-__all__ = ["rollback_quietly", "savepoint", "session_scope"]
+__all__ = ["execute_core", "rollback_quietly", "savepoint", "session_scope"]
+
+#: A statement's parameters: one set, or many (an executemany).
+Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
+
+
+def execute_core(
+    session: Session, statement: Executable, parameters: Parameters = None
+) -> CursorResult[*tuple[Any, ...]]:
+    """Run a Core statement (on ``Table`` objects) in the session's transaction.
+
+    The result ``session.execute()`` gives for such a statement, on the same
+    connection and transaction, with the same engine events (the query
+    counters, the slow-query log), without the Session's per-execution
+    dispatch: an ORM execution state and the ``do_orm_execute`` hooks (the
+    soft-delete filter) built for a statement that names no mapped class,
+    which cost a hot read's statement more Python than its round trip. Only
+    for such statements: an ORM statement needs the Session (autoflush,
+    loader criteria, entities).
+    """
+    return session.connection().execute(statement, parameters)
 
 
 @contextmanager

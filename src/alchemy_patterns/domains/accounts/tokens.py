@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from alchemy_patterns.db import table_of
+from alchemy_patterns.db import execute_core, table_of
 from alchemy_patterns.domains.accounts.errors import AuthenticationRequired
 from alchemy_patterns.domains.accounts.models import ApiToken, User
 from alchemy_patterns.domains.accounts.schemas import UserOut
@@ -60,7 +60,7 @@ def user_for_token(session: Session, token: str) -> UserOut:
     """The active user of a live token (one indexed SELECT), or ``AuthenticationRequired``."""
     now = dt.datetime.now(dt.UTC)
     params = {"token_hash": _digest(token), "now": now}
-    user = session.execute(_USER_FOR_TOKEN, params).one_or_none()  # a row, not an object
+    user = execute_core(session, _USER_FOR_TOKEN, params).one_or_none()  # a row, not an object
     if user is None:
         raise AuthenticationRequired("the token is unknown, expired or revoked")
     return UserOut.model_validate(user)

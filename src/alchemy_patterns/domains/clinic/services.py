@@ -34,6 +34,7 @@ from alchemy_patterns.db import (
     PageArgs,
     ValidationFailed,
     check_version,
+    execute_core,
     live,
     paginate,
     restore,
@@ -176,15 +177,15 @@ def owner_detail(session: Session, viewer: Viewer, owner_id: int) -> OwnerDetail
     An owner ``viewer`` may not read is ``NotFound``.
     """
     values = {"owner_id": owner_id, "viewer_id": viewer.user_id}
-    found = session.execute(
-        _OWNER_SEEN_BY_STAFF if viewer.is_staff else _OWNER_SEEN_BY_SELF, values
+    found = execute_core(
+        session, _OWNER_SEEN_BY_STAFF if viewer.is_staff else _OWNER_SEEN_BY_SELF, values
     )
     owner = found.one_or_none()
     if owner is None:
         raise NotFound("owner", owner_id)
-    pets = [{**pet._asdict(), "appointments": []} for pet in session.execute(_PETS, values)]
+    pets = [{**pet._asdict(), "appointments": []} for pet in execute_core(session, _PETS, values)]
     appointments_of = {pet["id"]: pet["appointments"] for pet in pets}
-    for row in session.execute(_APPOINTMENTS_WITH_VETS, values):
+    for row in execute_core(session, _APPOINTMENTS_WITH_VETS, values):
         *appointment, vet_id, vet_name, specialty = row
         vet = {"id": vet_id, "name": vet_name, "specialty": specialty}
         appointment_of = dict(zip(AppointmentOut.model_fields, appointment, strict=True))

@@ -42,6 +42,7 @@ from alchemy_patterns.db import (
     as_money,
     as_of,
     check_version,
+    execute_core,
     history_page,
     history_table,
     paginate,
@@ -319,7 +320,7 @@ def cart_id_for(session: Session, user_id: int) -> int:
 
 def _find_cart_id(session: Session, user_id: int) -> int | None:
     session.flush()  # Core statements do not autoflush: a pending cart must be seen
-    return session.execute(_CART_ID, {"user_id": user_id}).scalar()
+    return execute_core(session, _CART_ID, {"user_id": user_id}).scalar()
 
 
 def _dialect(session: Session) -> str:
@@ -364,8 +365,8 @@ def add_to_cart(session: Session, user_id: int, product_id: int, quantity: int =
     """
     _check_quantity(quantity, minimum=1)
     session.flush()  # Core statements do not autoflush: what the caller added must be seen
-    found = session.execute(
-        _PRODUCT_AND_CART, {"product_id": product_id, "user_id": user_id}
+    found = execute_core(
+        session, _PRODUCT_AND_CART, {"product_id": product_id, "user_id": user_id}
     ).first()
     if found is None or not found.is_active:
         raise NotFound("product", product_id)
@@ -373,7 +374,7 @@ def add_to_cart(session: Session, user_id: int, product_id: int, quantity: int =
     row = {"cart_id": cart_id, "product_id": product_id, "quantity": quantity}
     try:
         with translating_errors(Base.metadata):
-            stored = session.execute(_add_line(_dialect(session)), row).scalar()
+            stored = execute_core(session, _add_line(_dialect(session)), row).scalar()
     except ValidationFailed as error:  # MariaDB: the CHECK refused the sum
         raise _over_the_limit() from error
     if stored is None:  # PostgreSQL, SQLite: the condition left the line as it was
@@ -536,19 +537,23 @@ def checkout(session: Session, user_id: int) -> OrderOut:
     statements, several rows in one. Prices are those the locked rows hold.
     """
     session.flush()  # Core statements do not autoflush: what the caller added must be seen
-    lines = session.execute(_LOCKED_LINES, {"user_id": user_id}).all()
+    lines = execute_core(session, _LOCKED_LINES, {"user_id": user_id}).all()
     if not lines:
         raise EmptyCart
     products = {
         row.id: row
-        for row in session.execute(_LOCKED_PRODUCTS, {"ids": [line.product_id for line in lines]})
+        for row in execute_core(
+            session, _LOCKED_PRODUCTS, {"ids": [line.product_id for line in lines]}
+        )
     }
     short = [line for line in lines if _available(products[line.product_id]) < line.quantity]
     if short:
         raise OutOfStock([_shortage(products[line.product_id], line.quantity) for line in short])
-    session.execute(_KEEP_VERSIONS, {"ids": list(products), "changed_by": actor(session)})
-    session.execute(
-        _TAKE_STOCK, [{"product_id": line.product_id, "taken": line.quantity} for line in lines]
+    execute_core(session, _KEEP_VERSIONS, {"ids": list(products), "changed_by": actor(session)})
+    execute_core(
+        session,
+        _TAKE_STOCK,
+        [{"product_id": line.product_id, "taken": line.quantity} for line in lines],
     )
     _expire_loaded(session, Product, products, ["stock", "updated_at", "version"])
     items = [
@@ -563,7 +568,7 @@ def checkout(session: Session, user_id: int) -> OrderOut:
         for line in lines
     ]
     order = _place_order(session, user_id, items)
-    session.execute(_DELETE_LINES, {"ids": [line.id for line in lines]})
+    execute_core(session, _DELETE_LINES, {"ids": [line.id for line in lines]})
     return order
 
 
@@ -585,8 +590,9 @@ def _place_order(session: Session, user_id: int, items: list[OrderItemOut]) -> O
     """The order (one INSERT ... RETURNING), its lines (one statement) and its audit record."""
     total = sum((item.subtotal for item in items), Decimal("0.00"))
     values = {"user_id": user_id, "status": OrderStatus.PLACED, "total": total}
-    order_id, created_at = session.execute(_INSERT_ORDER, values).one()
-    session.execute(
+    order_id, created_at = execute_core(session, _INSERT_ORDER, values).one()
+    execute_core(
+        session,
         _INSERT_ORDER_ITEMS,
         [item.model_dump(exclude={"sku", "name"}) | {"order_id": order_id} for item in items],
     )
@@ -624,13 +630,13 @@ def checkout_once(session: Session, user_id: int, key: str) -> tuple[OrderOut, b
     claim = {"user_id": user_id, "key": key}
     try:
         with translating_errors(Base.metadata):
-            claimed = session.execute(_claim_key(_dialect(session)), claim).rowcount == 1  # type: ignore[attr-defined]
+            claimed = execute_core(session, _claim_key(_dialect(session)), claim).rowcount == 1
     except Conflict:  # MariaDB: the key is taken
         claimed = False
     if not claimed:
         return _order_out(_order_for_key(session, user_id, key)), False
     order = checkout(session, user_id)
-    session.execute(_SET_KEY_ORDER, {"for_user": user_id, "for_key": key, "placed": order.id})
+    execute_core(session, _SET_KEY_ORDER, {"for_user": user_id, "for_key": key, "placed": order.id})
     return order, True
 
 
