@@ -29,3 +29,23 @@ def drop_version_columns(tables: Sequence[str]) -> None:
     """
     for table in reversed(tables):
         op.drop_column(table, "version")
+
+
+#: A table and the columns of one of its indexes, in order.
+IndexSpec = tuple[str, list[str]]
+
+
+def _index_name(table: str, columns: list[str]) -> str:
+    return op.f(f"ix_{table}_{'_'.join(columns)}")
+
+
+def create_indexes(indexes: Sequence[IndexSpec]) -> None:
+    """Create each index, named as the naming convention names it (``ix_<table>_<columns>``)."""
+    for table, columns in indexes:
+        op.create_index(_index_name(table, columns), table, columns)
+
+
+def drop_indexes(indexes: Sequence[IndexSpec]) -> None:
+    """Undo :func:`create_indexes`, in the reverse order."""
+    for table, columns in reversed(indexes):
+        op.drop_index(_index_name(table, columns), table_name=table)

@@ -19,7 +19,7 @@ Create Date: 2026-12-02 16:30:00.000000
 
 from collections.abc import Sequence
 
-from alembic import op
+from alchemy_patterns.migrations.operations import create_indexes, drop_indexes
 
 revision: str = "0012_more_list_filters"
 down_revision: str | None = "0011_versions"
@@ -37,15 +37,9 @@ INDEXES: list[tuple[str, list[str]]] = [
 ]
 
 
-def _name(table: str, columns: list[str]) -> str:
-    return op.f(f"ix_{table}_{'_'.join(columns)}")
-
-
 def upgrade() -> None:
-    for table, columns in INDEXES:
-        op.create_index(_name(table, columns), table, columns)
+    create_indexes(INDEXES)
 
 
 def downgrade() -> None:
-    for table, columns in reversed(INDEXES):
-        op.drop_index(_name(table, columns), table_name=table)
+    drop_indexes(INDEXES)
