@@ -32,6 +32,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Integer, String, text
@@ -40,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from alchemy_patterns.db import AsyncDatabase, Database, EngineOptions, bulk_insert
-from common import SERVERS
+from common import SERVERS, bench_url
 
 ROWS = 1000
 READ = text("SELECT name FROM bench_async_reads WHERE id = :id")
@@ -209,10 +210,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--units", type=int, default=1000)
     parser.add_argument("--pool-size", type=int, default=10)
-    parser.add_argument("--url", default=SERVERS["postgresql"])
+    parser.add_argument("--url", help="default: alchemy_patterns_bench on the PostgreSQL server")
     parser.add_argument("--drivers", action="store_true")
     parser.add_argument("--variant", choices=["threads", "async", "raw"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    # The server's URL names no database of ours: the benchmarks' own (created if missing).
+    args.url = args.url or bench_url("postgresql", Path.cwd())
     if args.variant:
         run_variant(args.variant, args.url, args.units, args.pool_size)
     elif args.drivers:
