@@ -195,7 +195,7 @@ def test_the_generated_client_runs_the_readme_quickstart(
                     client=bob, body=models.PostIn(body="Hello from bob")
                 ),
                 201,
-                models.PostOut,
+                models.PostRecord,
             )
             follow = answer(
                 api("social.follow_user").sync_detailed(users["bob"].id, client=ada),
