@@ -66,7 +66,7 @@ import asyncio
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, Unpack
 
 from sqlalchemy import Engine, MetaData
 from sqlalchemy.engine import URL
@@ -377,8 +377,13 @@ update_where = _through_run_sync(bulk.update_where)
 copy_insert = _through_run_sync(bulk.copy_insert)
 
 
-async def get_or_raise(session: AsyncSession, model: type[M], ident: Any, **options: Any) -> M:
-    """``await session.get(model, ident)``, or :class:`~alchemy_patterns.db.NotFound` (sync's)."""
+async def get_or_raise(
+    session: AsyncSession, model: type[M], ident: Any, **options: Unpack[pagination.GetOptions]
+) -> M:
+    """``await session.get(model, ident, **options)``, or :class:`~alchemy_patterns.db.NotFound`.
+
+    The sync function's, run in the session's greenlet: the same options, the same name.
+    """
     return await session.run_sync(
         lambda sync: pagination.get_or_raise(sync, model, ident, **options)
     )

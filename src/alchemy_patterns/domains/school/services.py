@@ -46,6 +46,7 @@ from alchemy_patterns.db import (
     Page,
     PageArgs,
     check_version,
+    get_or_raise,
     paginate,
     savepoint,
     update_where,
@@ -200,7 +201,7 @@ def update_course(
 
     A code another course has is a ``Conflict`` on ``code``.
     """
-    course = _course(session, course_id, lock=True)
+    course = get_or_raise(session, Course, course_id, with_for_update=True)
     kept = ("code", "title", "credits")
     edit(session, course, data, expected_version, entity="course", kept=kept)
     return CourseRecord.model_validate(course)
@@ -218,7 +219,7 @@ def list_courses(
 
 
 def get_course(session: Session, course_id: int) -> CourseRecord:
-    return CourseRecord.model_validate(_course(session, course_id))
+    return CourseRecord.model_validate(get_or_raise(session, Course, course_id))
 
 
 def delete_course(session: Session, course_id: int, expected_version: Expected = None) -> None:
@@ -230,7 +231,11 @@ def delete_course(session: Session, course_id: int, expected_version: Expected =
     the course is read ``FOR UPDATE`` first, and a changed one is ``StaleVersion``.
     """
     if expected_version is not None:
-        check_version(_course(session, course_id, lock=True), expected_version, entity="course")
+        check_version(
+            get_or_raise(session, Course, course_id, with_for_update=True),
+            expected_version,
+            entity="course",
+        )
     try:
         with savepoint(session, Base.metadata):
             result = session.execute(delete(Course).where(Course.id == course_id))
@@ -240,13 +245,6 @@ def delete_course(session: Session, course_id: int, expected_version: Expected =
         raise NotFound("course", course_id)
 
 
-def _student(session: Session, student_id: int) -> Student:
-    student = session.get(Student, student_id)
-    if student is None:
-        raise NotFound("student", student_id)
-    return student
-
-
 def _visible_student(session: Session, viewer: Viewer, student_id: int) -> Student:
     """The student if ``viewer`` may read them: one statement, and ``NotFound`` either way."""
     stmt = select(Student).where(Student.id == student_id, viewer.sees(Student.user_id))
@@ -254,20 +252,6 @@ def _visible_student(session: Session, viewer: Viewer, student_id: int) -> Stude
     if student is None:
         raise NotFound("student", student_id)
     return student
-
-
-def _club(session: Session, club_id: int) -> Club:
-    club = session.get(Club, club_id)
-    if club is None:
-        raise NotFound("club", club_id)
-    return club
-
-
-def _course(session: Session, course_id: int, *, lock: bool = False) -> Course:
-    course = session.get(Course, course_id, with_for_update=lock)
-    if course is None:
-        raise NotFound("course", course_id)
-    return course
 
 
 # --- clubs: a plain link ------------------------------------------------------------
@@ -280,8 +264,8 @@ def join_club(session: Session, student_id: int, club_id: int) -> None:
     NOTHING``; MariaDB's no-op ``ON DUPLICATE KEY UPDATE``): two requests at
     once cannot both insert, and neither fails.
     """
-    _student(session, student_id)
-    _club(session, club_id)
+    get_or_raise(session, Student, student_id)
+    get_or_raise(session, Club, club_id)
     link = {"student_id": student_id, "club_id": club_id}
     with savepoint(session, Base.metadata):
         upsert(session, memberships, [link], conflict=["student_id", "club_id"], update=[])
@@ -289,8 +273,8 @@ def join_club(session: Session, student_id: int, club_id: int) -> None:
 
 def leave_club(session: Session, student_id: int, club_id: int) -> None:
     """End the membership; a student who is not a member has nothing to leave."""
-    _student(session, student_id)
-    _club(session, club_id)
+    get_or_raise(session, Student, student_id)
+    get_or_raise(session, Club, club_id)
     session.execute(
         delete(memberships).where(
             memberships.c.student_id == student_id, memberships.c.club_id == club_id
@@ -309,7 +293,7 @@ def club_members(
     database may merge the index with the whole students table instead. An order
     by name would sort every member of the club to return twenty.
     """
-    _club(session, club_id)
+    get_or_raise(session, Club, club_id)
     links = (
         select(memberships.c.student_id, memberships.c.joined_at)
         .where(memberships.c.club_id == club_id, _readable(viewer, memberships.c.student_id))
@@ -388,8 +372,8 @@ def enroll(session: Session, student_id: int, course_id: int, data: EnrollIn) ->
     one enrolls, the others get :class:`AlreadyEnrolled`, as does a student
     whose enrollment is active or completed.
     """
-    _student(session, student_id)
-    _course(session, course_id)
+    get_or_raise(session, Student, student_id)
+    get_or_raise(session, Course, course_id)
     enrollment = _reactivate(session, student_id, course_id, data.notes)
     if enrollment is None:
         enrollment = _insert_enrollment(session, student_id, course_id, data.notes)
@@ -547,7 +531,7 @@ def course_roster(
     students (``enrich``): a range of the index and twenty lookups by key,
     however many took the course. Anyone but staff sees only their own line.
     """
-    course = _course(session, course_id)
+    course = get_or_raise(session, Course, course_id)
     enrollments = (
         select(Enrollment.student_id, Enrollment.status, Enrollment.grade, Enrollment.enrolled_at)
         .where(

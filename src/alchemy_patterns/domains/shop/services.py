@@ -42,6 +42,7 @@ from alchemy_patterns.db import (
     as_money,
     as_of,
     check_version,
+    get_or_raise,
     history_page,
     history_table,
     paginate,
@@ -127,7 +128,7 @@ def update_product(
     rival edit waits and then sees the version this one wrote; the audit
     listener records each changed column. None expects any version.
     """
-    product = _product(session, product_id, lock=True)
+    product = get_or_raise(session, Product, product_id, with_for_update=True)
     check_version(product, expected_version, entity="product")
     with savepoint(session, Base.metadata):
         for name, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
@@ -136,7 +137,7 @@ def update_product(
 
 
 def get_product(session: Session, product_id: int) -> ProductOut:
-    return ProductOut.model_validate(_product(session, product_id))
+    return ProductOut.model_validate(get_or_raise(session, Product, product_id))
 
 
 def product_history(
@@ -165,7 +166,7 @@ def revert_product(
     current one changes nothing. Its stock is not reverted (units sold since
     stay sold); an old SKU another product has taken since is a ``Conflict``.
     """
-    product = _product(session, product_id, lock=True)
+    product = get_or_raise(session, Product, product_id, with_for_update=True)
     check_version(product, expected_version, entity="product")
     with savepoint(session, Base.metadata):
         revert(session, product, version)
@@ -279,13 +280,6 @@ def reprice(session: Session, data: Reprice) -> int:
         },
     )
     return repriced
-
-
-def _product(session: Session, product_id: int, *, lock: bool = False) -> Product:
-    product = session.get(Product, product_id, with_for_update=lock)
-    if product is None:
-        raise NotFound("product", product_id)
-    return product
 
 
 # --- cart -----------------------------------------------------------------------

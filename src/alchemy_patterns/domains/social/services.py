@@ -35,6 +35,7 @@ from alchemy_patterns.db import (
     PageArgs,
     check_version,
     exists,
+    get_or_raise,
     keyset_paginate,
     paginate,
     restore,
@@ -161,18 +162,11 @@ def _require_post(session: Session, post_id: int) -> None:
         raise NotFound("post", post_id)
 
 
-def _require_user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound("user", user_id)
-    return user
-
-
 # --- comments ------------------------------------------------------------------------
 
 
 def comment(session: Session, user_id: int, post_id: int, data: CommentIn) -> CommentOut:
-    author = _require_user(session, user_id)
+    author = get_or_raise(session, User, user_id)
     _require_post(session, post_id)
     new = Comment(post_id=post_id, author_id=user_id, body=data.body)
     with savepoint(session, Base.metadata):
@@ -246,7 +240,7 @@ def like(session: Session, user_id: int, post_id: int) -> LikeState:
             )
     except InvalidReference:
         _require_post(session, post_id)
-        _require_user(session, user_id)
+        get_or_raise(session, User, user_id)
         raise
     _expire_held(session, Post, post_id, "liked_by")
     return _like_state(session, user_id, post_id)
@@ -380,7 +374,7 @@ def _people(
     )
     people = paginate(session, stmt, **paging)
     if not people.items:
-        _require_user(session, user_id)  # an unknown user, or one with nobody
+        get_or_raise(session, User, user_id)  # an unknown user, or one with nobody
     return people.map(lambda row: UserSummary(id=row.id, username=row.username))
 
 
@@ -456,7 +450,7 @@ def user_posts(
     order = NEWEST_FIRST if sort is None else POST_SORTING.terms(sort)
     posts = _page(session, stmt, cursor, per_page, order=order)
     if not posts.items and cursor is None:
-        _require_user(session, author_id)  # an unknown author, or one who never posted
+        get_or_raise(session, User, author_id)  # an unknown author, or one who never posted
     return posts
 
 
