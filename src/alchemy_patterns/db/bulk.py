@@ -30,7 +30,7 @@ from typing import Any, overload
 
 from sqlalchemy import ColumnElement, Table, bindparam, insert, inspect, literal, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection, CursorResult, Dialect, Result
 from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.schema import Column, ColumnDefault
@@ -45,6 +45,7 @@ __all__ = [
     "bulk_insert",
     "bulk_update",
     "copy_insert",
+    "rowcount",
     "update_where",
     "upsert",
     "upsert_statement",
@@ -606,6 +607,19 @@ def _refuse_historied(target: Target, name: str, instead: str) -> None:
         )
 
 
+def rowcount(result: Result[Any]) -> int:
+    """How many rows the UPDATE, DELETE or INSERT that answered ``result`` matched.
+
+    ``Session.execute`` is typed to answer a ``Result``; a statement that
+    changes rows answers a ``CursorResult``, which carries the count. Any other
+    result is a ``TypeError``, not a count of zero. (An INSERT's count is kept
+    only with the ``preserve_rowcount`` execution option.)
+    """
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"a {type(result).__name__} carries no row count")
+    return result.rowcount
+
+
 def update_where(
     session: Session,
     target: Target,
@@ -651,7 +665,7 @@ def update_where(
         update(target).where(*criteria).values(values),
         execution_options={"synchronize_session": "auto"},
     )
-    matched = int(result.rowcount)  # type: ignore[attr-defined]
+    matched = rowcount(result)
     if expected_version is not None and not matched:
         name = getattr(target, "__name__", target)
         raise StaleVersion(

@@ -48,6 +48,7 @@ from alchemy_patterns.db import (
     check_version,
     get_or_raise,
     paginate,
+    rowcount,
     savepoint,
     update_where,
     upsert,
@@ -241,7 +242,7 @@ def delete_course(session: Session, course_id: int, expected_version: Expected =
             result = session.execute(delete(Course).where(Course.id == course_id))
     except InvalidReference as error:
         raise CourseHasEnrollments(course_id) from error
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not rowcount(result):
         raise NotFound("course", course_id)
 
 

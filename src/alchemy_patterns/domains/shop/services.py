@@ -47,6 +47,7 @@ from alchemy_patterns.db import (
     history_table,
     paginate,
     revert,
+    rowcount,
     savepoint,
     scale_money,
     table_of,
@@ -411,7 +412,7 @@ def remove_from_cart(session: Session, user_id: int, product_id: int) -> None:
             CartItem.cart_id == cart_id_for(session, user_id), CartItem.product_id == product_id
         )
     )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not rowcount(result):
         raise NotFound("cart item", product_id)
 
 
@@ -420,7 +421,7 @@ def clear_cart(session: Session, user_id: int) -> int:
     result = session.execute(
         delete(CartItem).where(CartItem.cart_id == cart_id_for(session, user_id))
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 def cart_view(session: Session, user_id: int) -> CartView:
@@ -618,7 +619,7 @@ def checkout_once(session: Session, user_id: int, key: str) -> tuple[OrderOut, b
     claim = {"user_id": user_id, "key": key}
     try:
         with translating_errors(Base.metadata):
-            claimed = session.execute(_claim_key(_dialect(session)), claim).rowcount == 1  # type: ignore[attr-defined]
+            claimed = rowcount(session.execute(_claim_key(_dialect(session)), claim)) == 1
     except Conflict:  # MariaDB: the key is taken
         claimed = False
     if not claimed:

@@ -39,6 +39,7 @@ from alchemy_patterns.db import (
     keyset_paginate,
     paginate,
     restore,
+    rowcount,
     savepoint,
     table_of,
     update_where,
@@ -318,7 +319,7 @@ def unfollow(session: Session, follower_id: int, followed_id: int) -> FollowStat
             follows.c.follower_id == follower_id, follows.c.followed_id == followed_id
         )
     )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not rowcount(result):
         _require_users(session, (follower_id, followed_id))
     _expire_follow_collections(session, follower_id, followed_id)
     return FollowState(follower_id=follower_id, followed_id=followed_id, following=False)
