@@ -349,7 +349,11 @@ def async_sessions(sessions: sessionmaker[Session]) -> async_sessionmaker[AsyncS
 async def savepoint(
     session: AsyncSession, metadata: MetaData | None = None
 ) -> AsyncIterator[AsyncSession]:
-    """:func:`alchemy_patterns.db.savepoint`, awaited: flushed inside, rolled back alone."""
+    """:func:`alchemy_patterns.db.savepoint`, awaited: flushed inside, rolled back alone.
+
+    ``metadata`` defaults to the session's, as the sync one's does: an
+    ``AsyncDatabase``'s sessions share the info of its sync ``Database``'s.
+    """
     async with greenlet_scope(units.savepoint(session.sync_session, metadata)):
         yield session
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alchemy_patterns.db import Base, get_or_raise, savepoint, upsert
+from alchemy_patterns.db import get_or_raise, savepoint, upsert
 from alchemy_patterns.domains.accounts.errors import InvalidCredentials
 from alchemy_patterns.domains.accounts.models import Profile, Role, User
 from alchemy_patterns.domains.accounts.passwords import hash_password, needs_rehash, verify_password
@@ -42,7 +42,7 @@ def create_user(session: Session, data: RegisterUser, *, role: Role = Role.USER)
 
 def register_user(session: Session, data: RegisterUser) -> UserOut:
     """A new account with the ``user`` role; ``Conflict`` names a taken field."""
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         user = create_user(session, data)
     return UserOut.model_validate(user)
 

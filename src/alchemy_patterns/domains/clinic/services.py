@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session, selectinload
 
 from alchemy_patterns.db import (
     INCLUDE_DELETED,
-    Base,
     Conflict,
     Expected,
     InvalidReference,
@@ -97,7 +96,7 @@ from alchemy_patterns.domains.schemas import columns_for, on_utc_days
 def register_owner(session: Session, data: OwnerIn) -> OwnerRecord:
     """A new owner; a taken e-mail address, whatever its case, is a ``Conflict`` on ``email``."""
     owner = Owner(**data.model_dump())
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         session.add(owner)
     return OwnerRecord.model_validate(owner)
 
@@ -265,7 +264,7 @@ def restore_owner(session: Session, owner_id: int) -> OwnerRecord:
         .execution_options(**{INCLUDE_DELETED: True})
     )
     try:
-        with savepoint(session, Base.metadata):
+        with savepoint(session):
             restore(session, owner)
             _mark_pets(session, list(session.scalars(deleted_with_owner)), None, "restore")
     except Conflict as error:
@@ -300,7 +299,7 @@ def _owner_with_pets(session: Session, owner_id: int) -> Owner:
 def add_pet(session: Session, owner_id: int, data: PetIn) -> PetRecord:
     get_or_raise(session, Owner, owner_id)
     pet = Pet(owner_id=owner_id, **data.model_dump())
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         session.add(pet)
     return PetRecord.model_validate(pet)
 
@@ -358,7 +357,7 @@ def transfer_pet(session: Session, pet_id: int, old_owner_id: int, new_owner_id:
     _check_owners_exist(session, old_owner_id, new_owner_id)
     if pet.owner_id != old_owner_id:
         raise NotTheOwner(pet_id, old_owner_id)
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         pet.owner_id = new_owner_id
     return PetRecord.model_validate(pet)
 
@@ -376,7 +375,7 @@ def _check_owners_exist(session: Session, *owner_ids: int) -> None:
 
 def add_vet(session: Session, data: VetIn) -> VetDetail:
     vet = Vet(**data.model_dump())
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         session.add(vet)
     return VetDetail.model_validate(vet)
 
@@ -420,7 +419,7 @@ def delete_vet(session: Session, vet_id: int, expected_version: Expected = None)
     vet = get_or_raise(session, Vet, vet_id, with_for_update=expected_version is not None)
     check_version(vet, expected_version, entity="vet")
     try:
-        with savepoint(session, Base.metadata):
+        with savepoint(session):
             session.delete(vet)
     except InvalidReference as error:
         raise VetHasAppointments(vet_id) from error
@@ -444,7 +443,7 @@ def book_appointment(session: Session, data: AppointmentIn) -> AppointmentRecord
     get_or_raise(session, Vet, data.vet_id)
     appointment = Appointment(**data.model_dump())
     try:
-        with savepoint(session, Base.metadata):
+        with savepoint(session):
             session.add(appointment)
     except Conflict as error:
         raise SlotTaken(data.vet_id, data.scheduled_at) from error

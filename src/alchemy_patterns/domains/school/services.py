@@ -38,7 +38,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from alchemy_patterns.db import (
-    Base,
     Conflict,
     Expected,
     InvalidReference,
@@ -105,7 +104,7 @@ from alchemy_patterns.domains.school.schemas import (
 def create_student(session: Session, data: StudentIn) -> StudentOut:
     """A new student; a taken e-mail address (in any case) is a ``Conflict`` on ``email``."""
     student = Student(**data.model_dump())
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         session.add(student)
     return StudentOut.model_validate(student)
 
@@ -142,7 +141,7 @@ def list_students(
 def create_club(session: Session, data: ClubIn) -> ClubOut:
     """A new club; a taken name is a ``Conflict`` on ``name``."""
     club = Club(**data.model_dump())
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         session.add(club)
     return ClubOut.model_validate(club)
 
@@ -190,7 +189,7 @@ def _summary(row: Any) -> ClubSummary:
 def create_course(session: Session, data: CourseIn) -> CourseRecord:
     """A new course; a taken code is a ``Conflict`` on ``code``."""
     course = Course(**data.model_dump())
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         session.add(course)
     return CourseRecord.model_validate(course)
 
@@ -238,7 +237,7 @@ def delete_course(session: Session, course_id: int, expected_version: Expected =
             entity="course",
         )
     try:
-        with savepoint(session, Base.metadata):
+        with savepoint(session):
             result = session.execute(delete(Course).where(Course.id == course_id))
     except InvalidReference as error:
         raise CourseHasEnrollments(course_id) from error
@@ -268,7 +267,7 @@ def join_club(session: Session, student_id: int, club_id: int) -> None:
     get_or_raise(session, Student, student_id)
     get_or_raise(session, Club, club_id)
     link = {"student_id": student_id, "club_id": club_id}
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         upsert(session, memberships, [link], conflict=["student_id", "club_id"], update=[])
 
 
@@ -423,7 +422,7 @@ def _insert_enrollment(
 ) -> Enrollment:
     enrollment = Enrollment(student_id=student_id, course_id=course_id, notes=notes)
     try:
-        with savepoint(session, Base.metadata):
+        with savepoint(session):
             session.add(enrollment)
     except Conflict as error:
         raise AlreadyEnrolled(student_id, course_id) from error

@@ -103,7 +103,7 @@ def register_user_with_cart(session: Session, data: RegisterUser) -> UserOut:
     transaction: a ``Conflict`` on the e-mail address leaves no cart and no
     audit row behind.
     """
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         user = create_user(session, data)
         session.add(Cart(user_id=user.id))
     return UserOut.model_validate(user)
@@ -114,7 +114,7 @@ def register_user_with_cart(session: Session, data: RegisterUser) -> UserOut:
 
 def create_product(session: Session, data: ProductIn) -> ProductOut:
     product = Product(**data.model_dump())
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         session.add(product)
     return ProductOut.model_validate(product)
 
@@ -131,7 +131,7 @@ def update_product(
     """
     product = get_or_raise(session, Product, product_id, with_for_update=True)
     check_version(product, expected_version, entity="product")
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         for name, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
             setattr(product, name, value)
     return ProductOut.model_validate(product)
@@ -169,7 +169,7 @@ def revert_product(
     """
     product = get_or_raise(session, Product, product_id, with_for_update=True)
     check_version(product, expected_version, entity="product")
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         revert(session, product, version)
     return ProductOut.model_validate(product)
 

@@ -76,7 +76,7 @@ NEWEST_FIRST = queries.newest_first(Post)
 def create_post(session: Session, author_id: int, data: PostIn) -> PostRecord:
     post = Post(author_id=author_id, body=data.body)
     try:
-        with savepoint(session, Base.metadata):
+        with savepoint(session):
             session.add(post)
     except InvalidReference as error:
         raise NotFound("user", author_id) from error
@@ -170,7 +170,7 @@ def comment(session: Session, user_id: int, post_id: int, data: CommentIn) -> Co
     author = get_or_raise(session, User, user_id)
     _require_post(session, post_id)
     new = Comment(post_id=post_id, author_id=user_id, body=data.body)
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         session.add(new)
     return CommentOut(
         id=new.id,
@@ -231,7 +231,7 @@ def like(session: Session, user_id: int, post_id: int) -> LikeState:
     includes a like a rival committed first.
     """
     try:
-        with savepoint(session, Base.metadata):
+        with savepoint(session):
             upsert(
                 session,
                 likes,
@@ -297,7 +297,7 @@ def follow(session: Session, follower_id: int, followed_id: int) -> FollowState:
     if follower_id == followed_id:
         raise SelfFollow(follower_id)
     try:
-        with savepoint(session, Base.metadata):
+        with savepoint(session):
             upsert(
                 session,
                 follows,
