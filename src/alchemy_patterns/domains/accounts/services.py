@@ -48,6 +48,7 @@ def register_user(session: Session, data: RegisterUser) -> UserOut:
 
 
 def get_user(session: Session, user_id: int) -> UserOut:
+    """Any account by id; ``NotFound`` if there is none."""
     return UserOut.model_validate(get_or_raise(session, User, user_id))
 
 
@@ -101,6 +102,7 @@ def _verified_user(session: Session, credentials: Credentials) -> User:
 
 
 def change_password(session: Session, user_id: int, data: ChangePassword) -> None:
+    """Set a new password if ``current_password`` is the account's (else ``InvalidCredentials``)."""
     user = get_or_raise(session, User, user_id)
     if not verify_password(user.password_hash, data.current_password.get_secret_value()):
         raise InvalidCredentials
@@ -109,6 +111,7 @@ def change_password(session: Session, user_id: int, data: ChangePassword) -> Non
 
 
 def set_active(session: Session, user_id: int, active: bool) -> UserOut:
+    """Disable the account or enable it again; ``NotFound`` for an unknown id."""
     user = get_or_raise(session, User, user_id)
     user.is_active = active
     session.flush()
@@ -116,6 +119,7 @@ def set_active(session: Session, user_id: int, active: bool) -> UserOut:
 
 
 def set_role(session: Session, user_id: int, role: Role) -> UserOut:
+    """Give the account ``role``; ``NotFound`` for an unknown id."""
     user = get_or_raise(session, User, user_id)
     user.role = role
     session.flush()
@@ -134,4 +138,5 @@ def set_profile(session: Session, user_id: int, data: ProfileIn) -> ProfileOut:
 
 
 def get_profile(session: Session, user_id: int) -> ProfileOut:
+    """The account's profile; ``NotFound`` if it has none (or the account does not exist)."""
     return ProfileOut.model_validate(get_or_raise(session, Profile, user_id))

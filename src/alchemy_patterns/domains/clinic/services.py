@@ -297,6 +297,7 @@ def _owner_with_pets(session: Session, owner_id: int) -> Owner:
 
 
 def add_pet(session: Session, owner_id: int, data: PetIn) -> PetRecord:
+    """A new pet of the owner; ``NotFound`` for an unknown owner."""
     get_or_raise(session, Owner, owner_id)
     pet = Pet(owner_id=owner_id, **data.model_dump())
     with savepoint(session):
@@ -374,6 +375,7 @@ def _check_owners_exist(session: Session, *owner_ids: int) -> None:
 
 
 def add_vet(session: Session, data: VetIn) -> VetDetail:
+    """A new vet, at its first version."""
     vet = Vet(**data.model_dump())
     with savepoint(session):
         session.add(vet)
@@ -381,6 +383,7 @@ def add_vet(session: Session, data: VetIn) -> VetDetail:
 
 
 def get_vet(session: Session, vet_id: int) -> VetDetail:
+    """The vet, with its version; ``NotFound`` if there is none."""
     return VetDetail.model_validate(get_or_raise(session, Vet, vet_id))
 
 
@@ -509,6 +512,7 @@ def cancel_appointment(session: Session, appointment_id: int) -> AppointmentReco
 
 
 def complete_appointment(session: Session, appointment_id: int) -> AppointmentRecord:
+    """Mark a scheduled appointment as done; any other status is ``InvalidTransition``."""
     return _transition(session, appointment_id, AppointmentStatus.COMPLETED, books_slot=True)
 
 

@@ -219,6 +219,7 @@ def list_courses(
 
 
 def get_course(session: Session, course_id: int) -> CourseRecord:
+    """The course, with its version; ``NotFound`` if there is none."""
     return CourseRecord.model_validate(get_or_raise(session, Course, course_id))
 
 

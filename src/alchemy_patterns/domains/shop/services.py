@@ -113,6 +113,7 @@ def register_user_with_cart(session: Session, data: RegisterUser) -> UserOut:
 
 
 def create_product(session: Session, data: ProductIn) -> ProductOut:
+    """A new product in the catalogue; ``Conflict`` names a taken field (its name)."""
     product = Product(**data.model_dump())
     with savepoint(session):
         session.add(product)
@@ -138,6 +139,7 @@ def update_product(
 
 
 def get_product(session: Session, product_id: int) -> ProductOut:
+    """The product, with its price, stock and version; ``NotFound`` if there is none."""
     return ProductOut.model_validate(get_or_raise(session, Product, product_id))
 
 
@@ -303,13 +305,13 @@ _PRODUCT_AND_CART = select(
 def cart_id_for(session: Session, user_id: int) -> int:
     """The user's cart, created if the user has none yet (safe under concurrency)."""
     cart_id = _find_cart_id(session, user_id)
-    if cart_id is None:
-        if session.get(User, user_id) is None:
-            raise NotFound("user", user_id)
-        upsert(session, Cart, [{"user_id": user_id}], conflict=["user_id"], update=[])
-        cart_id = _find_cart_id(session, user_id)
-    assert cart_id is not None
-    return cart_id
+    if cart_id is not None:
+        return cart_id
+    get_or_raise(session, User, user_id)
+    upsert(session, Cart, [{"user_id": user_id}], conflict=["user_id"], update=[])
+    # Ours or a rival's: the upsert left exactly one cart for the user.
+    found: int = session.execute(_CART_ID, {"user_id": user_id}).scalar_one()
+    return found
 
 
 def _find_cart_id(session: Session, user_id: int) -> int | None:
@@ -407,6 +409,7 @@ def set_quantity(session: Session, user_id: int, product_id: int, quantity: int)
 
 
 def remove_from_cart(session: Session, user_id: int, product_id: int) -> None:
+    """Take the product's line out of the user's cart; ``NotFound`` if it has none."""
     result = session.execute(
         delete(CartItem).where(
             CartItem.cart_id == cart_id_for(session, user_id), CartItem.product_id == product_id

@@ -74,6 +74,7 @@ NEWEST_FIRST = queries.newest_first(Post)
 
 
 def create_post(session: Session, author_id: int, data: PostIn) -> PostRecord:
+    """A new post by ``author_id``; ``NotFound`` if there is no such user."""
     post = Post(author_id=author_id, body=data.body)
     try:
         with savepoint(session):
@@ -167,6 +168,7 @@ def _require_post(session: Session, post_id: int) -> None:
 
 
 def comment(session: Session, user_id: int, post_id: int, data: CommentIn) -> CommentOut:
+    """A new comment by the user on a live post; ``NotFound`` for an unknown user or post."""
     author = get_or_raise(session, User, user_id)
     _require_post(session, post_id)
     new = Comment(post_id=post_id, author_id=user_id, body=data.body)
