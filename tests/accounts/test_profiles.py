@@ -133,7 +133,7 @@ def test_a_failed_profile_in_a_savepoint_keeps_the_user(app_db: Database) -> Non
     with app_db.session_scope() as session:
         user = make_user(session, username="ada", with_cart=False)
         set_profile(session, user.id, ProfileIn(bio="mathematician"))
-        with pytest.raises(Conflict), savepoint(session, app_db.metadata):
+        with pytest.raises(Conflict), savepoint(session):
             session.add(Profile(user_id=user.id, bio="a second profile"))  # one per user
         # The outer unit of work goes on and commits.
 

@@ -266,7 +266,7 @@ def test_an_update_after_a_failed_savepoint_still_records_the_old_value(
     with app_db.session_scope() as session:
         loaded = session.get(Product, product.id)
         assert loaded is not None
-        with pytest.raises(Conflict), savepoint(session, app_db.metadata):
+        with pytest.raises(Conflict), savepoint(session):
             loaded.sku = "SKU-TAKEN"  # unique: refused at the savepoint's flush
         update_product(session, product.id, ProductUpdate(name="Gadget"))
 
@@ -326,7 +326,7 @@ def test_no_audit_row_survives_a_rolled_back_savepoint(app_db: Database) -> None
     with app_db.session_scope() as session:
         product = make_product(session, sku="SKU-KEPT", price=Decimal("9.99"))
         product_id = product.id
-        with pytest.raises(Conflict), savepoint(session, app_db.metadata):
+        with pytest.raises(Conflict), savepoint(session):
             product.price = Decimal("1.00")
             session.flush()  # the update and its audit record reach the database...
             make_product(session, sku="SKU-KEPT")  # ...then the savepoint fails

@@ -81,7 +81,7 @@ def test_a_savepoint_keeps_the_outer_row_when_the_inner_unit_fails(
             author = Author(name="ada")
             session.add(author)
             with pytest.raises(ValidationFailed):
-                async with adb.savepoint(session, database.metadata):
+                async with adb.savepoint(session):
                     session.add(AuthorProfile(author=author, bio=None))
 
     async def authors() -> int:

@@ -11,7 +11,18 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, literal, select, text
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    delete,
+    func,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
@@ -22,6 +33,7 @@ from alchemy_patterns.db import (
     bulk_update,
     copy_insert,
     count_queries,
+    rowcount,
     update_where,
     upsert,
 )
@@ -500,6 +512,22 @@ def test_copy_insert_falls_back_to_bulk_insert(db: Database, session: Session) -
     assert len(counter.matching("INSERT")) == 3
     assert counter.matching("COPY") == []
     assert stored_measurements(db) == as_tuples(rows)
+
+
+# --- rowcount ------------------------------------------------------------------
+
+
+def test_rowcount_counts_the_rows_a_statement_changed(session: Session) -> None:
+    bulk_insert(session, Measurement, measurements(10))
+
+    deleted = rowcount(session.execute(delete(Measurement).where(Measurement.sensor == "s1")))
+
+    assert deleted == 2  # readings 1 and 8
+
+
+def test_rowcount_of_a_result_without_one_is_a_type_error(session: Session) -> None:
+    with pytest.raises(TypeError, match="no row count"):
+        rowcount(session.execute(select(Author)))
 
 
 # --- update_where, bulk_update ------------------------------------------------

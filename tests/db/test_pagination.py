@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
-from sqlalchemy import Select, Subquery, bindparam, func, insert, select, text
+from sqlalchemy import Select, Subquery, bindparam, func, insert, select, text, update
 
 from alchemy_patterns.db import (
     Database,
@@ -26,7 +26,8 @@ from alchemy_patterns.db import (
     keyset_position,
     paginate,
 )
-from tests.db.models import Author, Book, Event, Measurement
+from alchemy_patterns.db.pagination import entity_name
+from tests.db.models import Author, AuthorProfile, Book, Event, Measurement
 
 BASE_TIME = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 NEWEST_FIRST = (Event.happened_at.desc(), Event.id.desc())
@@ -858,11 +859,28 @@ def test_get_or_raise_names_the_entity_and_key_it_did_not_find(db: Database) -> 
         get_or_raise(session, Author, 404)
 
     assert (raised.value.entity, raised.value.key, raised.value.code) == (
-        "Author",
+        "author",
         404,
         "not_found",
     )
-    assert "Author" in str(raised.value)
+    assert str(raised.value) == "author 404 not found"
+
+
+def test_get_or_raise_passes_session_get_its_options(db: Database) -> None:
+    add_author_with_books(db, "ada", [])
+    with db.sessionmaker() as session:
+        author = session.scalars(select(Author)).one()
+        # a Core UPDATE: the instance the session holds is not told
+        session.execute(update(Author.__table__).values(name="lovelace"))
+
+        held = get_or_raise(session, Author, author.id).name
+        refreshed = get_or_raise(session, Author, author.id, populate_existing=True).name
+
+    assert (held, refreshed) == ("ada", "lovelace")
+
+
+def test_a_model_is_named_in_lower_case_words() -> None:
+    assert [entity_name(Author), entity_name(AuthorProfile)] == ["author", "author profile"]
 
 
 def test_count_ignores_order_limit_and_offset(db: Database) -> None:

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 
-from alchemy_patterns.db import Database, ValidationFailed
+from alchemy_patterns.db import Conflict, Database, ValidationFailed
+from alchemy_patterns.db.session import metadata_of
 from tests.db.models import Author, AuthorProfile
 
 
@@ -79,12 +80,30 @@ def test_savepoint_keeps_the_outer_row_when_the_inner_unit_fails(
     with db.session_scope() as session:
         author = Author(name="ada")
         session.add(author)
-        with pytest.raises(ValidationFailed) as failure, savepoint(session, db.metadata):
+        with pytest.raises(ValidationFailed) as failure, savepoint(session):
             session.add(AuthorProfile(author=author, bio=None))  # NOT NULL violated at flush
         assert failure.value.field == "bio"
 
     assert count_rows(db, Author) == 1
     assert count_rows(db, AuthorProfile) == 0
+
+
+def test_savepoint_names_a_constraint_with_the_metadata_of_the_sessions_database(
+    db: Database, savepoint: Callable[..., Any]
+) -> None:
+    with db.session_scope() as session:
+        session.add(Author(name="ada"))
+        session.flush()
+        # no metadata given: the Database's, through the session
+        with pytest.raises(Conflict) as failure, savepoint(session):
+            session.add(Author(name="ada"))
+
+    assert (failure.value.constraint, failure.value.field) == ("uq_authors_name", "name")
+
+
+def test_a_session_made_without_the_database_has_no_metadata(db: Database) -> None:
+    with Session(db.engine) as bare, db.sessionmaker() as made:
+        assert (metadata_of(bare), metadata_of(made)) == (None, db.metadata)
 
 
 def test_savepoint_that_succeeds_keeps_both_rows(

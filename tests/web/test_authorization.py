@@ -28,6 +28,8 @@ from alchemy_patterns.domains.accounts.tokens import issue_token
 from alchemy_patterns.domains.clinic.models import Owner
 from alchemy_patterns.domains.school.models import Student
 from alchemy_patterns.web.app import Api
+from alchemy_patterns.web.auth import is_admin_only
+from alchemy_patterns.web.openapi import operation_id
 from tests.builders import make_order, make_product, make_user, put_in_cart
 from tests.clinic.builders import make_appointment, make_owner, make_pet, make_vet, next_week
 from tests.school.builders import add_members, make_club, make_course, make_enrollment, make_student
@@ -226,6 +228,23 @@ def test_each_caller_gets_the_expected_status(
 
     expected = EXPECTED[(method, rule)][CALLERS.index(caller)]
     assert response.status_code == expected, response.get_data(as_text=True)
+
+
+def test_the_operations_documented_admin_only_are_those_that_check_the_role(
+    app: Api, client: FlaskClient
+) -> None:
+    document = client.get("/openapi.json").get_json()
+
+    documented = {
+        operation["operationId"]
+        for path_item in document["paths"].values()
+        for operation in path_item.values()
+        if "403" in operation["responses"]
+    }
+    checked = {operation_id(view) for view in app.view_functions.values() if is_admin_only(view)}
+
+    assert documented == checked
+    assert "registerOwner" in checked
 
 
 # --- lists show an account only what is theirs -----------------------------------------------

@@ -66,7 +66,7 @@ import asyncio
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, Unpack
 
 from sqlalchemy import Engine, MetaData
 from sqlalchemy.engine import URL
@@ -349,7 +349,11 @@ def async_sessions(sessions: sessionmaker[Session]) -> async_sessionmaker[AsyncS
 async def savepoint(
     session: AsyncSession, metadata: MetaData | None = None
 ) -> AsyncIterator[AsyncSession]:
-    """:func:`alchemy_patterns.db.savepoint`, awaited: flushed inside, rolled back alone."""
+    """:func:`alchemy_patterns.db.savepoint`, awaited: flushed inside, rolled back alone.
+
+    ``metadata`` defaults to the session's, as the sync one's does: an
+    ``AsyncDatabase``'s sessions share the info of its sync ``Database``'s.
+    """
     async with greenlet_scope(units.savepoint(session.sync_session, metadata)):
         yield session
 
@@ -377,8 +381,13 @@ update_where = _through_run_sync(bulk.update_where)
 copy_insert = _through_run_sync(bulk.copy_insert)
 
 
-async def get_or_raise(session: AsyncSession, model: type[M], ident: Any, **options: Any) -> M:
-    """``await session.get(model, ident)``, or :class:`~alchemy_patterns.db.NotFound` (sync's)."""
+async def get_or_raise(
+    session: AsyncSession, model: type[M], ident: Any, **options: Unpack[pagination.GetOptions]
+) -> M:
+    """``await session.get(model, ident, **options)``, or :class:`~alchemy_patterns.db.NotFound`.
+
+    The sync function's, run in the session's greenlet: the same options, the same name.
+    """
     return await session.run_sync(
         lambda sync: pagination.get_or_raise(sync, model, ident, **options)
     )

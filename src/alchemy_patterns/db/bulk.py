@@ -30,7 +30,7 @@ from typing import Any, overload
 
 from sqlalchemy import ColumnElement, Table, bindparam, insert, inspect, literal, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection, CursorResult, Dialect, Result
 from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.schema import Column, ColumnDefault
@@ -45,6 +45,7 @@ __all__ = [
     "bulk_insert",
     "bulk_update",
     "copy_insert",
+    "rowcount",
     "update_where",
     "upsert",
     "upsert_statement",
@@ -345,28 +346,36 @@ def bulk_insert(
     if returning is not None:
         return _insert_returning(session, target, rows, batch_size, returning)
     total = 0
-    fast: _FastInsert | None = None
+    fast_path: _FastPath | None = None
     decided = False
-    connection: Connection | None = None
-    none_means_default: list[int] = []
     for batch in _chunks(rows, batch_size):
         if not decided:
-            decided, fast = True, _prepare_fast(session, target, batch[0])
-            if fast is not None:
-                _flush_pending(session)
-                connection = session.connection(bind_arguments=_bind_arguments(target))
-                none_means_default = fast.none_means_default(_mapper(target) is not None)
+            decided, fast_path = True, _fast_path(session, target, batch[0])
         try:
-            if fast is None:
+            if fast_path is None:
                 raise _NeedsGenericPath
+            fast, connection, none_means_default = fast_path
             values = _tuples(fast, batch, none_means_default)
         except _NeedsGenericPath:
             _insert_generic(session, target, batch)
         else:
-            assert connection is not None
             connection.exec_driver_sql(fast.sql, values)
         total += len(batch)
     return total
+
+
+#: The driver-level INSERT, the connection it runs on, the positions where None means default.
+_FastPath = tuple[_FastInsert, Connection, list[int]]
+
+
+def _fast_path(session: Session, target: Target, first: Row) -> _FastPath | None:
+    """The fast path for rows shaped as ``first`` (pending objects flushed), or None."""
+    fast = _prepare_fast(session, target, first)
+    if fast is None:
+        return None
+    _flush_pending(session)
+    connection = session.connection(bind_arguments=_bind_arguments(target))
+    return fast, connection, fast.none_means_default(_mapper(target) is not None)
 
 
 def _insert_returning(
@@ -409,31 +418,31 @@ def copy_insert(
     if first is None:
         return 0
     rows = itertools.chain([first], iterator)
-    fast = None
-    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+    table, fast = _table(target), None
+    if table is not None and dialect.name == "postgresql" and dialect.driver == "psycopg":
         fast = _prepare_fast(session, target, first)
-    if fast is None:
+    if table is None or fast is None:
         return bulk_insert(session, target, rows, batch_size=batch_size)
     _flush_pending(session)
     none_means_default = fast.none_means_default(_mapper(target) is not None)
-    table = _table(target)
-    assert table is not None
     sql = f"COPY {dialect.identifier_preparer.format_table(table)} ({fast.column_list}) FROM STDIN"
     if dialect.paramstyle in ("format", "pyformat"):
         sql = sql.replace("%%", "%")  # the preparer doubled it, but COPY is not %-formatted
     connection = session.connection(bind_arguments=_bind_arguments(target))
     driver = connection.connection.driver_connection
-    assert driver is not None
+    if driver is None:
+        raise sa_exc.ResourceClosedError("the session's DBAPI connection is gone: no COPY")
     total, started = 0, 0.0
+    # The COPY in progress, if any, and how to write a row to it.
+    open_copy = ExitStack()
     write_row: Callable[[Sequence[Any]], None] | None = None
-    open_copy = ExitStack()  # the COPY in progress, if any
 
     def finish_copy() -> None:
-        nonlocal started
-        if started:
+        nonlocal write_row
+        if write_row is not None:
             open_copy.close()  # ends the COPY: the rows so far are in
             record_statement(sql, time.perf_counter() - started, dialect=dialect)
-            started = 0.0
+            write_row = None
 
     # An asyncio engine's psycopg connection is async: copy_insert runs in the greenlet there.
     cursor_of = AwaitedCursor if dialect.is_async else (lambda cursor: cursor)
@@ -445,10 +454,9 @@ def copy_insert(
                 finish_copy()
                 _insert_generic(session, target, batch)
             else:
-                if not started:
+                if write_row is None:
                     started = time.perf_counter()
                     write_row = open_copy.enter_context(cursor.copy(sql)).write_row
-                assert write_row is not None
                 for value in values:
                     write_row(value)
             total += len(batch)
@@ -606,6 +614,19 @@ def _refuse_historied(target: Target, name: str, instead: str) -> None:
         )
 
 
+def rowcount(result: Result[Any]) -> int:
+    """How many rows the UPDATE, DELETE or INSERT that answered ``result`` matched.
+
+    ``Session.execute`` is typed to answer a ``Result``; a statement that
+    changes rows answers a ``CursorResult``, which carries the count. Any other
+    result is a ``TypeError``, not a count of zero. (An INSERT's count is kept
+    only with the ``preserve_rowcount`` execution option.)
+    """
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"a {type(result).__name__} carries no row count")
+    return result.rowcount
+
+
 def update_where(
     session: Session,
     target: Target,
@@ -651,7 +672,7 @@ def update_where(
         update(target).where(*criteria).values(values),
         execution_options={"synchronize_session": "auto"},
     )
-    matched = int(result.rowcount)  # type: ignore[attr-defined]
+    matched = rowcount(result)
     if expected_version is not None and not matched:
         name = getattr(target, "__name__", target)
         raise StaleVersion(

@@ -36,7 +36,7 @@ from alchemy_patterns.db.retry import (
     joined,
     run_transaction,
 )
-from alchemy_patterns.db.session import session_scope
+from alchemy_patterns.db.session import session_scope, translate_with
 from alchemy_patterns.db.softdelete import hide_deleted
 
 __all__ = ["Database"]
@@ -124,6 +124,9 @@ class Database:
         # Soft-deleted rows are left out of every ORM read of these sessions.
         hide_deleted(self.sessionmaker)
         hide_deleted(self._read_sessionmaker)
+        # ``savepoint(session)`` names a violated constraint's columns as the scope does.
+        translate_with(self.sessionmaker, metadata)
+        translate_with(self._read_sessionmaker, metadata)
         self.replicas: ReplicaSet | None = self._replica_set(
             replicas,
             engine_options,

@@ -18,11 +18,12 @@ import base64
 import datetime as dt
 import json
 import math
+import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Generic, Literal, TypedDict, TypeVar, overload
+from typing import Any, Generic, Literal, TypedDict, TypeVar, Unpack, overload
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
@@ -44,15 +45,18 @@ from sqlalchemy.engine import Dialect, Result
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.interfaces import ORMOption
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ClauseElement, UnaryExpression
+from sqlalchemy.sql.selectable import ForUpdateParameter
 
 from alchemy_patterns.db.errors import NotFound, ValidationFailed
 from alchemy_patterns.db.session import execute_core
 
 __all__ = [
     "Counting",
+    "GetOptions",
     "KeysetPage",
     "Page",
     "PageArgs",
@@ -802,12 +806,35 @@ def exists(session: Session, stmt: AnySelect) -> bool:
     return bool(session.scalar(select(stmt.exists())))
 
 
-def get_or_raise(session: Session, model: type[M], ident: Any, **options: Any) -> M:
-    """``session.get(model, ident)``, or :class:`NotFound` naming the model and key."""
+class GetOptions(TypedDict, total=False):
+    """What :func:`get_or_raise` passes on to ``Session.get``."""
+
+    #: ``True`` (or ``{"read": True}``, ...) locks the row: ``SELECT ... FOR UPDATE``.
+    with_for_update: ForUpdateParameter
+    #: Refresh an instance the session already holds from the row read.
+    populate_existing: bool
+    #: E.g. ``{INCLUDE_DELETED: True}`` to find a softly deleted row.
+    execution_options: Mapping[str, Any]
+    #: Loader options, e.g. ``selectinload(...)``.
+    options: Sequence[ORMOption]
+
+
+def get_or_raise(session: Session, model: type[M], ident: Any, **options: Unpack[GetOptions]) -> M:
+    """``session.get(model, ident, **options)``, or :class:`NotFound` naming the model and key.
+
+    The model is named in lower-case words (``CartItem``: ``cart item``), as
+    the API's problem details name it. Locking, refreshing and loader options
+    are ``Session.get``'s own (:class:`GetOptions`).
+    """
     instance = session.get(model, ident, **options)
     if instance is None:
-        raise NotFound(model.__name__, ident)
+        raise NotFound(entity_name(model), ident)
     return instance
+
+
+def entity_name(model: type[Any]) -> str:
+    """The model's class name in lower-case words: ``CartItem`` → ``cart item``."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", model.__name__).lower()
 
 
 @overload

@@ -12,11 +12,23 @@ from typing import Any
 
 from sqlalchemy import CursorResult, Executable, MetaData
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from alchemy_patterns.db.errors import translating_errors
 
-__all__ = ["execute_core", "rollback_quietly", "savepoint", "session_scope"]
+__all__ = [
+    "METADATA_KEY",
+    "execute_core",
+    "metadata_of",
+    "rollback_quietly",
+    "savepoint",
+    "session_scope",
+    "translate_with",
+]
+
+#: The key of ``Session.info`` that holds the metadata a session's errors are
+#: translated with (the ``Database``'s: :func:`translate_with`).
+METADATA_KEY = "metadata"
 
 #: A statement's parameters: one set, or many (an executemany).
 Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
@@ -73,6 +85,17 @@ def rollback_quietly(session: Session) -> None:
         session.invalidate()
 
 
+def translate_with(sessions: sessionmaker[Session], metadata: MetaData | None) -> None:
+    """Give the sessions ``sessions`` makes ``metadata``, for :func:`savepoint` to find."""
+    sessions.configure(info={**sessions.kw.get("info", {}), METADATA_KEY: metadata})
+
+
+def metadata_of(session: Session) -> MetaData | None:
+    """The metadata ``session``'s errors are translated with, if its factory was given one."""
+    metadata: MetaData | None = session.info.get(METADATA_KEY)
+    return metadata
+
+
 @contextmanager
 def savepoint(session: Session, metadata: MetaData | None = None) -> Iterator[Session]:
     """Run the block in a SAVEPOINT and flush before leaving it.
@@ -90,7 +113,12 @@ def savepoint(session: Session, metadata: MetaData | None = None) -> Iterator[Se
                 session.add(Profile(user=user, bio=bio))
         except Conflict:
             log.info("profile skipped; the user is kept")
+
+    ``metadata`` names the columns behind a violated constraint; by default the
+    session's own (:func:`metadata_of`), which a ``Database``'s sessions have.
     """
+    if metadata is None:
+        metadata = metadata_of(session)
     with translating_errors(metadata), session.begin_nested():
         yield session
         session.flush()

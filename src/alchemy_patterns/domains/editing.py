@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from alchemy_patterns.db import Base, Expected, check_version, savepoint
+from alchemy_patterns.db import Expected, check_version, savepoint
 
 
 def changes(data: BaseModel, *, kept: Collection[str] = ()) -> dict[str, Any]:
@@ -40,6 +40,6 @@ def edit(
     leaves the caller's transaction usable.
     """
     check_version(record, expected_version, entity=entity)
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         for name, value in changes(data, kept=kept).items():
             setattr(record, name, value)

@@ -59,7 +59,7 @@ def our_savepoint(db: Database) -> Variant:
     with measure("savepoint(): flushes inside") as m, db.session_scope() as session:
         owner = new_owner(session)
         try:
-            with savepoint(session, db.metadata):
+            with savepoint(session):
                 session.add(bad_pet(owner))
         except ValidationFailed as error:
             failed_at, field = "savepoint", error.field

@@ -26,6 +26,7 @@ def _dummy_hash() -> str:
 
 
 def hash_password(password: str) -> str:
+    """An Argon2id hash of ``password`` with a fresh salt, parameters included."""
     return _hasher.hash(password)
 
 

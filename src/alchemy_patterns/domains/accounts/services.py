@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alchemy_patterns.db import Base, NotFound, savepoint, upsert
+from alchemy_patterns.db import get_or_raise, savepoint, upsert
 from alchemy_patterns.domains.accounts.errors import InvalidCredentials
 from alchemy_patterns.domains.accounts.models import Profile, Role, User
 from alchemy_patterns.domains.accounts.passwords import hash_password, needs_rehash, verify_password
@@ -42,20 +42,14 @@ def create_user(session: Session, data: RegisterUser, *, role: Role = Role.USER)
 
 def register_user(session: Session, data: RegisterUser) -> UserOut:
     """A new account with the ``user`` role; ``Conflict`` names a taken field."""
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         user = create_user(session, data)
     return UserOut.model_validate(user)
 
 
 def get_user(session: Session, user_id: int) -> UserOut:
-    return UserOut.model_validate(_user(session, user_id))
-
-
-def _user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound("user", user_id)
-    return user
+    """Any account by id; ``NotFound`` if there is none."""
+    return UserOut.model_validate(get_or_raise(session, User, user_id))
 
 
 def _user_by_login(session: Session, login: str) -> User | None:
@@ -93,7 +87,7 @@ def renew_weak_hash(session: Session, user_id: int, credentials: Credentials) ->
     replaced by the old one.
     """
     password = credentials.password.get_secret_value()
-    user = _user(session, user_id)
+    user = get_or_raise(session, User, user_id)
     if needs_rehash(user.password_hash) and verify_password(user.password_hash, password):
         user.password_hash = hash_password(password)
 
@@ -108,7 +102,8 @@ def _verified_user(session: Session, credentials: Credentials) -> User:
 
 
 def change_password(session: Session, user_id: int, data: ChangePassword) -> None:
-    user = _user(session, user_id)
+    """Set a new password if ``current_password`` is the account's (else ``InvalidCredentials``)."""
+    user = get_or_raise(session, User, user_id)
     if not verify_password(user.password_hash, data.current_password.get_secret_value()):
         raise InvalidCredentials
     user.password_hash = hash_password(data.new_password.get_secret_value())
@@ -116,14 +111,16 @@ def change_password(session: Session, user_id: int, data: ChangePassword) -> Non
 
 
 def set_active(session: Session, user_id: int, active: bool) -> UserOut:
-    user = _user(session, user_id)
+    """Disable the account or enable it again; ``NotFound`` for an unknown id."""
+    user = get_or_raise(session, User, user_id)
     user.is_active = active
     session.flush()
     return UserOut.model_validate(user)
 
 
 def set_role(session: Session, user_id: int, role: Role) -> UserOut:
-    user = _user(session, user_id)
+    """Give the account ``role``; ``NotFound`` for an unknown id."""
+    user = get_or_raise(session, User, user_id)
     user.role = role
     session.flush()
     return UserOut.model_validate(user)
@@ -131,7 +128,7 @@ def set_role(session: Session, user_id: int, role: Role) -> UserOut:
 
 def set_profile(session: Session, user_id: int, data: ProfileIn) -> ProfileOut:
     """Create or replace the user's profile in one atomic statement."""
-    _user(session, user_id)
+    get_or_raise(session, User, user_id)
     upsert(session, Profile, [{"user_id": user_id, "bio": data.bio}], conflict=["user_id"])
     # The upsert went around the unit of work: a Profile this session already
     # holds would keep showing the old bio.
@@ -141,7 +138,5 @@ def set_profile(session: Session, user_id: int, data: ProfileIn) -> ProfileOut:
 
 
 def get_profile(session: Session, user_id: int) -> ProfileOut:
-    profile = session.get(Profile, user_id)
-    if profile is None:
-        raise NotFound("profile", user_id)
-    return ProfileOut.model_validate(profile)
+    """The account's profile; ``NotFound`` if it has none (or the account does not exist)."""
+    return ProfileOut.model_validate(get_or_raise(session, Profile, user_id))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from alchemy_patterns.db import execute_core, table_of
+from alchemy_patterns.db import execute_core, rowcount, table_of
 from alchemy_patterns.domains.accounts.errors import AuthenticationRequired
 from alchemy_patterns.domains.accounts.models import ApiToken, User
 from alchemy_patterns.domains.accounts.schemas import UserOut
@@ -74,7 +74,7 @@ def revoke_token(session: Session, token: str) -> bool:
         .values(revoked_at=dt.datetime.now(dt.UTC)),
         execution_options={"synchronize_session": False},
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rowcount(result))
 
 
 def revoke_all_tokens(session: Session, user_id: int) -> int:
@@ -85,4 +85,4 @@ def revoke_all_tokens(session: Session, user_id: int) -> int:
         .values(revoked_at=dt.datetime.now(dt.UTC)),
         execution_options={"synchronize_session": False},
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return rowcount(result)

@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session, selectinload
 
 from alchemy_patterns.db import (
     INCLUDE_DELETED,
-    Base,
     Conflict,
     Expected,
     InvalidReference,
@@ -35,6 +34,7 @@ from alchemy_patterns.db import (
     ValidationFailed,
     check_version,
     execute_core,
+    get_or_raise,
     live,
     paginate,
     restore,
@@ -97,7 +97,7 @@ from alchemy_patterns.domains.schemas import columns_for, on_utc_days
 def register_owner(session: Session, data: OwnerIn) -> OwnerRecord:
     """A new owner; a taken e-mail address, whatever its case, is a ``Conflict`` on ``email``."""
     owner = Owner(**data.model_dump())
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         session.add(owner)
     return OwnerRecord.model_validate(owner)
 
@@ -110,7 +110,7 @@ def update_owner(
     A taken e-mail address is a ``Conflict`` on ``email``; a null name or
     e-mail leaves it (neither can be cleared).
     """
-    owner = _owner(session, owner_id, lock=True)
+    owner = get_or_raise(session, Owner, owner_id, with_for_update=True)
     edit(session, owner, data, expected_version, entity="owner", kept=("name", "email"))
     return OwnerRecord.model_validate(owner)
 
@@ -255,9 +255,7 @@ def restore_owner(session: Session, owner_id: int) -> OwnerRecord:
     ``EmailTaken`` (a ``Conflict`` on ``email``), and nothing is restored:
     the database's unique index among live owners decides, in a savepoint.
     """
-    owner = session.get(Owner, owner_id, execution_options={INCLUDE_DELETED: True})
-    if owner is None:
-        raise NotFound("owner", owner_id)
+    owner = get_or_raise(session, Owner, owner_id, execution_options={INCLUDE_DELETED: True})
     if owner.deleted_at is None:
         return OwnerRecord.model_validate(owner)
     email = owner.email  # the savepoint's rollback expires the owner
@@ -267,7 +265,7 @@ def restore_owner(session: Session, owner_id: int) -> OwnerRecord:
         .execution_options(**{INCLUDE_DELETED: True})
     )
     try:
-        with savepoint(session, Base.metadata):
+        with savepoint(session):
             restore(session, owner)
             _mark_pets(session, list(session.scalars(deleted_with_owner)), None, "restore")
     except Conflict as error:
@@ -285,9 +283,7 @@ def erase_owner(session: Session, owner_id: int) -> None:
     the rows the database removes with it are not audited one by one.
     Vets are never touched: nothing cascades to them.
     """
-    owner = session.get(Owner, owner_id, execution_options={INCLUDE_DELETED: True})
-    if owner is None:
-        raise NotFound("owner", owner_id)
+    owner = get_or_raise(session, Owner, owner_id, execution_options={INCLUDE_DELETED: True})
     session.delete(owner)
     session.flush()
 
@@ -302,9 +298,10 @@ def _owner_with_pets(session: Session, owner_id: int) -> Owner:
 
 
 def add_pet(session: Session, owner_id: int, data: PetIn) -> PetRecord:
-    _owner(session, owner_id)
+    """A new pet of the owner; ``NotFound`` for an unknown owner."""
+    get_or_raise(session, Owner, owner_id)
     pet = Pet(owner_id=owner_id, **data.model_dump())
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         session.add(pet)
     return PetRecord.model_validate(pet)
 
@@ -313,7 +310,7 @@ def update_pet(
     session: Session, pet_id: int, data: PetUpdate, expected_version: Expected = None
 ) -> PetRecord:
     """Change the fields given, if the pet is at ``expected_version`` (else ``StaleVersion``)."""
-    pet = _pet(session, pet_id, lock=True)
+    pet = get_or_raise(session, Pet, pet_id, with_for_update=True)
     edit(session, pet, data, expected_version, entity="pet", kept=("name", "species"))
     return PetRecord.model_validate(pet)
 
@@ -356,15 +353,13 @@ def transfer_pet(session: Session, pet_id: int, old_owner_id: int, new_owner_id:
     serialises the two just the same.) The change goes through the ORM
     object, so the audit trail records ``owner_id`` going from old to new.
     """
-    pet = session.get(Pet, pet_id, with_for_update=True, populate_existing=True)
-    if pet is None:
-        raise NotFound("pet", pet_id)
+    pet = get_or_raise(session, Pet, pet_id, with_for_update=True, populate_existing=True)
     if old_owner_id == new_owner_id:
         raise ValidationFailed("the new owner is the old owner", columns=("new_owner_id",))
     _check_owners_exist(session, old_owner_id, new_owner_id)
     if pet.owner_id != old_owner_id:
         raise NotTheOwner(pet_id, old_owner_id)
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         pet.owner_id = new_owner_id
     return PetRecord.model_validate(pet)
 
@@ -377,32 +372,20 @@ def _check_owners_exist(session: Session, *owner_ids: int) -> None:
             raise NotFound("owner", owner_id)
 
 
-def _owner(session: Session, owner_id: int, *, lock: bool = False) -> Owner:
-    owner = session.get(Owner, owner_id, with_for_update=lock)
-    if owner is None:
-        raise NotFound("owner", owner_id)
-    return owner
-
-
-def _pet(session: Session, pet_id: int, *, lock: bool = False) -> Pet:
-    pet = session.get(Pet, pet_id, with_for_update=lock)
-    if pet is None:
-        raise NotFound("pet", pet_id)
-    return pet
-
-
 # --- vets ------------------------------------------------------------------------
 
 
 def add_vet(session: Session, data: VetIn) -> VetDetail:
+    """A new vet, at its first version."""
     vet = Vet(**data.model_dump())
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         session.add(vet)
     return VetDetail.model_validate(vet)
 
 
 def get_vet(session: Session, vet_id: int) -> VetDetail:
-    return VetDetail.model_validate(_vet(session, vet_id))
+    """The vet, with its version; ``NotFound`` if there is none."""
+    return VetDetail.model_validate(get_or_raise(session, Vet, vet_id))
 
 
 def update_vet(
@@ -412,7 +395,7 @@ def update_vet(
 
     Read ``FOR UPDATE``, so a rival edit waits and then sees this one's version.
     """
-    vet = _vet(session, vet_id, lock=True)
+    vet = get_or_raise(session, Vet, vet_id, with_for_update=True)
     edit(session, vet, data, expected_version, entity="vet", kept=("name",))
     return VetDetail.model_validate(vet)
 
@@ -437,20 +420,13 @@ def delete_vet(session: Session, vet_id: int, expected_version: Expected = None)
     savepoint, so a refusal leaves the caller's transaction usable. A vet
     changed since ``expected_version`` is ``StaleVersion``.
     """
-    vet = _vet(session, vet_id, lock=expected_version is not None)
+    vet = get_or_raise(session, Vet, vet_id, with_for_update=expected_version is not None)
     check_version(vet, expected_version, entity="vet")
     try:
-        with savepoint(session, Base.metadata):
+        with savepoint(session):
             session.delete(vet)
     except InvalidReference as error:
         raise VetHasAppointments(vet_id) from error
-
-
-def _vet(session: Session, vet_id: int, *, lock: bool = False) -> Vet:
-    vet = session.get(Vet, vet_id, with_for_update=lock)
-    if vet is None:
-        raise NotFound("vet", vet_id)
-    return vet
 
 
 # --- appointments ---------------------------------------------------------------
@@ -467,11 +443,11 @@ def book_appointment(session: Session, data: AppointmentIn) -> AppointmentRecord
     """
     if data.scheduled_at <= dt.datetime.now(dt.UTC):
         raise ValidationFailed("appointments are booked in the future", columns=("scheduled_at",))
-    _pet(session, data.pet_id)
-    _vet(session, data.vet_id)
+    get_or_raise(session, Pet, data.pet_id)
+    get_or_raise(session, Vet, data.vet_id)
     appointment = Appointment(**data.model_dump())
     try:
-        with savepoint(session, Base.metadata):
+        with savepoint(session):
             session.add(appointment)
     except Conflict as error:
         raise SlotTaken(data.vet_id, data.scheduled_at) from error
@@ -485,9 +461,7 @@ def update_appointment(
     expected_version: Expected = None,
 ) -> AppointmentRecord:
     """Change the reason, if the appointment is at ``expected_version`` (else ``StaleVersion``)."""
-    appointment = session.get(Appointment, appointment_id, with_for_update=True)
-    if appointment is None:
-        raise NotFound("appointment", appointment_id)
+    appointment = get_or_raise(session, Appointment, appointment_id, with_for_update=True)
     edit(session, appointment, data, expected_version, entity="appointment", kept=("reason",))
     return AppointmentRecord.model_validate(appointment)
 
@@ -539,6 +513,7 @@ def cancel_appointment(session: Session, appointment_id: int) -> AppointmentReco
 
 
 def complete_appointment(session: Session, appointment_id: int) -> AppointmentRecord:
+    """Mark a scheduled appointment as done; any other status is ``InvalidTransition``."""
     return _transition(session, appointment_id, AppointmentStatus.COMPLETED, books_slot=True)
 
 
@@ -561,11 +536,9 @@ def _transition(
         Appointment.status == AppointmentStatus.SCHEDULED,
         values={"status": status, "books_slot": books_slot},
     )
-    appointment = session.get(
-        Appointment, appointment_id, populate_existing=True, with_for_update={"read": True}
+    appointment = get_or_raise(
+        session, Appointment, appointment_id, populate_existing=True, with_for_update={"read": True}
     )
-    if appointment is None:
-        raise NotFound("appointment", appointment_id)
     if not matched:
         raise InvalidTransition(appointment_id, appointment.status, status)
     return AppointmentRecord.model_validate(appointment)
@@ -588,7 +561,7 @@ def vet_schedule(
     range [00:00, next day 00:00) UTC, which the index on ``scheduled_at``
     serves.
     """
-    _vet(session, vet_id)
+    get_or_raise(session, Vet, vet_id)
     start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
     stmt = (
         select(

@@ -38,7 +38,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from alchemy_patterns.db import (
-    Base,
     Conflict,
     Expected,
     InvalidReference,
@@ -46,7 +45,9 @@ from alchemy_patterns.db import (
     Page,
     PageArgs,
     check_version,
+    get_or_raise,
     paginate,
+    rowcount,
     savepoint,
     update_where,
     upsert,
@@ -103,7 +104,7 @@ from alchemy_patterns.domains.school.schemas import (
 def create_student(session: Session, data: StudentIn) -> StudentOut:
     """A new student; a taken e-mail address (in any case) is a ``Conflict`` on ``email``."""
     student = Student(**data.model_dump())
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         session.add(student)
     return StudentOut.model_validate(student)
 
@@ -140,7 +141,7 @@ def list_students(
 def create_club(session: Session, data: ClubIn) -> ClubOut:
     """A new club; a taken name is a ``Conflict`` on ``name``."""
     club = Club(**data.model_dump())
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         session.add(club)
     return ClubOut.model_validate(club)
 
@@ -188,7 +189,7 @@ def _summary(row: Any) -> ClubSummary:
 def create_course(session: Session, data: CourseIn) -> CourseRecord:
     """A new course; a taken code is a ``Conflict`` on ``code``."""
     course = Course(**data.model_dump())
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         session.add(course)
     return CourseRecord.model_validate(course)
 
@@ -200,7 +201,7 @@ def update_course(
 
     A code another course has is a ``Conflict`` on ``code``.
     """
-    course = _course(session, course_id, lock=True)
+    course = get_or_raise(session, Course, course_id, with_for_update=True)
     kept = ("code", "title", "credits")
     edit(session, course, data, expected_version, entity="course", kept=kept)
     return CourseRecord.model_validate(course)
@@ -218,7 +219,8 @@ def list_courses(
 
 
 def get_course(session: Session, course_id: int) -> CourseRecord:
-    return CourseRecord.model_validate(_course(session, course_id))
+    """The course, with its version; ``NotFound`` if there is none."""
+    return CourseRecord.model_validate(get_or_raise(session, Course, course_id))
 
 
 def delete_course(session: Session, course_id: int, expected_version: Expected = None) -> None:
@@ -230,21 +232,18 @@ def delete_course(session: Session, course_id: int, expected_version: Expected =
     the course is read ``FOR UPDATE`` first, and a changed one is ``StaleVersion``.
     """
     if expected_version is not None:
-        check_version(_course(session, course_id, lock=True), expected_version, entity="course")
+        check_version(
+            get_or_raise(session, Course, course_id, with_for_update=True),
+            expected_version,
+            entity="course",
+        )
     try:
-        with savepoint(session, Base.metadata):
+        with savepoint(session):
             result = session.execute(delete(Course).where(Course.id == course_id))
     except InvalidReference as error:
         raise CourseHasEnrollments(course_id) from error
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not rowcount(result):
         raise NotFound("course", course_id)
-
-
-def _student(session: Session, student_id: int) -> Student:
-    student = session.get(Student, student_id)
-    if student is None:
-        raise NotFound("student", student_id)
-    return student
 
 
 def _visible_student(session: Session, viewer: Viewer, student_id: int) -> Student:
@@ -254,20 +253,6 @@ def _visible_student(session: Session, viewer: Viewer, student_id: int) -> Stude
     if student is None:
         raise NotFound("student", student_id)
     return student
-
-
-def _club(session: Session, club_id: int) -> Club:
-    club = session.get(Club, club_id)
-    if club is None:
-        raise NotFound("club", club_id)
-    return club
-
-
-def _course(session: Session, course_id: int, *, lock: bool = False) -> Course:
-    course = session.get(Course, course_id, with_for_update=lock)
-    if course is None:
-        raise NotFound("course", course_id)
-    return course
 
 
 # --- clubs: a plain link ------------------------------------------------------------
@@ -280,17 +265,17 @@ def join_club(session: Session, student_id: int, club_id: int) -> None:
     NOTHING``; MariaDB's no-op ``ON DUPLICATE KEY UPDATE``): two requests at
     once cannot both insert, and neither fails.
     """
-    _student(session, student_id)
-    _club(session, club_id)
+    get_or_raise(session, Student, student_id)
+    get_or_raise(session, Club, club_id)
     link = {"student_id": student_id, "club_id": club_id}
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         upsert(session, memberships, [link], conflict=["student_id", "club_id"], update=[])
 
 
 def leave_club(session: Session, student_id: int, club_id: int) -> None:
     """End the membership; a student who is not a member has nothing to leave."""
-    _student(session, student_id)
-    _club(session, club_id)
+    get_or_raise(session, Student, student_id)
+    get_or_raise(session, Club, club_id)
     session.execute(
         delete(memberships).where(
             memberships.c.student_id == student_id, memberships.c.club_id == club_id
@@ -309,7 +294,7 @@ def club_members(
     database may merge the index with the whole students table instead. An order
     by name would sort every member of the club to return twenty.
     """
-    _club(session, club_id)
+    get_or_raise(session, Club, club_id)
     links = (
         select(memberships.c.student_id, memberships.c.joined_at)
         .where(memberships.c.club_id == club_id, _readable(viewer, memberships.c.student_id))
@@ -388,8 +373,8 @@ def enroll(session: Session, student_id: int, course_id: int, data: EnrollIn) ->
     one enrolls, the others get :class:`AlreadyEnrolled`, as does a student
     whose enrollment is active or completed.
     """
-    _student(session, student_id)
-    _course(session, course_id)
+    get_or_raise(session, Student, student_id)
+    get_or_raise(session, Course, course_id)
     enrollment = _reactivate(session, student_id, course_id, data.notes)
     if enrollment is None:
         enrollment = _insert_enrollment(session, student_id, course_id, data.notes)
@@ -438,7 +423,7 @@ def _insert_enrollment(
 ) -> Enrollment:
     enrollment = Enrollment(student_id=student_id, course_id=course_id, notes=notes)
     try:
-        with savepoint(session, Base.metadata):
+        with savepoint(session):
             session.add(enrollment)
     except Conflict as error:
         raise AlreadyEnrolled(student_id, course_id) from error
@@ -547,7 +532,7 @@ def course_roster(
     students (``enrich``): a range of the index and twenty lookups by key,
     however many took the course. Anyone but staff sees only their own line.
     """
-    course = _course(session, course_id)
+    course = get_or_raise(session, Course, course_id)
     enrollments = (
         select(Enrollment.student_id, Enrollment.status, Enrollment.grade, Enrollment.enrolled_at)
         .where(

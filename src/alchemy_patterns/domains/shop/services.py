@@ -43,10 +43,12 @@ from alchemy_patterns.db import (
     as_of,
     check_version,
     execute_core,
+    get_or_raise,
     history_page,
     history_table,
     paginate,
     revert,
+    rowcount,
     savepoint,
     scale_money,
     table_of,
@@ -102,7 +104,7 @@ def register_user_with_cart(session: Session, data: RegisterUser) -> UserOut:
     transaction: a ``Conflict`` on the e-mail address leaves no cart and no
     audit row behind.
     """
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         user = create_user(session, data)
         session.add(Cart(user_id=user.id))
     return UserOut.model_validate(user)
@@ -112,8 +114,9 @@ def register_user_with_cart(session: Session, data: RegisterUser) -> UserOut:
 
 
 def create_product(session: Session, data: ProductIn) -> ProductOut:
+    """A new product in the catalogue; ``Conflict`` names a taken field (its name)."""
     product = Product(**data.model_dump())
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         session.add(product)
     return ProductOut.model_validate(product)
 
@@ -128,16 +131,17 @@ def update_product(
     rival edit waits and then sees the version this one wrote; the audit
     listener records each changed column. None expects any version.
     """
-    product = _product(session, product_id, lock=True)
+    product = get_or_raise(session, Product, product_id, with_for_update=True)
     check_version(product, expected_version, entity="product")
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         for name, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
             setattr(product, name, value)
     return ProductOut.model_validate(product)
 
 
 def get_product(session: Session, product_id: int) -> ProductOut:
-    return ProductOut.model_validate(_product(session, product_id))
+    """The product, with its price, stock and version; ``NotFound`` if there is none."""
+    return ProductOut.model_validate(get_or_raise(session, Product, product_id))
 
 
 def product_history(
@@ -166,9 +170,9 @@ def revert_product(
     current one changes nothing. Its stock is not reverted (units sold since
     stay sold); an old SKU another product has taken since is a ``Conflict``.
     """
-    product = _product(session, product_id, lock=True)
+    product = get_or_raise(session, Product, product_id, with_for_update=True)
     check_version(product, expected_version, entity="product")
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         revert(session, product, version)
     return ProductOut.model_validate(product)
 
@@ -282,13 +286,6 @@ def reprice(session: Session, data: Reprice) -> int:
     return repriced
 
 
-def _product(session: Session, product_id: int, *, lock: bool = False) -> Product:
-    product = session.get(Product, product_id, with_for_update=lock)
-    if product is None:
-        raise NotFound("product", product_id)
-    return product
-
-
 # --- cart -----------------------------------------------------------------------
 
 
@@ -309,13 +306,13 @@ _PRODUCT_AND_CART = select(
 def cart_id_for(session: Session, user_id: int) -> int:
     """The user's cart, created if the user has none yet (safe under concurrency)."""
     cart_id = _find_cart_id(session, user_id)
-    if cart_id is None:
-        if session.get(User, user_id) is None:
-            raise NotFound("user", user_id)
-        upsert(session, Cart, [{"user_id": user_id}], conflict=["user_id"], update=[])
-        cart_id = _find_cart_id(session, user_id)
-    assert cart_id is not None
-    return cart_id
+    if cart_id is not None:
+        return cart_id
+    get_or_raise(session, User, user_id)
+    upsert(session, Cart, [{"user_id": user_id}], conflict=["user_id"], update=[])
+    # Ours or a rival's: the upsert left exactly one cart for the user.
+    found: int = session.execute(_CART_ID, {"user_id": user_id}).scalar_one()
+    return found
 
 
 def _find_cart_id(session: Session, user_id: int) -> int | None:
@@ -413,12 +410,13 @@ def set_quantity(session: Session, user_id: int, product_id: int, quantity: int)
 
 
 def remove_from_cart(session: Session, user_id: int, product_id: int) -> None:
+    """Take the product's line out of the user's cart; ``NotFound`` if it has none."""
     result = session.execute(
         delete(CartItem).where(
             CartItem.cart_id == cart_id_for(session, user_id), CartItem.product_id == product_id
         )
     )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not rowcount(result):
         raise NotFound("cart item", product_id)
 
 
@@ -427,7 +425,7 @@ def clear_cart(session: Session, user_id: int) -> int:
     result = session.execute(
         delete(CartItem).where(CartItem.cart_id == cart_id_for(session, user_id))
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 def cart_view(session: Session, user_id: int) -> CartView:

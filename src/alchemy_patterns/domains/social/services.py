@@ -35,9 +35,11 @@ from alchemy_patterns.db import (
     PageArgs,
     check_version,
     exists,
+    get_or_raise,
     keyset_paginate,
     paginate,
     restore,
+    rowcount,
     savepoint,
     table_of,
     update_where,
@@ -72,9 +74,10 @@ NEWEST_FIRST = queries.newest_first(Post)
 
 
 def create_post(session: Session, author_id: int, data: PostIn) -> PostRecord:
+    """A new post by ``author_id``; ``NotFound`` if there is no such user."""
     post = Post(author_id=author_id, body=data.body)
     try:
-        with savepoint(session, Base.metadata):
+        with savepoint(session):
             session.add(post)
     except InvalidReference as error:
         raise NotFound("user", author_id) from error
@@ -161,21 +164,15 @@ def _require_post(session: Session, post_id: int) -> None:
         raise NotFound("post", post_id)
 
 
-def _require_user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound("user", user_id)
-    return user
-
-
 # --- comments ------------------------------------------------------------------------
 
 
 def comment(session: Session, user_id: int, post_id: int, data: CommentIn) -> CommentOut:
-    author = _require_user(session, user_id)
+    """A new comment by the user on a live post; ``NotFound`` for an unknown user or post."""
+    author = get_or_raise(session, User, user_id)
     _require_post(session, post_id)
     new = Comment(post_id=post_id, author_id=user_id, body=data.body)
-    with savepoint(session, Base.metadata):
+    with savepoint(session):
         session.add(new)
     return CommentOut(
         id=new.id,
@@ -236,7 +233,7 @@ def like(session: Session, user_id: int, post_id: int) -> LikeState:
     includes a like a rival committed first.
     """
     try:
-        with savepoint(session, Base.metadata):
+        with savepoint(session):
             upsert(
                 session,
                 likes,
@@ -246,7 +243,7 @@ def like(session: Session, user_id: int, post_id: int) -> LikeState:
             )
     except InvalidReference:
         _require_post(session, post_id)
-        _require_user(session, user_id)
+        get_or_raise(session, User, user_id)
         raise
     _expire_held(session, Post, post_id, "liked_by")
     return _like_state(session, user_id, post_id)
@@ -302,7 +299,7 @@ def follow(session: Session, follower_id: int, followed_id: int) -> FollowState:
     if follower_id == followed_id:
         raise SelfFollow(follower_id)
     try:
-        with savepoint(session, Base.metadata):
+        with savepoint(session):
             upsert(
                 session,
                 follows,
@@ -324,7 +321,7 @@ def unfollow(session: Session, follower_id: int, followed_id: int) -> FollowStat
             follows.c.follower_id == follower_id, follows.c.followed_id == followed_id
         )
     )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not rowcount(result):
         _require_users(session, (follower_id, followed_id))
     _expire_follow_collections(session, follower_id, followed_id)
     return FollowState(follower_id=follower_id, followed_id=followed_id, following=False)
@@ -380,7 +377,7 @@ def _people(
     )
     people = paginate(session, stmt, **paging)
     if not people.items:
-        _require_user(session, user_id)  # an unknown user, or one with nobody
+        get_or_raise(session, User, user_id)  # an unknown user, or one with nobody
     return people.map(lambda row: UserSummary(id=row.id, username=row.username))
 
 
@@ -456,7 +453,7 @@ def user_posts(
     order = NEWEST_FIRST if sort is None else POST_SORTING.terms(sort)
     posts = _page(session, stmt, cursor, per_page, order=order)
     if not posts.items and cursor is None:
-        _require_user(session, author_id)  # an unknown author, or one who never posted
+        get_or_raise(session, User, author_id)  # an unknown author, or one who never posted
     return posts
 
 

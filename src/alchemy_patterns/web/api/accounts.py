@@ -23,7 +23,7 @@ from alchemy_patterns.domains.accounts.schemas import (
 from alchemy_patterns.domains.accounts.throttle import ThrottlePolicy
 from alchemy_patterns.domains.schemas import Id
 from alchemy_patterns.domains.shop.services import register_user_with_cart
-from alchemy_patterns.web.auth import BEARER, bearer_token, current_user, require_admin
+from alchemy_patterns.web.auth import BEARER, AdminRoutes, bearer_token, current_user
 from alchemy_patterns.web.database import database, db_session
 from alchemy_patterns.web.responses import created, json_response, no_content
 from alchemy_patterns.web.schemas import Problem
@@ -41,6 +41,7 @@ bp = APIBlueprint(
         )
     ],
 )
+admin = AdminRoutes(bp)
 
 
 class TokenOut(BaseModel):
@@ -124,34 +125,19 @@ def set_profile(body: ProfileIn) -> Response:
     return json_response(services.set_profile(db_session(), current_user().id, body))
 
 
-@bp.put(
-    "/users/<int:user_id>/role",
-    responses={200: UserOut, 401: Problem, 403: Problem, 404: Problem},
-    security=BEARER,
-)
+@admin.put("/users/<int:user_id>/role", responses={200: UserOut, 404: Problem})
 def set_user_role(path: UserPath, body: RoleIn) -> Response:
     """Make a user an admin, or not (admins only)."""
-    require_admin()
     return json_response(services.set_role(db_session(), path.user_id, body.role))
 
 
-@bp.get(
-    "/users/<int:user_id>",
-    responses={200: UserOut, 401: Problem, 403: Problem, 404: Problem},
-    security=BEARER,
-)
+@admin.get("/users/<int:user_id>", responses={200: UserOut, 404: Problem})
 def get_user(path: UserPath) -> Response:
     """Any account (admins only)."""
-    require_admin()
     return json_response(services.get_user(db_session(), path.user_id))
 
 
-@bp.put(
-    "/users/<int:user_id>/active",
-    responses={200: UserOut, 401: Problem, 403: Problem, 404: Problem},
-    security=BEARER,
-)
+@admin.put("/users/<int:user_id>/active", responses={200: UserOut, 404: Problem})
 def set_user_active(path: UserPath, body: ActiveIn) -> Response:
     """Disable an account or enable it again (admins only); a disabled account's tokens stop."""
-    require_admin()
     return json_response(services.set_active(db_session(), path.user_id, body.active))

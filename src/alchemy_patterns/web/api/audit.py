@@ -9,10 +9,10 @@ from pydantic import Field
 
 from alchemy_patterns.domains.audit.schemas import AuditRecordOut
 from alchemy_patterns.domains.audit.services import audit_trail
-from alchemy_patterns.web.auth import BEARER, require_admin
+from alchemy_patterns.web.auth import AdminRoutes
 from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import json_response
-from alchemy_patterns.web.schemas import PageOut, PageQuery, Problem, page_out
+from alchemy_patterns.web.schemas import PageOut, PageQuery, page_out
 
 bp = APIBlueprint(
     "audit",
@@ -27,6 +27,7 @@ bp = APIBlueprint(
         )
     ],
 )
+admin = AdminRoutes(bp)
 
 
 class AuditQuery(PageQuery):
@@ -34,14 +35,9 @@ class AuditQuery(PageQuery):
     entity_id: str | None = Field(None, max_length=64)
 
 
-@bp.get(
-    "/audit",
-    responses={200: PageOut[AuditRecordOut], 401: Problem, 403: Problem},
-    security=BEARER,
-)
+@admin.get("/audit", responses={200: PageOut[AuditRecordOut]})
 def list_audit_records(query: AuditQuery) -> Response:
     """Who changed what, newest first, each record with its field-by-field details."""
-    require_admin()
     records = audit_trail(
         db_session(),
         entity=query.entity,

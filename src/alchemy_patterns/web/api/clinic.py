@@ -21,7 +21,6 @@ pet named under an owner's path.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from flask import Response
 from flask_openapi3.blueprint import APIBlueprint
@@ -55,7 +54,7 @@ from alchemy_patterns.domains.clinic.schemas import (
 )
 from alchemy_patterns.domains.schemas import Id, Input
 from alchemy_patterns.web import preconditions
-from alchemy_patterns.web.auth import BEARER, current_user, current_viewer, require_admin
+from alchemy_patterns.web.auth import BEARER, SIGNED_IN, AdminRoutes, current_user, current_viewer
 from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import json_response, no_content
 from alchemy_patterns.web.schemas import (
@@ -80,9 +79,7 @@ bp = APIBlueprint(
         )
     ],
 )
-
-STAFF: dict[str | int, Any] = {401: Problem, 403: Problem}
-SIGNED_IN: dict[str | int, Any] = {401: Problem}
+admin = AdminRoutes(bp)
 
 
 class OwnerPath(BaseModel):
@@ -171,10 +168,9 @@ OWNER = "/owners/<int:owner_id>"
 preconditions.register(OWNER)
 
 
-@bp.post("/owners", responses={201: OwnerRecord, 409: Problem, **STAFF}, security=BEARER)
+@admin.post("/owners", responses={201: OwnerRecord, 409: Problem})
 def register_owner(body: OwnerIn) -> Response:
     """A new owner; an e-mail address already registered, whatever its case, is 409."""
-    require_admin()
     owner = services.register_owner(db_session(), body)
     return preconditions.versioned(owner, 201, Location=f"/owners/{owner.id}")
 
@@ -191,42 +187,38 @@ def get_owner(path: OwnerPath) -> Response:
     return preconditions.versioned(detail)
 
 
-@bp.patch(OWNER, responses={200: OwnerRecord, 404: Problem, 409: Problem, **STAFF}, security=BEARER)
+@admin.patch(OWNER, responses={200: OwnerRecord, 404: Problem, 409: Problem})
 def update_owner(path: OwnerPath, body: OwnerUpdate) -> Response:
     """Change the fields given, if `If-Match` names the current version (else 412).
 
     An e-mail address another owner has is 409.
     """
-    require_admin()
     expected = preconditions.expected_version(path.owner_id)
     owner = services.update_owner(db_session(), path.owner_id, body, expected)
     return preconditions.versioned(owner)
 
 
-@bp.delete(OWNER, responses={204: None, 404: Problem, **STAFF}, security=BEARER)
+@admin.delete(OWNER, responses={204: None, 404: Problem})
 def delete_owner(path: OwnerPath) -> Response:
     """Delete the owner with their pets (softly: ``restore`` puts them back); vets stay.
 
     From then on no read shows them, nor their pets' appointments, and their
     e-mail address is free for a new owner.
     """
-    require_admin()
     expected = preconditions.expected_version(path.owner_id)
     services.delete_owner(db_session(), path.owner_id, expected)
     return no_content()
 
 
-@bp.post(
+@admin.post(
     "/owners/<int:owner_id>/restore",
-    responses={200: OwnerRecord, 404: Problem, 409: Problem, **STAFF},
-    security=BEARER,
+    responses={200: OwnerRecord, 404: Problem, 409: Problem},
 )
 def restore_owner(path: OwnerPath) -> Response:
     """Put a deleted owner back, with the pets deleted with them (not those removed before).
 
     409 ``email_taken`` if another owner registered their address since.
     """
-    require_admin()
     return preconditions.versioned(services.restore_owner(db_session(), path.owner_id))
 
 
@@ -239,14 +231,9 @@ preconditions.register(PET)
 preconditions.register(OWNERS_PET)
 
 
-@bp.post(
-    "/owners/<int:owner_id>/pets",
-    responses={201: PetRecord, 404: Problem, **STAFF},
-    security=BEARER,
-)
+@admin.post("/owners/<int:owner_id>/pets", responses={201: PetRecord, 404: Problem})
 def add_pet(path: OwnerPath, body: PetIn) -> Response:
     """Register a pet for the owner."""
-    require_admin()
     pet = services.add_pet(db_session(), path.owner_id, body)
     return preconditions.versioned(pet, 201, Location=f"/pets/{pet.id}")
 
@@ -272,31 +259,24 @@ def get_pet(path: PetPath) -> Response:
     return preconditions.versioned(services.get_pet(db_session(), current_viewer(), path.pet_id))
 
 
-@bp.patch(PET, responses={200: PetRecord, 404: Problem, **STAFF}, security=BEARER)
+@admin.patch(PET, responses={200: PetRecord, 404: Problem})
 def update_pet(path: PetPath, body: PetUpdate) -> Response:
     """Change the fields given, if `If-Match` names the current version (else 412)."""
-    require_admin()
     expected = preconditions.expected_version(path.pet_id)
     return preconditions.versioned(services.update_pet(db_session(), path.pet_id, body, expected))
 
 
-@bp.delete(OWNERS_PET, responses={204: None, 404: Problem, **STAFF}, security=BEARER)
+@admin.delete(OWNERS_PET, responses={204: None, 404: Problem})
 def remove_pet(path: OwnerPetPath) -> Response:
     """Remove a pet (softly), with its appointments; a pet that is not this owner's is 404."""
-    require_admin()
     expected = preconditions.expected_version(path.pet_id)
     services.remove_pet(db_session(), path.owner_id, path.pet_id, expected)
     return no_content()
 
 
-@bp.post(
-    "/pets/<int:pet_id>/transfer",
-    responses={200: PetRecord, 404: Problem, 409: Problem, **STAFF},
-    security=BEARER,
-)
+@admin.post("/pets/<int:pet_id>/transfer", responses={200: PetRecord, 404: Problem, 409: Problem})
 def transfer_pet(path: PetPath, body: Transfer) -> Response:
     """Give the pet to a new owner; 409 if ``old_owner_id`` is not (or no longer) its owner."""
-    require_admin()
     pet = services.transfer_pet(db_session(), path.pet_id, body.old_owner_id, body.new_owner_id)
     return preconditions.versioned(pet)
 
@@ -316,10 +296,9 @@ VET = "/vets/<int:vet_id>"
 preconditions.register(VET)
 
 
-@bp.post("/vets", responses={201: VetDetail, **STAFF}, security=BEARER)
+@admin.post("/vets", responses={201: VetDetail})
 def add_vet(body: VetIn) -> Response:
     """Add a vet to the clinic."""
-    require_admin()
     vet = services.add_vet(db_session(), body)
     return preconditions.versioned(vet, 201, Location=f"/vets/{vet.id}")
 
@@ -331,18 +310,16 @@ def get_vet(path: VetPath) -> Response:
     return preconditions.versioned(services.get_vet(db_session(), path.vet_id))
 
 
-@bp.patch(VET, responses={200: VetDetail, 404: Problem, **STAFF}, security=BEARER)
+@admin.patch(VET, responses={200: VetDetail, 404: Problem})
 def update_vet(path: VetPath, body: VetUpdate) -> Response:
     """Change the fields given, if `If-Match` names the current version (else 412)."""
-    require_admin()
     expected = preconditions.expected_version(path.vet_id)
     return preconditions.versioned(services.update_vet(db_session(), path.vet_id, body, expected))
 
 
-@bp.delete(VET, responses={204: None, 404: Problem, 409: Problem, **STAFF}, security=BEARER)
+@admin.delete(VET, responses={204: None, 404: Problem, 409: Problem})
 def delete_vet(path: VetPath) -> Response:
     """Delete a vet who has never had an appointment; one who has is kept (409)."""
-    require_admin()
     services.delete_vet(db_session(), path.vet_id, preconditions.expected_version(path.vet_id))
     return no_content()
 
@@ -374,18 +351,13 @@ APPOINTMENT = "/appointments/<int:appointment_id>"
 preconditions.register(APPOINTMENT)
 
 
-@bp.post(
-    "/appointments",
-    responses={201: AppointmentRecord, 404: Problem, 409: Problem, **STAFF},
-    security=BEARER,
-)
+@admin.post("/appointments", responses={201: AppointmentRecord, 404: Problem, 409: Problem})
 def book_appointment(body: AppointmentIn) -> Response:
     """Book a pet with a vet at a future whole minute, with its time zone.
 
     409 if the vet is booked then; 422 naming ``scheduled_at`` for a time
     without a zone, with seconds, or in the past.
     """
-    require_admin()
     appointment = services.book_appointment(db_session(), body)
     return preconditions.versioned(appointment, 201, Location=f"/appointments/{appointment.id}")
 
@@ -412,33 +384,28 @@ def get_appointment(path: AppointmentPath) -> Response:
     return preconditions.versioned(appointment)
 
 
-@bp.patch(APPOINTMENT, responses={200: AppointmentRecord, 404: Problem, **STAFF}, security=BEARER)
+@admin.patch(APPOINTMENT, responses={200: AppointmentRecord, 404: Problem})
 def update_appointment(path: AppointmentPath, body: AppointmentUpdate) -> Response:
     """Change the reason, if `If-Match` names the current version (else 412)."""
-    require_admin()
     expected = preconditions.expected_version(path.appointment_id)
     appointment = services.update_appointment(db_session(), path.appointment_id, body, expected)
     return preconditions.versioned(appointment)
 
 
-@bp.post(
+@admin.post(
     "/appointments/<int:appointment_id>/cancel",
-    responses={200: AppointmentRecord, 404: Problem, 409: Problem, **STAFF},
-    security=BEARER,
+    responses={200: AppointmentRecord, 404: Problem, 409: Problem},
 )
 def cancel_appointment(path: AppointmentPath) -> Response:
     """Cancel a scheduled appointment, freeing its slot; any other status is 409."""
-    require_admin()
     return preconditions.versioned(services.cancel_appointment(db_session(), path.appointment_id))
 
 
-@bp.post(
+@admin.post(
     "/appointments/<int:appointment_id>/complete",
-    responses={200: AppointmentRecord, 404: Problem, 409: Problem, **STAFF},
-    security=BEARER,
+    responses={200: AppointmentRecord, 404: Problem, 409: Problem},
 )
 def complete_appointment(path: AppointmentPath) -> Response:
     """Mark a scheduled appointment as done; any other status is 409."""
-    require_admin()
     appointment = services.complete_appointment(db_session(), path.appointment_id)
     return preconditions.versioned(appointment)

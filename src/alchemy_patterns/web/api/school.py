@@ -34,8 +34,6 @@ An unknown student, club, course or enrollment is 404.
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Response
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
@@ -65,7 +63,7 @@ from alchemy_patterns.domains.school.schemas import (
     Transcript,
 )
 from alchemy_patterns.web import preconditions
-from alchemy_patterns.web.auth import BEARER, current_user, current_viewer, require_admin
+from alchemy_patterns.web.auth import BEARER, SIGNED_IN, AdminRoutes, current_user, current_viewer
 from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import created, json_response, no_content
 from alchemy_patterns.web.schemas import (
@@ -91,9 +89,7 @@ bp = APIBlueprint(
         )
     ],
 )
-
-STAFF: dict[str | int, Any] = {401: Problem, 403: Problem}
-SIGNED_IN: dict[str | int, Any] = {401: Problem}
+admin = AdminRoutes(bp)
 
 
 class RosterPage(CourseRoster):
@@ -151,10 +147,9 @@ def list_students(query: StudentQuery) -> Response:
     return json_response(page_out(page))
 
 
-@bp.post("/students", responses={201: StudentOut, 409: Problem, **STAFF}, security=BEARER)
+@admin.post("/students", responses={201: StudentOut, 409: Problem})
 def create_student(body: StudentIn) -> Response:
     """A new student; an e-mail address already registered, whatever its case, is 409."""
-    require_admin()
     student = services.create_student(db_session(), body)
     return created(student, f"/students/{student.id}")
 
@@ -207,10 +202,9 @@ def list_clubs(query: ClubQuery) -> Response:
     return json_response(page_out(page))
 
 
-@bp.post("/clubs", responses={201: ClubOut, 409: Problem, **STAFF}, security=BEARER)
+@admin.post("/clubs", responses={201: ClubOut, 409: Problem})
 def create_club(body: ClubIn) -> Response:
     """A new club; a name already taken is 409."""
-    require_admin()
     club = services.create_club(db_session(), body)
     return created(club, f"/clubs/{club.id}")
 
@@ -237,26 +231,16 @@ def list_club_members(path: ClubPath, query: PageQuery) -> Response:
     return json_response(page_out(page))
 
 
-@bp.put(
-    "/clubs/<int:club_id>/members/<int:student_id>",
-    responses={204: None, 404: Problem, **STAFF},
-    security=BEARER,
-)
+@admin.put("/clubs/<int:club_id>/members/<int:student_id>", responses={204: None, 404: Problem})
 def join_club(path: MembershipPath) -> Response:
     """Make the student a member; a member already stays one (the first join date is kept)."""
-    require_admin()
     services.join_club(db_session(), path.student_id, path.club_id)
     return no_content()
 
 
-@bp.delete(
-    "/clubs/<int:club_id>/members/<int:student_id>",
-    responses={204: None, 404: Problem, **STAFF},
-    security=BEARER,
-)
+@admin.delete("/clubs/<int:club_id>/members/<int:student_id>", responses={204: None, 404: Problem})
 def leave_club(path: MembershipPath) -> Response:
     """End the membership; a student who is not a member stays so."""
-    require_admin()
     services.leave_club(db_session(), path.student_id, path.club_id)
     return no_content()
 
@@ -276,10 +260,9 @@ COURSE = "/courses/<int:course_id>"
 preconditions.register(COURSE)
 
 
-@bp.post("/courses", responses={201: CourseRecord, 409: Problem, **STAFF}, security=BEARER)
+@admin.post("/courses", responses={201: CourseRecord, 409: Problem})
 def create_course(body: CourseIn) -> Response:
     """A new course; its code is stored upper case, and a code already taken is 409."""
-    require_admin()
     course = services.create_course(db_session(), body)
     return preconditions.versioned(course, 201, Location=f"/courses/{course.id}")
 
@@ -291,24 +274,20 @@ def get_course(path: CoursePath) -> Response:
     return preconditions.versioned(services.get_course(db_session(), path.course_id))
 
 
-@bp.patch(
-    COURSE, responses={200: CourseRecord, 404: Problem, 409: Problem, **STAFF}, security=BEARER
-)
+@admin.patch(COURSE, responses={200: CourseRecord, 404: Problem, 409: Problem})
 def update_course(path: CoursePath, body: CourseUpdate) -> Response:
     """Change the fields given, if `If-Match` names the current version (else 412).
 
     A code another course has is 409.
     """
-    require_admin()
     expected = preconditions.expected_version(path.course_id)
     course = services.update_course(db_session(), path.course_id, body, expected)
     return preconditions.versioned(course)
 
 
-@bp.delete(COURSE, responses={204: None, 404: Problem, 409: Problem, **STAFF}, security=BEARER)
+@admin.delete(COURSE, responses={204: None, 404: Problem, 409: Problem})
 def delete_course(path: CoursePath) -> Response:
     """Delete a course nobody is or was enrolled in; one with enrollments is a record (409)."""
-    require_admin()
     expected = preconditions.expected_version(path.course_id)
     services.delete_course(db_session(), path.course_id, expected)
     return no_content()
@@ -347,38 +326,32 @@ def get_enrollment(path: EnrollmentPath) -> Response:
     return json_response(enrollment)
 
 
-@bp.put(
+@admin.put(
     "/courses/<int:course_id>/students/<int:student_id>",
-    responses={201: EnrollmentOut, 404: Problem, 409: Problem, **STAFF},
-    security=BEARER,
+    responses={201: EnrollmentOut, 404: Problem, 409: Problem},
 )
 def enroll_student(path: EnrollmentPath, body: EnrollIn) -> Response:
     """Enroll the student (the body may be ``{}``), or re-enroll one who dropped the course.
 
     201 either way; a student already enrolled (active or graded) is 409.
     """
-    require_admin()
     enrollment = services.enroll(db_session(), path.student_id, path.course_id, body)
     return created(enrollment, f"/courses/{path.course_id}/students/{path.student_id}")
 
 
-@bp.delete(
+@admin.delete(
     "/courses/<int:course_id>/students/<int:student_id>",
-    responses={200: EnrollmentOut, 404: Problem, 409: Problem, **STAFF},
-    security=BEARER,
+    responses={200: EnrollmentOut, 404: Problem, 409: Problem},
 )
 def drop_enrollment(path: EnrollmentPath) -> Response:
     """Drop the enrollment and answer it; a dropped one stays so, a graded one is 409."""
-    require_admin()
     return json_response(services.drop(db_session(), path.student_id, path.course_id))
 
 
-@bp.put(
+@admin.put(
     "/courses/<int:course_id>/students/<int:student_id>/grade",
-    responses={200: EnrollmentOut, 404: Problem, 409: Problem, **STAFF},
-    security=BEARER,
+    responses={200: EnrollmentOut, 404: Problem, 409: Problem},
 )
 def set_grade(path: EnrollmentPath, body: SetGrade) -> Response:
     """Grade the enrollment, which completes it; a grade may be corrected, a dropped one is 409."""
-    require_admin()
     return json_response(services.set_grade(db_session(), path.student_id, path.course_id, body))

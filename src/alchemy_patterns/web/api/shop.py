@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Response
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
@@ -27,7 +25,7 @@ from alchemy_patterns.domains.shop.schemas import (
     SetQuantity,
 )
 from alchemy_patterns.web import preconditions
-from alchemy_patterns.web.auth import BEARER, current_user, require_admin
+from alchemy_patterns.web.auth import BEARER, SIGNED_IN, AdminRoutes, current_user
 from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import created, json_response, no_content
 from alchemy_patterns.web.schemas import (
@@ -53,9 +51,7 @@ bp = APIBlueprint(
         )
     ],
 )
-
-ADMIN: dict[str | int, Any] = {401: Problem, 403: Problem}
-SIGNED_IN: dict[str | int, Any] = {401: Problem}
+admin = AdminRoutes(bp)
 
 
 class ProductPath(BaseModel):
@@ -156,55 +152,46 @@ REVERT = f"{PRODUCT}/revert"
 preconditions.register(REVERT, post=True)
 
 
-@bp.post(REVERT, responses={200: ProductOut, 404: Problem, 409: Problem, **ADMIN}, security=BEARER)
+@admin.post(REVERT, responses={200: ProductOut, 404: Problem, 409: Problem})
 def revert_product(path: ProductPath, body: RevertProduct) -> Response:
     """Give the product the name, price and availability of an earlier version: a new version.
 
     Its stock stays as it is. Only if `If-Match` names the current version
     (412 when stale, 428 without it); a version never stored is 404.
     """
-    require_admin()
     expected = preconditions.expected_version(path.product_id)
     product = services.revert_product(db_session(), path.product_id, body.version, expected)
     return preconditions.versioned(product)
 
 
-@bp.post("/products", responses={201: ProductOut, 409: Problem, **ADMIN}, security=BEARER)
+@admin.post("/products", responses={201: ProductOut, 409: Problem})
 def create_product(body: ProductIn) -> Response:
     """Add a product to the catalogue; a name already taken is 409."""
-    require_admin()
     product = services.create_product(db_session(), body)
     return preconditions.versioned(product, 201, Location=f"/products/{product.id}")
 
 
-@bp.patch(PRODUCT, responses={200: ProductOut, 404: Problem, **ADMIN}, security=BEARER)
+@admin.patch(PRODUCT, responses={200: ProductOut, 404: Problem})
 def update_product(path: ProductPath, body: ProductUpdate) -> Response:
     """Change a product's name, price or availability (only the fields sent).
 
     Only if `If-Match` names the product's current version: 412 when it is
     stale (with the current `ETag`), 428 without it.
     """
-    require_admin()
     expected = preconditions.expected_version(path.product_id)
     product = services.update_product(db_session(), path.product_id, body, expected)
     return preconditions.versioned(product)
 
 
-@bp.post(
-    "/products/<int:product_id>/restock",
-    responses={200: ProductOut, 404: Problem, **ADMIN},
-    security=BEARER,
-)
+@admin.post("/products/<int:product_id>/restock", responses={200: ProductOut, 404: Problem})
 def restock_product(path: ProductPath, body: Restock) -> Response:
     """Add units to a product's stock."""
-    require_admin()
     return preconditions.versioned(services.restock(db_session(), path.product_id, body.quantity))
 
 
-@bp.post("/products/reprice", responses={200: Repriced, **ADMIN}, security=BEARER)
+@admin.post("/products/reprice", responses={200: Repriced})
 def reprice_products(body: Reprice) -> Response:
     """Change the price of the matched products by a percentage; past orders keep theirs."""
-    require_admin()
     return json_response(Repriced(repriced=services.reprice(db_session(), body)))
 
 

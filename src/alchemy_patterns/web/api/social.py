@@ -12,8 +12,6 @@ state it leaves.
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Response
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
@@ -35,7 +33,7 @@ from alchemy_patterns.domains.social.schemas import (
     UserSummary,
 )
 from alchemy_patterns.web import preconditions
-from alchemy_patterns.web.auth import BEARER, current_user, current_viewer
+from alchemy_patterns.web.auth import BEARER, FOUND, SIGNED_IN, current_user, current_viewer
 from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import created, json_response, no_content
 from alchemy_patterns.web.schemas import (
@@ -44,7 +42,6 @@ from alchemy_patterns.web.schemas import (
     CursorQuery,
     PageOut,
     PageQuery,
-    Problem,
     cursor_page_out,
     page_out,
 )
@@ -59,9 +56,6 @@ bp = APIBlueprint(
         )
     ],
 )
-
-SIGNED_IN: dict[str | int, Any] = {401: Problem}
-FOUND: dict[str | int, Any] = {401: Problem, 404: Problem}
 
 
 class PostPath(BaseModel):
