@@ -757,9 +757,19 @@ def keyset_paginate(
     if cursor is not None:
         values = _position(parts, cursor, session.get_bind(clause=keyset.keyed).dialect)
         paged = keyset.keyed.where(_after(parts, values)).limit(_LIMIT)
+    result = session.execute(paged, {**(params or {}), _LIMIT.key: per_page + 1})
+    if keyset.held is not None:
+        # The caller's own columns hold the order's: the rows are the page as
+        # they come, and the last one's values at those places are the cursor.
+        rows = result.all()
+        page = rows[:per_page]
+        items = [row[0] for row in page] if keyset.width == 1 else list(page)
+        more = len(rows) > per_page
+        next_cursor = encode_cursor([page[-1][i] for i in keyset.held]) if more else None
+        return KeysetPage(items, next_cursor)
     # Read once, then split each row into the caller's columns (as Rows, or
     # scalars for one entity or column) and the key values behind the cursor.
-    fetched = session.execute(paged, {**(params or {}), _LIMIT.key: per_page + 1}).freeze()
+    fetched = result.freeze()
     width = keyset.width
     mine = fetched().columns(*range(width))
     items = list(mine.scalars() if width == 1 else mine)[:per_page]
@@ -777,6 +787,7 @@ class _Keyset:
     keyed: AnySelect  # the statement, its key columns added, in the order
     first_page: AnySelect  # ``keyed`` with its LIMIT bound at execution
     width: int  # the caller's columns, before the key columns
+    held: tuple[int, ...] | None  # where the caller's columns hold the order's, if they all do
 
 
 #: A caller that makes a new order each call keeps no more than this per statement.
@@ -792,10 +803,31 @@ def _keyset(stmt: AnySelect, order_by: Sequence[ColumnElement[Any]]) -> _Keyset:
     if len(forms) > _MAX_ORDERS:
         forms.clear()
     parts = _order_parts(order_by)
-    keyed = stmt.add_columns(*(column for column, _ in parts)).order_by(None).order_by(*order_by)
-    made = _Keyset(tuple(order_by), parts, keyed, keyed.limit(_LIMIT), _width(stmt))
+    width, held = _width(stmt), _held(stmt, parts)
+    keyed = stmt if held is not None else stmt.add_columns(*(column for column, _ in parts))
+    keyed = keyed.order_by(None).order_by(*order_by)
+    made = _Keyset(tuple(order_by), parts, keyed, keyed.limit(_LIMIT), width, held)
     forms[key] = made
     return made
+
+
+def _held(stmt: AnySelect, parts: list[tuple[ColumnElement[Any], bool]]) -> tuple[int, ...] | None:
+    """Where in ``stmt``'s rows each of the order's columns is, if its rows hold them all.
+
+    Then no key column is added and the rows need no splitting, which cost a
+    page more than its statement. Rows of entities (``select(User)``) hold
+    attributes, not columns: they are split as before.
+    """
+    selected = list(stmt.selected_columns)
+    if _width(stmt) != len(selected):
+        return None
+    positions = []
+    for column, _ in parts:
+        found = [i for i, mine in enumerate(selected) if mine is column or mine.compare(column)]
+        if not found:
+            return None
+        positions.append(found[0])
+    return tuple(positions)
 
 
 # --- small reads -----------------------------------------------------------
