@@ -209,8 +209,8 @@ class PetDetail(PetOut):
 class OwnerDetail(OwnerRecord):
     """An owner with their pets, each pet's appointments and each appointment's vet.
 
-    Its `version` (and `ETag`) is the owner record's: the pets and
-    appointments have versions and `ETag`s of their own.
+    Its `version` is the owner record's; its `ETag` adds a digest of the
+    whole answer, so a change to a pet or an appointment changes it too.
     """
 
     pets: list[PetDetail]

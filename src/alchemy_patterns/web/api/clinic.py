@@ -180,11 +180,13 @@ def get_owner(path: OwnerPath) -> Response:
     """The owner, their pets, each pet's appointments and each one's vet, in a fixed cost.
 
     Staff, or the owner's own account; anyone else gets 404. The `ETag` is
-    the owner record's version (304 if `If-None-Match` names it): the pets
-    and appointments have `ETag`s of their own.
+    the owner record's version and a digest of this answer, so it changes
+    when a pet or an appointment does (304 only if `If-None-Match` names it
+    whole); a PATCH or DELETE with it in `If-Match` is checked against the
+    owner's version only.
     """
     detail = services.owner_detail(db_session(), current_viewer(), path.owner_id)
-    return preconditions.versioned(detail)
+    return preconditions.versioned(detail, whole=True)
 
 
 @admin.patch(OWNER, responses={200: OwnerRecord, 404: Problem, 409: Problem})
