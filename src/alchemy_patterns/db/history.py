@@ -30,6 +30,12 @@ What differs from the example, and why:
 Reads: :func:`history_page` (newest first), :func:`as_of` (the row as it was
 at an instant), :func:`version_row`; :func:`revert` makes an old version the
 new current one, itself a versioned change with its own history row.
+
+With soft delete (:class:`~alchemy_patterns.db.SoftDeletable`): deleting and
+restoring are versioned UPDATEs, so each keeps the version it replaced like
+any change; :func:`as_of` an instant when the row was deleted is
+``NotFound``, as for a row deleted for good; and :func:`revert` never
+deletes or restores (``deleted_at`` is kept, as are generated columns).
 """
 
 from __future__ import annotations
@@ -64,6 +70,7 @@ from sqlalchemy.types import SchemaType, TypeEngine
 from alchemy_patterns.db.base import UTCDateTime, utcnow
 from alchemy_patterns.db.errors import NotFound
 from alchemy_patterns.db.pagination import Page, PageArgs, paginate
+from alchemy_patterns.db.softdelete import SoftDeletable
 
 __all__ = [
     "ACTOR_KEY",
@@ -342,6 +349,8 @@ def as_of(session: Session, model: type[Any], key: object, when: dt.datetime) ->
     """
     if when.tzinfo is None:
         raise ValueError(f"naive datetime {when!r}: give a timezone-aware value")
+    # Soft-deleted then (a version with deleted_at set): gone, as if deleted for good.
+    soft = isinstance(model, type) and issubclass(model, SoftDeletable)
     table: Table = inspect(model).local_table
     history = history_table(model)
     version = _version_column(table).name
@@ -349,7 +358,7 @@ def as_of(session: Session, model: type[Any], key: object, when: dt.datetime) ->
     stmt = union_all(older, _row_select(table, key)).order_by(literal_column(version)).limit(1)
     row = session.execute(stmt).first()
     created = getattr(model, "__history_created__", "created_at")
-    if row is None or getattr(row, created) > when:
+    if row is None or getattr(row, created) > when or (soft and row.deleted_at is not None):
         raise NotFound(table.name, _shown(key))
     return row
 
@@ -361,9 +370,11 @@ def _shown(key: object) -> object:
 def revert(session: Session, obj: Any, version: int) -> bool:
     """Give ``obj`` the values it had at ``version``: a new change, versioned and historied.
 
-    Every column but the key, the version and ``__history_keep__`` takes the
-    old value; the flush then writes the current version to history and
-    moves the version, as for any other change. Returns False if ``obj`` is
+    Every column but the key, the version, generated columns and
+    ``__history_keep__`` takes the old value (a soft-deletable model keeps
+    ``deleted_at``: a revert neither deletes nor restores); the flush then
+    writes the current version to history and moves the version, as for any
+    other change. Returns False if ``obj`` is
     already at ``version`` (nothing changes).
     """
     mapper: Mapper[Any] = inspect(obj).mapper
@@ -379,11 +390,14 @@ def revert(session: Session, obj: Any, version: int) -> bool:
 
 def _revertible(mapper: Mapper[Any], old: Mapping[Any, Any]) -> dict[str, Any]:
     keep = set(getattr(mapper.class_, "__history_keep__", ()))
+    if issubclass(mapper.class_, SoftDeletable):
+        keep.add("deleted_at")
     skip = {column.name for column in mapper.primary_key} | {mapper.version_id_col.name}  # type: ignore[union-attr]
     values = {}
     for attribute in mapper.column_attrs:
         column = attribute.columns[0]
-        if attribute.key in keep or getattr(column, "name", None) in skip:
+        generated = getattr(column, "computed", None) is not None  # the database writes it
+        if attribute.key in keep or getattr(column, "name", None) in skip or generated:
             continue
         values[attribute.key] = old[column.name]
     return values

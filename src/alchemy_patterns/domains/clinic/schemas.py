@@ -23,7 +23,15 @@ from alchemy_patterns.domains.clinic.models import (
     VET_SORTING,
     AppointmentStatus,
 )
-from alchemy_patterns.domains.schemas import Id, Input, UtcDay, VersionOut, prefix_field, sort_field
+from alchemy_patterns.domains.schemas import (
+    Id,
+    Input,
+    ReplacedOut,
+    UtcDay,
+    VersionOut,
+    prefix_field,
+    sort_field,
+)
 
 
 def _lower(value: str) -> str:
@@ -175,6 +183,22 @@ class OwnerRecord(VersionOut, OwnerOut):
 
 class PetRecord(VersionOut, PetOut):
     """One pet, with the version its `ETag` is made from."""
+
+
+class DeletedOut(ReplacedOut):
+    """A history entry of a soft-deletable record: also whether it was deleted in that version."""
+
+    deleted_at: dt.datetime | None = Field(
+        description="set in a version that a restore replaced: when the record had been deleted"
+    )
+
+
+class OwnerVersionOut(DeletedOut, OwnerRecord):
+    """A version of an owner that a change replaced: its values then, who replaced it, when."""
+
+
+class PetVersionOut(DeletedOut, PetRecord):
+    """A version of a pet that a change replaced: its values then, who replaced it, when."""
 
 
 class AppointmentUpdate(Input):
