@@ -28,6 +28,8 @@ from alchemy_patterns.db import (
     StaleVersion,
     count_queries,
     history_table,
+    purge_batch,
+    table_of,
 )
 from alchemy_patterns.db import restore as restore_row
 from alchemy_patterns.domains.accounts.access import SYSTEM, Viewer
@@ -321,3 +323,41 @@ def test_reverting_an_owner_to_an_address_another_owner_took_is_a_conflict(
     with app_db.session_scope(read_only=True) as session:
         owner = session.get_one(Owner, owner_id)
         assert (owner.email, owner.version) == ("ada@lovelace.org", 2)
+
+
+# --- deleted for good: nothing left in history ----------------------------------------------------
+
+
+def test_erasing_an_owner_leaves_no_version_of_them_or_their_pets(app_db: Database) -> None:
+    with app_db.session_scope() as session:
+        owner_id = make_owner(session, name="Ada").id
+        pet_id = make_pet(session, session.get_one(Owner, owner_id), name="Rex").id
+    rename(app_db, OWNER, owner_id, "Ada Lovelace")
+    rename(app_db, PET, pet_id, "Max")
+    delete(app_db, OWNER, owner_id, owner_id)
+    with app_db.session_scope() as session:
+        kept = make_pet(session, make_owner(session), name="Kept").id
+    rename(app_db, PET, kept, "Kept too")
+
+    with app_db.session_scope() as session:
+        services.erase_owner(session, owner_id)
+
+    assert stored(app_db, OWNER, owner_id) == []
+    assert stored(app_db, PET, pet_id) == []
+    assert stored(app_db, PET, kept) == [(1, "Kept", False, None)]  # another owner's pet
+
+
+def test_a_purge_takes_the_history_of_the_rows_it_deletes(app_db: Database) -> None:
+    record_id, owner_id = build(app_db, PET)
+    rename(app_db, PET, record_id, "Ada Lovelace")
+    delete(app_db, PET, record_id, owner_id)
+    with app_db.session_scope() as session:
+        other = make_pet(session, make_owner(session), name="Other").id
+    rename(app_db, PET, other, "Other too")
+
+    with app_db.session_scope() as session:
+        purged = purge_batch(session, table_of(Pet), dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
+
+    assert purged == 1
+    assert stored(app_db, PET, record_id) == []
+    assert stored(app_db, PET, other) == [(1, "Other", False, None)]

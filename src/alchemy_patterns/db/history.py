@@ -56,6 +56,7 @@ from sqlalchemy import (
     Select,
     Table,
     bindparam,
+    delete,
     event,
     exists,
     insert,
@@ -70,7 +71,6 @@ from sqlalchemy.types import SchemaType, TypeEngine
 from alchemy_patterns.db.base import UTCDateTime, utcnow
 from alchemy_patterns.db.errors import NotFound
 from alchemy_patterns.db.pagination import Page, PageArgs, paginate
-from alchemy_patterns.db.softdelete import SoftDeletable
 
 __all__ = [
     "ACTOR_KEY",
@@ -78,6 +78,7 @@ __all__ = [
     "HistoryBypassed",
     "as_of",
     "copy_to_history",
+    "forget_history",
     "history_insert",
     "history_page",
     "history_table",
@@ -88,6 +89,10 @@ __all__ = [
 
 #: ``session.info`` key holding the id of the user the session acts for (``changed_by``).
 ACTOR_KEY = "actor_id"
+
+#: The column of a soft-deletable row (:class:`~alchemy_patterns.db.SoftDeletable`),
+#: named here because that module imports this one (purging drops history too).
+DELETED_AT = "deleted_at"
 
 
 class HistoryBypassed(TypeError):
@@ -276,6 +281,18 @@ def copy_to_history(session: Session, model: Any, *criteria: ColumnElement[bool]
     return history
 
 
+def forget_history(session: Session, model: Any, keys: Any) -> None:
+    """Delete every version of the rows of ``model`` whose key is among ``keys``.
+
+    For rows deleted for good that must leave nothing behind (an erasure, a
+    purge): ``keys`` is a list of ids or a SELECT of them. One statement.
+    """
+    table = inspect(model).local_table if not isinstance(model, Table) else model
+    history = history_table(table)
+    [key] = [history.c[column.name] for column in table.primary_key.columns]
+    session.execute(delete(history).where(key.in_(keys)))
+
+
 def copied(table: Table, history: Table) -> ColumnElement[bool]:
     """True for a row whose current version is in ``history``: the rows just copied.
 
@@ -349,9 +366,9 @@ def as_of(session: Session, model: type[Any], key: object, when: dt.datetime) ->
     """
     if when.tzinfo is None:
         raise ValueError(f"naive datetime {when!r}: give a timezone-aware value")
-    # Soft-deleted then (a version with deleted_at set): gone, as if deleted for good.
-    soft = isinstance(model, type) and issubclass(model, SoftDeletable)
     table: Table = inspect(model).local_table
+    # Soft-deleted then (a version with deleted_at set): gone, as if deleted for good.
+    soft = DELETED_AT in table.c
     history = history_table(model)
     version = _version_column(table).name
     older = _row_select(history, key, table).where(history.c.changed_at > when)
@@ -390,8 +407,8 @@ def revert(session: Session, obj: Any, version: int) -> bool:
 
 def _revertible(mapper: Mapper[Any], old: Mapping[Any, Any]) -> dict[str, Any]:
     keep = set(getattr(mapper.class_, "__history_keep__", ()))
-    if issubclass(mapper.class_, SoftDeletable):
-        keep.add("deleted_at")
+    if DELETED_AT in mapper.local_table.c:
+        keep.add(DELETED_AT)
     skip = {column.name for column in mapper.primary_key} | {mapper.version_id_col.name}  # type: ignore[union-attr]
     values = {}
     for attribute in mapper.column_attrs:

@@ -35,6 +35,7 @@ from alchemy_patterns.db import (
     as_of,
     check_version,
     execute_core,
+    forget_history,
     get_or_raise,
     history_page,
     live,
@@ -292,11 +293,14 @@ def erase_owner(session: Session, owner_id: int) -> None:
     every appointment) only to delete each in turn, and ``ON DELETE CASCADE``
     does it in the database. The audit trail records the owner's deletion;
     the rows the database removes with it are not audited one by one.
-    Vets are never touched: nothing cascades to them.
+    Vets are never touched: nothing cascades to them. The owner's history
+    and their pets' go too (two DELETEs): an erasure leaves no old version.
     """
     owner = get_or_raise(session, Owner, owner_id, execution_options={INCLUDE_DELETED: True})
+    forget_history(session, Pet, select(_pets.c.id).where(_pets.c.owner_id == owner_id))
     session.delete(owner)
     session.flush()
+    forget_history(session, Owner, [owner_id])  # the flush kept the version it deleted
 
 
 def _owner_with_pets(session: Session, owner_id: int) -> Owner:
