@@ -49,6 +49,8 @@ LISTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("/orders", "orders", ("user_id", "created_at", "id")),  # sort=created_at, placed_from/to
     ("/orders", "orders", ("user_id", "total", "id")),  # sort=total
     ("/products/{product_id}/history", "products_history", ("id", "version")),  # its key
+    ("/owners/{owner_id}/history", "owners_history", ("id", "version")),  # its key
+    ("/pets/{pet_id}/history", "pets_history", ("id", "version")),  # its key
     ("/audit", "audit_records", ("id",)),
     ("/audit", "audit_records", ("entity", "entity_id", "id")),  # one entity's trail
     ("/owners", "owners", ("name", "id")),  # name (a prefix: ranges of it)

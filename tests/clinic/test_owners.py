@@ -249,10 +249,14 @@ def test_erasing_an_owner_loads_none_of_their_pets(app_db: Database) -> None:
     with app_db.session_scope() as session, count_queries() as counter:
         erase_owner(session, owner.id)
 
-    tables_read = [s.sql for s in counter.matching("SELECT") if "pets" in s.sql]
-    assert tables_read == []
+    # Their pets' history goes by one DELETE naming them in a subquery, the
+    # owner's after the flush that kept the version it deleted: nothing is loaded.
+    reads = [s.sql for s in counter.statements if s.sql.lstrip().upper().startswith("SELECT")]
+    assert [sql for sql in reads if "pets" in sql] == []
     assert [" ".join(s.sql.split()[:3]) for s in counter.matching("DELETE")] == [
-        "DELETE FROM owners"
+        "DELETE FROM pets_history",
+        "DELETE FROM owners",
+        "DELETE FROM owners_history",
     ]
     assert count_rows(app_db, Pet) == 0
     assert count_rows(app_db, Appointment) == 0

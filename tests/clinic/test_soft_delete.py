@@ -220,10 +220,23 @@ def test_deleting_an_owner_costs_the_same_statements_for_1_pet_and_for_20(
         changes = [s for s in counter.statements if "audit_" not in s.sql]
         counts.append([" ".join(s.sql.split()[:2]).upper() for s in changes])
 
-    # The owner, their pets, then two UPDATEs (the pets' in one executemany). The
-    # audit trail adds a record per row changed: its id is needed for the details.
+    # The owner, their pets, then two UPDATEs (the pets' in one statement), each
+    # after the INSERT ... SELECT that keeps the versions it replaces in history.
+    # The pets' UPDATE names the rows copied (a subquery the session cannot
+    # evaluate in Python), so it brings loaded pets up to date from the rows it
+    # matched: by RETURNING, or where UPDATE has none (MariaDB) a SELECT first.
+    # The audit trail adds a record per row changed: its id is needed for the details.
+    fetched = ["SELECT PETS.ID"] if app_db.engine.dialect.name in ("mysql", "mariadb") else []
     assert (
         counts[0]
         == counts[1]
-        == ["SELECT OWNERS.ID,", "SELECT PETS.OWNER_ID,", "UPDATE OWNERS", "UPDATE PETS"]
+        == [
+            "SELECT OWNERS.ID,",
+            "SELECT PETS.OWNER_ID,",
+            "INSERT INTO",
+            "UPDATE OWNERS",
+            "INSERT INTO",
+            *fetched,
+            "UPDATE PETS",
+        ]
     )

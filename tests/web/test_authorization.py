@@ -46,11 +46,15 @@ EXPECTED: dict[tuple[str, str], tuple[int, int, int, int]] = {
     ("PATCH", "/owners/<int:owner_id>"): (401, 403, 403, 200),
     ("DELETE", "/owners/<int:owner_id>"): (401, 403, 403, 204),
     ("POST", "/owners/<int:owner_id>/restore"): (401, 403, 403, 200),  # live: unchanged
+    ("GET", "/owners/<int:owner_id>/history"): (401, 404, 200, 200),
+    ("POST", "/owners/<int:owner_id>/revert"): (401, 403, 403, 200),  # to its own version
     ("POST", "/owners/<int:owner_id>/pets"): (401, 403, 403, 201),
     ("DELETE", "/owners/<int:owner_id>/pets/<int:pet_id>"): (401, 403, 403, 204),
     ("GET", "/pets/<int:pet_id>"): (401, 404, 200, 200),
     ("PATCH", "/pets/<int:pet_id>"): (401, 403, 403, 200),
     ("POST", "/pets/<int:pet_id>/transfer"): (401, 403, 403, 200),
+    ("GET", "/pets/<int:pet_id>/history"): (401, 404, 200, 200),
+    ("POST", "/pets/<int:pet_id>/revert"): (401, 403, 403, 200),  # to its own version
     ("GET", "/appointments/<int:appointment_id>"): (401, 404, 200, 200),
     ("PATCH", "/appointments/<int:appointment_id>"): (401, 403, 403, 200),
     ("POST", "/appointments/<int:appointment_id>/cancel"): (401, 403, 403, 200),
@@ -127,6 +131,8 @@ BODIES: dict[tuple[str, str], Callable[[World], dict[str, Any]]] = {
     ("PATCH", "/posts/<int:post_id>"): lambda w: {"body": "Edited"},
     ("POST", "/products/<int:product_id>/restock"): lambda w: {"quantity": 5},
     ("POST", "/products/<int:product_id>/revert"): lambda w: {"version": 1},
+    ("POST", "/owners/<int:owner_id>/revert"): lambda w: {"version": 1},
+    ("POST", "/pets/<int:pet_id>/revert"): lambda w: {"version": 1},
     ("PUT", "/cart/items/<int:product_id>"): lambda w: {"quantity": 2},
 }
 

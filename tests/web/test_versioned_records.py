@@ -1,7 +1,9 @@
 """Owners, pets, appointments, posts and courses under the preconditions products and vets have.
 
 One set of tests, run for each record: its GET carries the ``ETag``
-``"<id>.<version>"`` and answers 304 to an ``If-None-Match`` naming it; its
+``"<id>.<version>"`` (``"<id>.<version>.<digest>"`` where the answer holds
+more than the record: an owner's detail, a post) and answers 304 to an
+``If-None-Match`` naming it; its
 PATCH (and DELETE, where it has one) is 428 without ``If-Match``, 412 with a
 version that is no longer current (carrying the current ``ETag``), and
 changes only the fields sent; a bad value is a 422 naming the field. Who may
@@ -12,6 +14,7 @@ author for a post (tests/web/test_authorization.py).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -61,6 +64,8 @@ class Kind:
     invalid: dict[str, Any]
     #: Written by its author (posts) rather than by staff.
     by_author: bool = False
+    #: Its GET answers more than the record: the tag adds a digest of the body.
+    whole: bool = False
 
 
 KINDS = [
@@ -73,6 +78,7 @@ KINDS = [
         "name",
         ("Ada Lovelace", "Ada King"),
         {"email": "not an address"},
+        whole=True,
     ),
     Kind(
         "pet",
@@ -104,6 +110,7 @@ KINDS = [
         ("Edited once", "Edited twice"),
         {"body": ""},
         by_author=True,
+        whole=True,
     ),
     Kind(
         "course",
@@ -143,6 +150,11 @@ class Record:
     def tag(self, version: int) -> str:
         return f'"{self.id}.{version}"'
 
+    def read_tag(self, version: int) -> re.Pattern[str]:
+        """The GET's tag at ``version``: the write's, or with a digest of the body."""
+        digest = r"\.[0-9a-f]{16}" if self.kind.whole else ""
+        return re.compile(rf'"{self.id}\.{version}{digest}"')
+
     def headers(self, **extra: str) -> dict[str, str]:
         return self.editor | {name.replace("_", "-"): value for name, value in extra.items()}
 
@@ -174,7 +186,7 @@ def test_a_read_carries_the_etag_of_the_id_and_version(client: FlaskClient, reco
     response = client.get(record.path, headers=record.editor)
 
     assert response.status_code == 200
-    assert response.headers["ETag"] == record.tag(1)
+    assert record.read_tag(1).fullmatch(response.headers["ETag"])
     assert response.json is not None
     assert (response.json["id"], response.json["version"]) == (record.id, 1)
 
@@ -182,10 +194,11 @@ def test_a_read_carries_the_etag_of_the_id_and_version(client: FlaskClient, reco
 def test_a_read_naming_the_current_etag_is_304_without_a_body(
     client: FlaskClient, record: Record
 ) -> None:
-    same = client.get(record.path, headers=record.headers(If_None_Match=record.tag(1)))
+    read = client.get(record.path, headers=record.editor).headers["ETag"]
+    same = client.get(record.path, headers=record.headers(If_None_Match=read))
     other = client.get(record.path, headers=record.headers(If_None_Match=record.tag(9)))
 
-    assert (same.status_code, same.data, same.headers["ETag"]) == (304, b"", record.tag(1))
+    assert (same.status_code, same.data, same.headers["ETag"]) == (304, b"", read)
     assert other.status_code == 200
 
 
@@ -227,8 +240,9 @@ def test_a_patch_with_a_stale_etag_is_412_with_the_current_etag(
     assert second.json["type"] == "/problems/stale_version"
     assert second.headers["ETag"] == record.tag(2)
     assert record.stored() == (record.kind.values[0], 2)
-    after = client.get(record.path, headers=record.headers(If_None_Match=record.tag(1)))
-    assert (after.status_code, after.headers["ETag"]) == (200, record.tag(2))
+    after = client.get(record.path, headers=record.headers(If_None_Match=read))
+    assert after.status_code == 200
+    assert record.read_tag(2).fullmatch(after.headers["ETag"])
 
 
 def test_a_patch_with_a_bad_value_is_422_naming_the_field(
@@ -311,4 +325,63 @@ def test_a_patch_to_a_value_another_record_holds_is_409_naming_the_field(
     assert response.status_code == 409
     assert response.json is not None
     assert response.json["field"] == field
-    assert retried.headers["ETag"] == f'"{record_id}.1"'
+    assert retried.json is not None
+    assert retried.json["version"] == 1
+
+
+# --- composite answers: the tag covers the body --------------------------------------------------
+
+
+def test_an_owner_read_is_not_304_once_a_pet_is_added_and_a_patch_takes_its_tag(
+    client: FlaskClient, app_db: Database, admin: Caller
+) -> None:
+    with app_db.session_scope() as session:
+        owner_id = make_owner(session, name="Ada").id
+    path = f"/owners/{owner_id}"
+    first = client.get(path, headers=admin.headers).headers["ETag"]
+    unchanged = client.get(path, headers=admin.headers | {"If-None-Match": first})
+
+    added = client.post(
+        f"{path}/pets", json={"name": "Rex", "species": "dog"}, headers=admin.headers
+    )
+    changed = client.get(path, headers=admin.headers | {"If-None-Match": first})
+    second = changed.headers["ETag"]
+    again = client.get(path, headers=admin.headers | {"If-None-Match": second})
+    patched = client.patch(
+        path, json={"name": "Ada K"}, headers=admin.headers | {"If-Match": second}
+    )
+    stale = client.patch(path, json={"name": "Ada L"}, headers=admin.headers | {"If-Match": second})
+
+    assert unchanged.status_code == 304
+    assert added.status_code == 201
+    assert changed.status_code == 200
+    assert changed.json is not None
+    assert [pet["name"] for pet in changed.json["pets"]] == ["Rex"]
+    assert changed.json["version"] == 1  # the owner's record did not change: its pets did
+    assert second != first
+    assert second.startswith(f'"{owner_id}.1.')
+    assert (again.status_code, again.headers["ETag"]) == (304, second)
+    assert (patched.status_code, patched.headers["ETag"]) == (200, f'"{owner_id}.2"')
+    assert (stale.status_code, stale.headers["ETag"]) == (412, f'"{owner_id}.2"')
+
+
+def test_a_post_read_is_not_304_once_it_is_liked_and_the_tag_is_the_callers(
+    client: FlaskClient, app_db: Database, alice: Caller, bob: Caller
+) -> None:
+    with app_db.session_scope() as session:
+        post_id = make_post(session, session.get_one(User, alice.id), body="First").id
+    path = f"/posts/{post_id}"
+    first = client.get(path, headers=alice.headers).headers["ETag"]
+
+    liked = client.put(f"{path}/like", headers=bob.headers)
+    alices = client.get(path, headers=alice.headers | {"If-None-Match": first})
+    bobs = client.get(path, headers=bob.headers | {"If-None-Match": alices.headers["ETag"]})
+
+    assert liked.status_code == 200
+    assert alices.status_code == 200
+    assert alices.json is not None
+    assert (alices.json["version"], alices.json["like_count"]) == (1, 1)
+    assert alices.headers["ETag"] != first
+    # Bob likes it, Alice does not: the same post and version, two representations.
+    assert bobs.status_code == 200
+    assert bobs.headers["ETag"] != alices.headers["ETag"]

@@ -30,6 +30,12 @@ What differs from the example, and why:
 Reads: :func:`history_page` (newest first), :func:`as_of` (the row as it was
 at an instant), :func:`version_row`; :func:`revert` makes an old version the
 new current one, itself a versioned change with its own history row.
+
+With soft delete (:class:`~alchemy_patterns.db.SoftDeletable`): deleting and
+restoring are versioned UPDATEs, so each keeps the version it replaced like
+any change; :func:`as_of` an instant when the row was deleted is
+``NotFound``, as for a row deleted for good; and :func:`revert` never
+deletes or restores (``deleted_at`` is kept, as are generated columns).
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ from sqlalchemy import (
     Select,
     Table,
     bindparam,
+    delete,
     event,
     exists,
     insert,
@@ -71,6 +78,7 @@ __all__ = [
     "HistoryBypassed",
     "as_of",
     "copy_to_history",
+    "forget_history",
     "history_insert",
     "history_page",
     "history_table",
@@ -81,6 +89,10 @@ __all__ = [
 
 #: ``session.info`` key holding the id of the user the session acts for (``changed_by``).
 ACTOR_KEY = "actor_id"
+
+#: The column of a soft-deletable row (:class:`~alchemy_patterns.db.SoftDeletable`),
+#: named here because that module imports this one (purging drops history too).
+DELETED_AT = "deleted_at"
 
 
 class HistoryBypassed(TypeError):
@@ -269,6 +281,18 @@ def copy_to_history(session: Session, model: Any, *criteria: ColumnElement[bool]
     return history
 
 
+def forget_history(session: Session, model: Any, keys: Any) -> None:
+    """Delete every version of the rows of ``model`` whose key is among ``keys``.
+
+    For rows deleted for good that must leave nothing behind (an erasure, a
+    purge): ``keys`` is a list of ids or a SELECT of them. One statement.
+    """
+    table = inspect(model).local_table if not isinstance(model, Table) else model
+    history = history_table(table)
+    [key] = [history.c[column.name] for column in table.primary_key.columns]
+    session.execute(delete(history).where(key.in_(keys)))
+
+
 def copied(table: Table, history: Table) -> ColumnElement[bool]:
     """True for a row whose current version is in ``history``: the rows just copied.
 
@@ -343,13 +367,15 @@ def as_of(session: Session, model: type[Any], key: object, when: dt.datetime) ->
     if when.tzinfo is None:
         raise ValueError(f"naive datetime {when!r}: give a timezone-aware value")
     table: Table = inspect(model).local_table
+    # Soft-deleted then (a version with deleted_at set): gone, as if deleted for good.
+    soft = DELETED_AT in table.c
     history = history_table(model)
     version = _version_column(table).name
     older = _row_select(history, key, table).where(history.c.changed_at > when)
     stmt = union_all(older, _row_select(table, key)).order_by(literal_column(version)).limit(1)
     row = session.execute(stmt).first()
     created = getattr(model, "__history_created__", "created_at")
-    if row is None or getattr(row, created) > when:
+    if row is None or getattr(row, created) > when or (soft and row.deleted_at is not None):
         raise NotFound(table.name, _shown(key))
     return row
 
@@ -361,9 +387,11 @@ def _shown(key: object) -> object:
 def revert(session: Session, obj: Any, version: int) -> bool:
     """Give ``obj`` the values it had at ``version``: a new change, versioned and historied.
 
-    Every column but the key, the version and ``__history_keep__`` takes the
-    old value; the flush then writes the current version to history and
-    moves the version, as for any other change. Returns False if ``obj`` is
+    Every column but the key, the version, generated columns and
+    ``__history_keep__`` takes the old value (a soft-deletable model keeps
+    ``deleted_at``: a revert neither deletes nor restores); the flush then
+    writes the current version to history and moves the version, as for any
+    other change. Returns False if ``obj`` is
     already at ``version`` (nothing changes).
     """
     mapper: Mapper[Any] = inspect(obj).mapper
@@ -379,11 +407,14 @@ def revert(session: Session, obj: Any, version: int) -> bool:
 
 def _revertible(mapper: Mapper[Any], old: Mapping[Any, Any]) -> dict[str, Any]:
     keep = set(getattr(mapper.class_, "__history_keep__", ()))
+    if DELETED_AT in mapper.local_table.c:
+        keep.add(DELETED_AT)
     skip = {column.name for column in mapper.primary_key} | {mapper.version_id_col.name}  # type: ignore[union-attr]
     values = {}
     for attribute in mapper.column_attrs:
         column = attribute.columns[0]
-        if attribute.key in keep or getattr(column, "name", None) in skip:
+        generated = getattr(column, "computed", None) is not None  # the database writes it
+        if attribute.key in keep or getattr(column, "name", None) in skip or generated:
             continue
         values[attribute.key] = old[column.name]
     return values

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from alchemy_patterns.db import Expected, check_version, savepoint
+from alchemy_patterns.db import Expected, check_version, revert, savepoint
 
 
 def changes(data: BaseModel, *, kept: Collection[str] = ()) -> dict[str, Any]:
@@ -43,3 +43,20 @@ def edit(
     with savepoint(session):
         for name, value in changes(data, kept=kept).items():
             setattr(record, name, value)
+
+
+def revert_to(
+    session: Session, record: object, version: int, expected_version: Expected, *, entity: str
+) -> None:
+    """Give ``record`` the values of its ``version``, if it is at ``expected_version``.
+
+    As :func:`edit`: load it ``FOR UPDATE`` first; a stale one is
+    :class:`~alchemy_patterns.db.StaleVersion`, a version never stored
+    ``NotFound``, an old value another row holds now a ``Conflict`` (in a
+    savepoint). The flush keeps the current version in history
+    (:func:`~alchemy_patterns.db.revert`); reverting to the current one
+    changes nothing.
+    """
+    check_version(record, expected_version, entity=entity)
+    with savepoint(session):
+        revert(session, record, version)

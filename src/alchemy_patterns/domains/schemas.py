@@ -105,3 +105,16 @@ class VersionOut(BaseModel):
     """The version of a versioned record, shown next to its fields."""
 
     version: int = Field(description="moves with every change; the `ETag` is made from it")
+
+
+class ReplacedOut(BaseModel):
+    """When a version of a record was replaced, and by whom (a history entry's own fields)."""
+
+    changed_at: dt.datetime = Field(description="when this version was replaced (UTC)")
+    changed_by: int | None = Field(description="the account that replaced it, if known")
+
+
+class RevertTo(Input):
+    """Give the record the values it had at ``version``: itself a new version."""
+
+    version: int = Field(ge=1, le=2_147_483_647)

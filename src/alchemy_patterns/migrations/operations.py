@@ -8,9 +8,12 @@ existing one does.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
+
+from alchemy_patterns.db.base import UTCDateTime
 
 
 def add_version_columns(tables: Sequence[str]) -> None:
@@ -49,3 +52,23 @@ def drop_indexes(indexes: Sequence[IndexSpec]) -> None:
     """Undo :func:`create_indexes`, in the reverse order."""
     for table, columns in reversed(indexes):
         op.drop_index(_index_name(table, columns), table_name=table)
+
+
+def create_history_table(name: str, *columns: sa.Column[Any], key: Sequence[str] = ("id",)) -> None:
+    """``<name>_history``: the source's columns (as given), its version, when and by whom."""
+    op.create_table(
+        f"{name}_history",
+        *columns,
+        sa.Column("changed_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("changed_by", sa.Integer(), nullable=True),
+        sa.PrimaryKeyConstraint(*key, "version", name=op.f(f"pk_{name}_history")),
+    )
+
+
+def timestamps_and_version() -> list[sa.Column[Any]]:
+    """The columns ``Versioned`` and ``TimestampMixin`` add, as a history table holds them."""
+    return [
+        sa.Column("version", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", UTCDateTime(timezone=True), nullable=False),
+    ]

@@ -11,6 +11,15 @@ A write (PUT, PATCH, DELETE) must say which version it was based on:
   (``version_id_col``), so a rival that got in between loses with a 412 too.
 
 A GET whose ``If-None-Match`` names the current ``ETag`` answers 304, no body.
+
+An answer composed of more than the record (an owner with their pets and
+appointments, a post with its counts and the caller's like) changes when the
+record's version does not, so its tag also carries a digest of the body
+(``"7.3.5f0c9a1e2b7d4c68"``, :func:`versioned` with ``whole=True``): 304 only
+when that whole tag matches (RFC 9110's strong comparison). A write's
+``If-Match`` is checked against the *version* part of either form: it is the
+record, not what surrounds it, that a write is based on, and checking it costs
+no read of the rest.
 The views call :func:`expected_version` and :func:`versioned`; the services
 check the version (:func:`alchemy_patterns.db.check_version`). The OpenAPI
 document says all this on the operations registered with :func:`register`.
@@ -18,6 +27,7 @@ document says all this on the operations registered with :func:`register`.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -51,9 +61,14 @@ _POST_WRITES: set[str] = set()
 _TAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e]*)"\s*(?:,|$)')
 
 
-def etag(key: object, version: int) -> str:
-    """The strong entity tag of record ``key`` at ``version``."""
-    return f'"{key}.{version}"'
+def etag(key: object, version: int, digest: str | None = None) -> str:
+    """The strong entity tag of record ``key`` at ``version`` (and of a body's ``digest``)."""
+    return f'"{key}.{version}"' if digest is None else f'"{key}.{version}.{digest}"'
+
+
+def _digest(data: bytes) -> str:
+    """64 bits of BLAKE2b of a body: tells representations of one version apart."""
+    return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 
 def _tags(value: str) -> list[tuple[bool, str]] | None:
@@ -68,7 +83,8 @@ def expected_version(key: int) -> Expected:
 
     Missing: :class:`PreconditionRequired` (428). ``*``: None, any version.
     Otherwise the versions its strong tags name for ``key``: possibly none,
-    which no record matches (412 with the current ``ETag``).
+    which no record matches (412 with the current ``ETag``). A tag with a
+    digest (``"7.3.<digest>"``, of a composite answer) names its version 3.
     """
     value = request.headers.get("If-Match", "")
     if not value.strip():
@@ -79,11 +95,12 @@ def expected_version(key: int) -> Expected:
     if tags is None:
         return None
     prefix = f"{key}."
-    return frozenset(
-        int(opaque[len(prefix) :])
+    versions = (
+        opaque[len(prefix) :].split(".", 1)[0]
         for weak, opaque in tags
-        if not weak and opaque.startswith(prefix) and opaque[len(prefix) :].isdecimal()
+        if not weak and opaque.startswith(prefix)
     )
+    return frozenset(int(version) for version in versions if version.isdecimal())
 
 
 def _none_match(tag: str) -> bool:
@@ -95,15 +112,23 @@ def _none_match(tag: str) -> bool:
     return tags is None or any(f'"{opaque}"' == tag for _, opaque in tags)
 
 
-def versioned(body: BaseModel, status: int = 200, **headers: str) -> Response:
+def versioned(
+    body: BaseModel, status: int = 200, *, whole: bool = False, **headers: str
+) -> Response:
     """The JSON answer for a versioned record (``id`` and ``version``) with its ``ETag``.
 
-    A GET or HEAD whose ``If-None-Match`` names that tag is a 304 without a body.
+    ``whole``: the body holds more than the record (related rows, counts,
+    the caller's own state), so the tag carries a digest of the body too and
+    changes whenever the body does. A GET or HEAD whose ``If-None-Match``
+    names that tag is a 304 without a body.
     """
-    tag = etag(getattr(body, "id"), getattr(body, "version"))  # noqa: B009
+    key, version = getattr(body, "id"), getattr(body, "version")  # noqa: B009
+    response = json_response(body, status, **headers)
+    tag = etag(key, version, _digest(response.get_data()) if whole else None)
     if request.method in READS and _none_match(tag):
         return Response(status=304, headers={"ETag": tag})
-    return json_response(body, status, ETag=tag, **headers)
+    response.headers["ETag"] = tag
+    return response
 
 
 def _stale(error: StaleVersion) -> Response:

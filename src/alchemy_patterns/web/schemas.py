@@ -7,7 +7,7 @@ from typing import Any, Generic, NoReturn, TypeVar
 from urllib.parse import quote, urlencode
 
 from flask import request
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from alchemy_patterns.db import Page, PageArgs
 from alchemy_patterns.db.pagination import ESTIMATE_ABOVE, MAX_PER_PAGE, Counting
@@ -68,6 +68,16 @@ class Query(SharedSchema):
     model_config = ConfigDict(extra="forbid")
 
     _no_nul = field_validator("*", mode="after")(refuse_nul)
+
+
+class AsOfQuery(Query):
+    """A historied record's read: as it is now, or as it was at ``as_of``."""
+
+    as_of: AwareDatetime | None = Field(
+        None,
+        description="an ISO 8601 instant with its offset (`2026-12-01T09:00:00Z`): "
+        "the record as it was then",
+    )
 
 
 class Header(SharedSchema):

@@ -2,7 +2,9 @@
 
 Owners and pets are soft-deleted (``deleted_at``): the API's DELETE marks
 them, every read leaves them out, and an admin can restore them
-(:func:`~.services.restore_owner`). The cascades below are for what is
+(:func:`~.services.restore_owner`). They keep their history too
+(``owners_history``, ``pets_history``): deleting and restoring are changes
+like any other, each keeping the version it replaced. The cascades below are for what is
 deleted for good (``alchemy-patterns db purge``, or a direct DELETE).
 
 Ownership is written twice, once for the ORM and once for the database, and
@@ -28,6 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from alchemy_patterns.db import (
     Base,
+    Historied,
     SoftDeletable,
     TimestampMixin,
     Versioned,
@@ -43,8 +46,11 @@ NAME_MAX_LENGTH = 100
 EMAIL_MAX_LENGTH = 254
 
 
-class Owner(SoftDeletable, LinkedToAccount, Auditable, Versioned, TimestampMixin, Base):
-    """A client of the clinic. Deleting one is soft: they, and their pets, can be restored."""
+class Owner(Historied, SoftDeletable, LinkedToAccount, Auditable, Versioned, TimestampMixin, Base):
+    """A client of the clinic. Deleting one is soft: they, and their pets, can be restored.
+
+    Each change keeps the version it replaced in ``owners_history``.
+    """
 
     __tablename__ = "owners"
     # Stored lower case, so the UNIQUE is case-insensitive on every backend
@@ -75,8 +81,12 @@ class Owner(SoftDeletable, LinkedToAccount, Auditable, Versioned, TimestampMixin
         return f"<Owner {self.id} {self.email!r}>"
 
 
-class Pet(SoftDeletable, Auditable, Versioned, TimestampMixin, Base):
+class Pet(Historied, SoftDeletable, Auditable, Versioned, TimestampMixin, Base):
+    """A pet of one owner; each change keeps the version it replaced in ``pets_history``."""
+
     __tablename__ = "pets"
+    # A revert restores the pet's own data, never its owner: a pet changes hands by a transfer.
+    __history_keep__ = Historied.__history_keep__ | {"owner_id"}
     __table_args__ = (
         # The list's orders (sort=name, sort=species: by species, then name),
         # which are also one species' pets by name.

@@ -23,7 +23,15 @@ from alchemy_patterns.domains.clinic.models import (
     VET_SORTING,
     AppointmentStatus,
 )
-from alchemy_patterns.domains.schemas import Id, Input, UtcDay, VersionOut, prefix_field, sort_field
+from alchemy_patterns.domains.schemas import (
+    Id,
+    Input,
+    ReplacedOut,
+    UtcDay,
+    VersionOut,
+    prefix_field,
+    sort_field,
+)
 
 
 def _lower(value: str) -> str:
@@ -177,6 +185,22 @@ class PetRecord(VersionOut, PetOut):
     """One pet, with the version its `ETag` is made from."""
 
 
+class DeletedOut(ReplacedOut):
+    """A history entry of a soft-deletable record: also whether it was deleted in that version."""
+
+    deleted_at: dt.datetime | None = Field(
+        description="set in a version that a restore replaced: when the record had been deleted"
+    )
+
+
+class OwnerVersionOut(DeletedOut, OwnerRecord):
+    """A version of an owner that a change replaced: its values then, who replaced it, when."""
+
+
+class PetVersionOut(DeletedOut, PetRecord):
+    """A version of a pet that a change replaced: its values then, who replaced it, when."""
+
+
 class AppointmentUpdate(Input):
     """The reason may change; the time, vet and status change by booking and cancelling."""
 
@@ -209,8 +233,8 @@ class PetDetail(PetOut):
 class OwnerDetail(OwnerRecord):
     """An owner with their pets, each pet's appointments and each appointment's vet.
 
-    Its `version` (and `ETag`) is the owner record's: the pets and
-    appointments have versions and `ETag`s of their own.
+    Its `version` is the owner record's; its `ETag` adds a digest of the
+    whole answer, so a change to a pet or an appointment changes it too.
     """
 
     pets: list[PetDetail]

@@ -18,9 +18,9 @@ is ``NotFound``, exactly like one that does not exist.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Unpack
+from typing import Any, Unpack
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from alchemy_patterns.db import (
@@ -32,9 +32,12 @@ from alchemy_patterns.db import (
     Page,
     PageArgs,
     ValidationFailed,
+    as_of,
     check_version,
     execute_core,
+    forget_history,
     get_or_raise,
+    history_page,
     live,
     paginate,
     restore,
@@ -76,11 +79,13 @@ from alchemy_patterns.domains.clinic.schemas import (
     OwnerOut,
     OwnerRecord,
     OwnerUpdate,
+    OwnerVersionOut,
     PetFilter,
     PetIn,
     PetOut,
     PetRecord,
     PetUpdate,
+    PetVersionOut,
     ScheduleEntry,
     VetDetail,
     VetFilter,
@@ -88,7 +93,7 @@ from alchemy_patterns.domains.clinic.schemas import (
     VetOut,
     VetUpdate,
 )
-from alchemy_patterns.domains.editing import edit
+from alchemy_patterns.domains.editing import edit, revert_to
 from alchemy_patterns.domains.schemas import columns_for, on_utc_days
 
 # --- owners and pets -----------------------------------------------------------
@@ -177,12 +182,7 @@ def owner_detail(session: Session, viewer: Viewer, owner_id: int) -> OwnerDetail
     An owner ``viewer`` may not read is ``NotFound``.
     """
     values = {"owner_id": owner_id, "viewer_id": viewer.user_id}
-    found = execute_core(
-        session, _OWNER_SEEN_BY_STAFF if viewer.is_staff else _OWNER_SEEN_BY_SELF, values
-    )
-    owner = found.one_or_none()
-    if owner is None:
-        raise NotFound("owner", owner_id)
+    owner = _seen_owner(session, viewer, owner_id)
     pets = [{**pet._asdict(), "appointments": []} for pet in execute_core(session, _PETS, values)]
     appointments_of = {pet["id"]: pet["appointments"] for pet in pets}
     for row in execute_core(session, _APPOINTMENTS_WITH_VETS, values):
@@ -214,6 +214,18 @@ _APPOINTMENTS_WITH_VETS = (
     .where(_pets.c.owner_id == bindparam("owner_id"), live(_pets))
     .order_by(_appointments.c.pet_id, _appointments.c.scheduled_at, _appointments.c.id)
 )
+
+
+def _seen_owner(session: Session, viewer: Viewer, owner_id: int) -> Row[Any]:
+    """The live owner's record if ``viewer`` may read it (one statement), else ``NotFound``."""
+    values = {"owner_id": owner_id, "viewer_id": viewer.user_id}
+    found = execute_core(
+        session, _OWNER_SEEN_BY_STAFF if viewer.is_staff else _OWNER_SEEN_BY_SELF, values
+    )
+    owner = found.one_or_none()
+    if owner is None:
+        raise NotFound("owner", owner_id)
+    return owner
 
 
 def delete_owner(session: Session, owner_id: int, expected_version: Expected = None) -> None:
@@ -281,11 +293,14 @@ def erase_owner(session: Session, owner_id: int) -> None:
     every appointment) only to delete each in turn, and ``ON DELETE CASCADE``
     does it in the database. The audit trail records the owner's deletion;
     the rows the database removes with it are not audited one by one.
-    Vets are never touched: nothing cascades to them.
+    Vets are never touched: nothing cascades to them. The owner's history
+    and their pets' go too (two DELETEs): an erasure leaves no old version.
     """
     owner = get_or_raise(session, Owner, owner_id, execution_options={INCLUDE_DELETED: True})
+    forget_history(session, Pet, select(_pets.c.id).where(_pets.c.owner_id == owner_id))
     session.delete(owner)
     session.flush()
+    forget_history(session, Owner, [owner_id])  # the flush kept the version it deleted
 
 
 def _owner_with_pets(session: Session, owner_id: int) -> Owner:
@@ -317,11 +332,16 @@ def update_pet(
 
 def get_pet(session: Session, viewer: Viewer, pet_id: int) -> PetRecord:
     """The pet, if ``viewer`` may read its owner; ``NotFound`` otherwise."""
+    return PetRecord.model_validate(_seen_pet(session, viewer, pet_id))
+
+
+def _seen_pet(session: Session, viewer: Viewer, pet_id: int) -> Pet:
+    """The live pet of a live owner ``viewer`` may read (one statement), else ``NotFound``."""
     stmt = select(Pet).join(Pet.owner).where(Pet.id == pet_id, viewer.sees(Owner.user_id))
     pet = session.scalars(stmt).one_or_none()
     if pet is None:
         raise NotFound("pet", pet_id)
-    return PetRecord.model_validate(pet)
+    return pet
 
 
 def remove_pet(
@@ -370,6 +390,74 @@ def _check_owners_exist(session: Session, *owner_ids: int) -> None:
     for owner_id in owner_ids:
         if owner_id not in found:
             raise NotFound("owner", owner_id)
+
+
+# --- history of owners and pets --------------------------------------------------
+#
+# Readable by whoever may read the record (staff; the owner's own account),
+# while it is live: a deleted owner or pet has no history to show until it is
+# restored, as it has no detail. A soft delete and a restore are changes like
+# any other, each keeping the version it replaced; a revert never deletes or
+# restores (``deleted_at`` stays), and a pet's revert never changes its owner
+# (that is a transfer).
+
+
+def owner_history(
+    session: Session, viewer: Viewer, owner_id: int, **paging: Unpack[PageArgs]
+) -> Page[OwnerVersionOut]:
+    """The versions of the owner that changes replaced, newest first, with who and when."""
+    _seen_owner(session, viewer, owner_id)
+    return history_page(session, Owner, owner_id, **paging).map(OwnerVersionOut.model_validate)
+
+
+def owner_as_of(session: Session, viewer: Viewer, owner_id: int, when: dt.datetime) -> OwnerRecord:
+    """The owner as at ``when`` (aware): ``NotFound`` before they existed or while deleted.
+
+    Two statements: may ``viewer`` read the owner now, then the version at ``when``.
+    """
+    _seen_owner(session, viewer, owner_id)
+    return OwnerRecord.model_validate(as_of(session, Owner, owner_id, when))
+
+
+def revert_owner(
+    session: Session, owner_id: int, version: int, expected_version: Expected = None
+) -> OwnerRecord:
+    """Give the live owner the name, e-mail, phone and account link of ``version``: a new version.
+
+    The row is locked and ``expected_version`` checked, as for an edit; a
+    version never stored is ``NotFound``, an old e-mail address (or account)
+    another owner has now a ``Conflict`` naming it.
+    """
+    owner = get_or_raise(session, Owner, owner_id, with_for_update=True)
+    revert_to(session, owner, version, expected_version, entity="owner")
+    return OwnerRecord.model_validate(owner)
+
+
+def pet_history(
+    session: Session, viewer: Viewer, pet_id: int, **paging: Unpack[PageArgs]
+) -> Page[PetVersionOut]:
+    """The versions of the pet that changes replaced, newest first, with who and when."""
+    _seen_pet(session, viewer, pet_id)
+    return history_page(session, Pet, pet_id, **paging).map(PetVersionOut.model_validate)
+
+
+def pet_as_of(session: Session, viewer: Viewer, pet_id: int, when: dt.datetime) -> PetRecord:
+    """The pet as it was at ``when`` (aware): ``NotFound`` before it existed or while deleted."""
+    _seen_pet(session, viewer, pet_id)
+    return PetRecord.model_validate(as_of(session, Pet, pet_id, when))
+
+
+def revert_pet(
+    session: Session, pet_id: int, version: int, expected_version: Expected = None
+) -> PetRecord:
+    """Give the live pet the name, species and birth date of ``version``: a new version.
+
+    Its owner stays (a pet changes hands by :func:`transfer_pet`); otherwise
+    as :func:`revert_owner`.
+    """
+    pet = get_or_raise(session, Pet, pet_id, with_for_update=True)
+    revert_to(session, pet, version, expected_version, entity="pet")
+    return PetRecord.model_validate(pet)
 
 
 # --- vets ------------------------------------------------------------------------

@@ -101,7 +101,8 @@ class FeedItem(BaseModel):
 
 
 class PostDetail(VersionOut, FeedItem):
-    """One post as a timeline shows it, with the version its `ETag` is made from.
+    """One post as a timeline shows it, with its version (what `If-Match` is checked against).
 
-    The version moves when the post is edited: its counts change without it.
+    The version moves when the post is edited: its counts change without it,
+    so its `ETag` adds a digest of the whole answer.
     """

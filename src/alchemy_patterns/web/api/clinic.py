@@ -14,6 +14,14 @@ anonymous (401), and no ordinary account reads another's:
   one that does not exist, so existence does not leak.
 * Vets are the clinic's public staff: every signed-in account reads them.
 
+Owners and pets keep their history: ``/history`` lists the versions changes
+replaced, ``?as_of=`` reads one as it was then, and staff ``/revert`` to an
+old version (a new version, with ``If-Match``). Whoever may read the record
+may read its history, while it is live: a deleted owner or pet is 404 there
+too, until restored. Deleting and restoring are changes like any other (each
+keeps the version it replaced; ``as_of`` a time it was deleted is 404); a
+revert neither deletes nor restores, and never moves a pet to another owner.
+
 An unknown owner, pet, vet or appointment is 404, and so is another owner's
 pet named under an owner's path.
 """
@@ -40,11 +48,13 @@ from alchemy_patterns.domains.clinic.schemas import (
     OwnerOut,
     OwnerRecord,
     OwnerUpdate,
+    OwnerVersionOut,
     PetFilter,
     PetIn,
     PetOut,
     PetRecord,
     PetUpdate,
+    PetVersionOut,
     ScheduleEntry,
     VetDetail,
     VetFilter,
@@ -52,12 +62,20 @@ from alchemy_patterns.domains.clinic.schemas import (
     VetOut,
     VetUpdate,
 )
-from alchemy_patterns.domains.schemas import Id, Input
+from alchemy_patterns.domains.schemas import Id, Input, RevertTo
 from alchemy_patterns.web import preconditions
-from alchemy_patterns.web.auth import BEARER, SIGNED_IN, AdminRoutes, current_user, current_viewer
+from alchemy_patterns.web.auth import (
+    BEARER,
+    FOUND,
+    SIGNED_IN,
+    AdminRoutes,
+    current_user,
+    current_viewer,
+)
 from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import json_response, no_content
 from alchemy_patterns.web.schemas import (
+    AsOfQuery,
     PageOut,
     PageQuery,
     Problem,
@@ -176,15 +194,45 @@ def register_owner(body: OwnerIn) -> Response:
 
 
 @bp.get(OWNER, responses={200: OwnerDetail, 404: Problem, **SIGNED_IN}, security=BEARER)
-def get_owner(path: OwnerPath) -> Response:
+def get_owner(path: OwnerPath, query: AsOfQuery) -> Response:
     """The owner, their pets, each pet's appointments and each one's vet, in a fixed cost.
 
     Staff, or the owner's own account; anyone else gets 404. The `ETag` is
-    the owner record's version (304 if `If-None-Match` names it): the pets
-    and appointments have `ETag`s of their own.
+    the owner record's version and a digest of this answer, so it changes
+    when a pet or an appointment does (304 only if `If-None-Match` names it
+    whole); a PATCH or DELETE with it in `If-Match` is checked against the
+    owner's version only. With `as_of`, the owner's own record as it was at
+    that instant (no pets, no `ETag`); 404 before it existed or while deleted.
     """
+    if query.as_of is not None:
+        viewer = current_viewer()
+        return json_response(services.owner_as_of(db_session(), viewer, path.owner_id, query.as_of))
     detail = services.owner_detail(db_session(), current_viewer(), path.owner_id)
-    return preconditions.versioned(detail)
+    return preconditions.versioned(detail, whole=True)
+
+
+@bp.get(f"{OWNER}/history", responses={200: PageOut[OwnerVersionOut], **FOUND}, security=BEARER)
+def owner_history(path: OwnerPath, query: PageQuery) -> Response:
+    """The versions of the owner's record that changes replaced, newest first, with who and when."""
+    page = services.owner_history(db_session(), current_viewer(), path.owner_id, **query.paging())
+    return json_response(page_out(page))
+
+
+OWNER_REVERT = f"{OWNER}/revert"
+preconditions.register(OWNER_REVERT, post=True)
+
+
+@admin.post(OWNER_REVERT, responses={200: OwnerRecord, 404: Problem, 409: Problem})
+def revert_owner(path: OwnerPath, body: RevertTo) -> Response:
+    """Give the owner the name, e-mail, phone and account of an earlier version: a new version.
+
+    Only if `If-Match` names the current version (412 when stale, 428
+    without it); a version never stored, or a deleted owner, is 404; an old
+    e-mail address another owner has now is 409.
+    """
+    expected = preconditions.expected_version(path.owner_id)
+    owner = services.revert_owner(db_session(), path.owner_id, body.version, expected)
+    return preconditions.versioned(owner)
 
 
 @admin.patch(OWNER, responses={200: OwnerRecord, 404: Problem, 409: Problem})
@@ -254,9 +302,40 @@ def list_pets(query: PetQuery) -> Response:
 
 
 @bp.get(PET, responses={200: PetRecord, 404: Problem, **SIGNED_IN}, security=BEARER)
-def get_pet(path: PetPath) -> Response:
-    """The pet: for staff, or for its owner's account (anyone else: 404); 304 as for owners."""
+def get_pet(path: PetPath, query: AsOfQuery) -> Response:
+    """The pet: for staff, or for its owner's account (anyone else: 404); 304 as for owners.
+
+    With `as_of`, the pet as it was at that instant (no `ETag`); 404 before
+    it existed or while deleted.
+    """
+    if query.as_of is not None:
+        viewer = current_viewer()
+        return json_response(services.pet_as_of(db_session(), viewer, path.pet_id, query.as_of))
     return preconditions.versioned(services.get_pet(db_session(), current_viewer(), path.pet_id))
+
+
+@bp.get(f"{PET}/history", responses={200: PageOut[PetVersionOut], **FOUND}, security=BEARER)
+def pet_history(path: PetPath, query: PageQuery) -> Response:
+    """The versions of the pet that changes replaced, newest first, with who and when."""
+    page = services.pet_history(db_session(), current_viewer(), path.pet_id, **query.paging())
+    return json_response(page_out(page))
+
+
+PET_REVERT = f"{PET}/revert"
+preconditions.register(PET_REVERT, post=True)
+
+
+@admin.post(PET_REVERT, responses={200: PetRecord, 404: Problem})
+def revert_pet(path: PetPath, body: RevertTo) -> Response:
+    """Give the pet the name, species and birth date of an earlier version: a new version.
+
+    Its owner stays (a transfer moves a pet). `If-Match` as for a PATCH; a
+    version never stored, or a deleted pet, is 404.
+    """
+    expected = preconditions.expected_version(path.pet_id)
+    return preconditions.versioned(
+        services.revert_pet(db_session(), path.pet_id, body.version, expected)
+    )
 
 
 @admin.patch(PET, responses={200: PetRecord, 404: Problem})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from alchemy_patterns.domains.schemas import Id
 from alchemy_patterns.domains.shop import services
@@ -30,11 +30,11 @@ from alchemy_patterns.web.database import db_session
 from alchemy_patterns.web.responses import created, json_response, no_content
 from alchemy_patterns.web.schemas import (
     SEARCH_HELP,
+    AsOfQuery,
     Header,
     PageOut,
     PageQuery,
     Problem,
-    Query,
     page_out,
 )
 
@@ -70,14 +70,6 @@ class ProductQuery(PageQuery, ProductFilter):
         return ProductFilter.model_validate(
             self.model_dump(include=set(ProductFilter.model_fields))
         )
-
-
-class AsOfQuery(Query):
-    as_of: AwareDatetime | None = Field(
-        None,
-        description="an ISO 8601 instant with its offset (`2026-12-01T09:00:00Z`): "
-        "the product as it was then",
-    )
 
 
 class OrderQuery(PageQuery, OrderFilter):

@@ -108,11 +108,13 @@ def list_posts(query: PostQuery) -> Response:
 def get_post(path: PostPath) -> Response:
     """A post as the feed shows it: author, counts, and whether the caller likes it.
 
-    The `ETag` is the post's version, which its edits move (304 if
-    `If-None-Match` names it); likes and comments do not.
+    The `ETag` is the post's version and a digest of this answer, so likes
+    and comments change it too (304 only if `If-None-Match` names it whole);
+    a PATCH or DELETE with it in `If-Match` is checked against the post's
+    version only.
     """
     post = services.get_post(db_session(), current_user().id, path.post_id)
-    return preconditions.versioned(post)
+    return preconditions.versioned(post, whole=True)
 
 
 @bp.patch(POST, responses={200: PostRecord, **FOUND}, security=BEARER)
@@ -142,9 +144,8 @@ def restore_post(path: PostPath) -> Response:
 
     A post that was not deleted is answered as it is; anyone else gets 404.
     """
-    return preconditions.versioned(
-        services.restore_post(db_session(), current_viewer(), path.post_id)
-    )
+    post = services.restore_post(db_session(), current_viewer(), path.post_id)
+    return preconditions.versioned(post, whole=True)
 
 
 @bp.get(
