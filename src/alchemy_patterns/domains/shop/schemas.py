@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from alchemy_patterns.db.sorting import SORT_PATTERN
-from alchemy_patterns.domains.schemas import Id, Input
+from alchemy_patterns.domains.schemas import Id, Input, ReplacedOut, RevertTo
 from alchemy_patterns.domains.shop.models import (
     DESCRIPTION_MAX_LENGTH,
     MAX_QUANTITY,
@@ -138,17 +138,12 @@ class ProductOut(BaseModel):
     version: int = Field(description="moves with every change; the `ETag` is made from it")
 
 
-class ProductVersionOut(ProductOut):
+class ProductVersionOut(ProductOut, ReplacedOut):
     """A version of a product that a change replaced: its values then, and who replaced it when."""
 
-    changed_at: dt.datetime = Field(description="when this version was replaced (UTC)")
-    changed_by: int | None = Field(description="the account that replaced it, if known")
 
-
-class RevertProduct(Input):
+class RevertProduct(RevertTo):
     """Give the product the values it had at ``version`` (its stock stays as it is)."""
-
-    version: int = Field(ge=1, le=2_147_483_647)
 
 
 class CartLine(BaseModel):
