@@ -15,7 +15,6 @@ connection (:func:`alchemy_patterns.db.disconnects.retrying_a_stale_connection`)
 
 from __future__ import annotations
 
-import functools
 import logging
 import random
 import time
@@ -23,17 +22,17 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import MetaData
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from alchemy_patterns.db import observers
 from alchemy_patterns.db.disconnects import retrying_a_stale_connection
 from alchemy_patterns.db.errors import Unavailable, raise_translated, retry_reason
 from alchemy_patterns.db.session import rollback_quietly
 
-__all__ = ["RetryPolicy", "joined", "run_transaction", "transactional"]
+__all__ = ["RetryPolicy", "joined", "run_transaction"]
 
 T = TypeVar("T")
 
@@ -155,18 +154,3 @@ def _note_retry(attempt: int, error: BaseException, on_retry: OnRetry | None) ->
     )
     if on_retry is not None:
         on_retry(attempt, error)
-
-
-def transactional(
-    factory: sessionmaker[Session], **options: Any
-) -> Callable[[Callable[..., T]], Callable[..., T]]:
-    """Decorator form: ``fn(session, *args)`` becomes ``fn(*args)`` run in a retried transaction."""
-
-    def decorate(fn: Callable[..., T]) -> Callable[..., T]:
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> T:
-            return run_transaction(factory, lambda s: fn(s, *args, **kwargs), **options)
-
-        return wrapper
-
-    return decorate
