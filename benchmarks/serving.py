@@ -40,8 +40,10 @@ class WorkerCounter:
     """This process's requests started and finished, in a file others can read at any time."""
 
     def __init__(self, directory: Path) -> None:
-        path = directory / str(os.getpid())
-        path.write_bytes(bytes(COUNTERS.size))
+        path, staged = directory / str(os.getpid()), directory / f".{os.getpid()}"
+        # Whole or absent: a reader listing the directory meanwhile never sees a short file.
+        staged.write_bytes(bytes(COUNTERS.size))
+        staged.replace(path)
         with path.open("r+b") as file:
             self._map = mmap.mmap(file.fileno(), COUNTERS.size)
         self._lock = threading.Lock()
@@ -60,7 +62,11 @@ class WorkerCounter:
 
 def read_counters(directory: Path) -> dict[int, tuple[int, int]]:
     """Requests started and finished so far, per worker pid."""
-    return {int(path.name): COUNTERS.unpack(path.read_bytes()) for path in directory.iterdir()}
+    return {
+        int(path.name): COUNTERS.unpack(path.read_bytes())
+        for path in directory.iterdir()
+        if not path.name.startswith(".")
+    }
 
 
 _counter: WorkerCounter | None = None
