@@ -48,6 +48,7 @@ bench: $(STAMP) wrk
 	$(BIN)/python benchmarks/cart.py
 	$(BIN)/python benchmarks/loading.py
 	$(BIN)/python benchmarks/pagination.py
+	$(BIN)/python benchmarks/statement.py
 	$(BIN)/python benchmarks/growth.py
 	$(BIN)/python benchmarks/replicas.py
 	$(BIN)/python benchmarks/async_vs_threads.py

@@ -1,0 +1,120 @@
+"""One statement's CPU: raw psycopg, SQLAlchemy Core, and Core through our data layer.
+
+The floor under every endpoint ``api.py`` measures: each statement a request
+runs costs the app this much Python, whatever the framework above it does.
+All three variants read one product by its id (the 7 columns the catalogue
+shows) from a table of ``--rows``, on one connection, inside one open
+transaction, so what is timed is the statement and its rows, not a
+checkout, a BEGIN or a COMMIT:
+
+* ``raw``: ``psycopg.Connection.execute(sql, (id,)).fetchone()``, rows as tuples;
+* ``sqlalchemy``: a plain ``create_engine()``, ``Connection.execute(stmt, params).one_or_none()``
+  of a Core ``select()`` built once. Our cursor listeners (the statement
+  counts, the slow-query log, the disconnect handling) listen on every
+  ``Engine``, so once a ``Database`` exists they fire here too: this is
+  SQLAlchemy's execution with our listeners, without our session layer;
+* ``ours``: the same statement through a ``Database``'s session with
+  :func:`alchemy_patterns.db.execute_core`, with a query counter open and a
+  unit of work tracked, as in a web request.
+
+Timed by this process's CPU clock (the round trip's wait is the same for
+all three and is not the app's work), in ``--rounds`` interleaved rounds of
+``--iterations`` statements; prints microseconds per statement, median and
+spread, and the ratio to raw.
+
+    .venv/bin/python benchmarks/statement.py [--rows 1000] [--rounds 5] [--iterations 3000]
+
+PostgreSQL only, in ``alchemy_patterns_bench`` (its tables dropped at the end).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from sqlalchemy import bindparam, create_engine, insert, select
+
+from alchemy_patterns.db import count_queries, execute_core, retrying_a_stale_connection, table_of
+from alchemy_patterns.domains.shop.models import Product
+from common import scratch_database, show_spread, spread
+
+_products = table_of(Product)
+BY_ID = select(
+    _products.c.id,
+    _products.c.sku,
+    _products.c.name,
+    _products.c.description,
+    _products.c.price,
+    _products.c.stock,
+    _products.c.is_active,
+).where(_products.c.id == bindparam("product_id"))
+RAW_SQL = "SELECT id, sku, name, description, price, stock, is_active FROM products WHERE id = %s"
+
+Statement = Callable[[int], Any]
+
+
+def main() -> int:
+    options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    options.add_argument("--rows", type=int, default=1000)
+    options.add_argument("--rounds", type=int, default=5)
+    options.add_argument("--iterations", type=int, default=3000)
+    args = options.parse_args()
+    with scratch_database("postgresql") as db:
+        with db.session_scope() as session:
+            session.execute(
+                insert(Product),
+                [
+                    {"sku": f"S-{n}", "name": f"Product {n}", "price": Decimal("9.99"), "stock": n}
+                    for n in range(1, args.rows + 1)
+                ],
+            )
+        url = db.engine.url
+        conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        plain = create_engine(url)
+        with (
+            psycopg.connect(conninfo) as raw,
+            plain.connect() as core,
+            db.session_scope() as session,
+            count_queries(),
+        ):
+            variants: dict[str, Statement] = {
+                "raw": lambda n: raw.execute(RAW_SQL, (n,)).fetchone(),
+                "sqlalchemy": lambda n: core.execute(BY_ID, {"product_id": n}).one_or_none(),
+                "ours": lambda n: retrying_a_stale_connection(
+                    lambda: execute_core(session, BY_ID, {"product_id": n}).one_or_none()
+                ),
+            }
+            report(variants, args.rows, args.rounds, args.iterations)
+        plain.dispose()
+    return 0
+
+
+def report(variants: dict[str, Statement], rows: int, rounds: int, iterations: int) -> None:
+    for run in variants.values():  # warm: compiled, prepared, cached
+        cpu_per_statement(run, rows, iterations // 10)
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
+    for round_ in range(rounds):
+        names = list(variants)
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            cpu[name].append(cpu_per_statement(variants[name], rows, iterations))
+    raw = cpu["raw"]
+    print(f"one SELECT by id, {iterations} per round, {rounds} rounds: CPU us per statement")
+    for name, values in cpu.items():
+        ratio = spread([mine / base for mine, base in zip(values, raw, strict=True)])[0]
+        print(f"  {name:11} {show_spread(values, 1):24} {ratio:.2f}x raw")
+
+
+def cpu_per_statement(run: Statement, rows: int, iterations: int) -> float:
+    start = time.process_time()
+    for n in range(iterations):
+        run(1 + n % rows)
+    return (time.process_time() - start) / iterations * 1e6
+
+
+if __name__ == "__main__":
+    sys.exit(main())
