@@ -49,9 +49,9 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 
-from common import SERVERS, show_spread, spread, write_json
+from common import SERVERS, libpq, rotated, show_spread, spread, write_json
 from serving import read_counters
 
 HERE = Path(__file__).resolve().parent
@@ -73,10 +73,6 @@ class Mismatch(Exception):
 
 
 # --- the database ------------------------------------------------------------------------------
-
-
-def libpq(url: URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 @contextmanager
@@ -110,7 +106,7 @@ def seed(url: str, carts: int) -> Bench:
     from alchemy_patterns.settings import Settings
 
     seed_database(Settings(database_url=url), size="small", seed=0, append=False)
-    with psycopg.connect(libpq(make_url(url)), autocommit=True) as conn:
+    with psycopg.connect(libpq(url), autocommit=True) as conn:
         add_bench_users(conn, max(carts, CART_USERS))
         restock(conn)
         conn.execute("ANALYZE")
@@ -544,12 +540,6 @@ def measure(lab: Lab, app: str, endpoint: Endpoint, round_: int) -> Run:
     )
 
 
-def rotated(apps: tuple[str, ...], by: int) -> list[str]:
-    """The apps in this round's order: each goes first in turn, so drift hits all alike."""
-    k = by % len(apps)
-    return list(apps[k:] + apps[:k])
-
-
 def warm_up(lab: Lab, endpoints: list[Endpoint]) -> None:
     """A short unrecorded run of everything: pools filled, statements prepared, code warm."""
     if lab.args.warmup <= 0:
@@ -700,7 +690,7 @@ def benchmark(
         bench = seed(url, carts)
         with (
             servers(url, names, args.workers, args.threads) as running,
-            psycopg.connect(libpq(make_url(url)), autocommit=True) as conn,
+            psycopg.connect(libpq(url), autocommit=True) as conn,
         ):
             bench.admin_token = log_in(running["ours"], "admin")
             bench.demo_token = log_in(running["ours"], "demo")

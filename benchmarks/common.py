@@ -9,13 +9,13 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
 from alchemy_patterns.db import Database, count_queries
@@ -30,6 +30,36 @@ SERVERS = {
     ),
 }
 BENCH_DATABASE = "alchemy_patterns_bench"
+
+V = TypeVar("V")
+
+
+def libpq(url: str | URL) -> str:
+    """The libpq connection string of a SQLAlchemy PostgreSQL URL, for psycopg itself."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def rotated(names: Sequence[str], by: int) -> list[str]:
+    """The names in this round's order: each goes first in turn, so drift hits all alike."""
+    k = by % len(names)
+    return [*names[k:], *names[:k]]
+
+
+def interleaved(
+    variants: dict[str, V], rounds: int, iterations: int, timed: Callable[[V, int], float]
+) -> dict[str, list[float]]:
+    """``timed(variant, iterations)`` of each variant, round by round, the order rotating.
+
+    Each variant first runs a tenth of the iterations unrecorded: pools
+    filled, statements compiled, cached and prepared.
+    """
+    for variant in variants.values():
+        timed(variant, max(1, iterations // 10))
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for round_ in range(rounds):
+        for name in rotated(list(variants), round_):
+            times[name].append(timed(variants[name], iterations))
+    return times
 
 
 def bench_url(backend: str, workdir: Path) -> str:

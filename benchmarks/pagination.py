@@ -45,7 +45,7 @@ from sqlalchemy import select
 
 from alchemy_patterns.db import Database, bulk_insert, count_queries, paginate
 from alchemy_patterns.domains.shop.models import Product
-from common import scratch_database, show_spread, spread, write_json
+from common import interleaved, libpq, scratch_database, show_spread, spread, write_json
 
 PAGE, PER_PAGE = 50, 20
 STMT = select(Product).order_by(Product.id)
@@ -138,7 +138,7 @@ def run(rows: int, rounds: int, iterations: int) -> list[dict[str, Any]]:
     with scratch_database("postgresql") as db:
         fill(db, rows)
         app, fsa = flask_app(db)
-        conninfo = db.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        conninfo = libpq(db.url)
         with (
             app.app_context(),
             ConnectionPool(
@@ -155,7 +155,7 @@ def run(rows: int, rounds: int, iterations: int) -> list[dict[str, Any]]:
             check_same_rows(variants)
             counts = {name: statements(call) for name, call in variants.items()}
             counts["raw"] = None  # psycopg alone: no cursor events to count (it runs 2)
-            times = interleaved(variants, rounds, iterations)
+            times = interleaved(variants, rounds, iterations, per_call_us)
             fsa.engines[None].dispose()
     return [result(name, counts[name], times) for name in variants]
 
@@ -167,21 +167,6 @@ def check_same_rows(variants: dict[str, Callable[[], Result]]) -> None:
         got = call()
         if got != expected:
             raise SystemExit(f"{name} returned {got}, raw {expected}")
-
-
-def interleaved(
-    variants: dict[str, Callable[[], Result]], rounds: int, iterations: int
-) -> dict[str, list[float]]:
-    """Microseconds per call of each variant, round by round; each round in another order."""
-    names = list(variants)
-    times: dict[str, list[float]] = {name: [] for name in names}
-    for call in variants.values():  # warm: pools filled, statements compiled and cached
-        per_call_us(call, max(1, iterations // 10))
-    for round_ in range(rounds):
-        k = round_ % len(names)
-        for name in names[k:] + names[:k]:
-            times[name].append(per_call_us(variants[name], iterations))
-    return times
 
 
 def result(name: str, count: int | None, times: dict[str, list[float]]) -> dict[str, Any]:

@@ -27,7 +27,6 @@ from typing import Any
 
 import psycopg
 from flask.testing import FlaskClient
-from sqlalchemy.engine import make_url
 
 from api import (
     CART_USERS,
@@ -36,11 +35,10 @@ from api import (
     Bench,
     empty_bench_carts,
     fill_carts,
-    libpq,
     scratch_database,
     seed,
 )
-from common import show_spread, spread
+from common import libpq, show_spread, spread
 
 Request = Callable[[FlaskClient, int], Any]
 
@@ -51,7 +49,7 @@ def clients(url: str) -> dict[str, FlaskClient]:
     from alchemy_patterns.web import create_app
 
     ours = create_app(Settings(database_url=url))
-    raw = raw_api.create_app(libpq(make_url(url)), pool_size=1)
+    raw = raw_api.create_app(libpq(url), pool_size=1)
     return {"ours": ours.test_client(), "raw": raw.test_client()}
 
 
@@ -117,7 +115,7 @@ def main() -> int:
         apps = clients(url)
         bench.admin_token = log_in(apps["ours"], "admin")
         bench.demo_token = log_in(apps["ours"], "demo")
-        with psycopg.connect(libpq(make_url(url)), autocommit=True) as conn:
+        with psycopg.connect(libpq(url), autocommit=True) as conn:
             runs = itertools.count()
             for key in keys:
                 ratios, cpu = [], {name: [] for name in apps}  # type: dict[str, list[float]]

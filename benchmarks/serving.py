@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
-from sqlalchemy.engine import make_url
 
 from alchemy_patterns.cli.serve import ServerOptions, gunicorn_settings, log_to_stderr
+from common import libpq
 
 APPS = ("ours", "raw", "peer")
 COUNTERS = struct.Struct("<QQ")  # started, finished
@@ -123,8 +123,7 @@ def loader(name: str, url: str, threads: int) -> Callable[[], Any]:
     if name == "raw":
         import raw_api
 
-        conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        return lambda: raw_api.create_app(conninfo, pool_size=threads)
+        return lambda: raw_api.create_app(libpq(url), pool_size=threads)
     import peer_flask_sqlalchemy
 
     return lambda: peer_flask_sqlalchemy.create_app(url)

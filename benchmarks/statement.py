@@ -41,7 +41,7 @@ from sqlalchemy import bindparam, create_engine, insert, select
 
 from alchemy_patterns.db import count_queries, execute_core, retrying_a_stale_connection, table_of
 from alchemy_patterns.domains.shop.models import Product
-from common import scratch_database, show_spread, spread
+from common import interleaved, libpq, scratch_database, show_spread, spread
 
 _products = table_of(Product)
 BY_ID = select(
@@ -73,11 +73,9 @@ def main() -> int:
                     for n in range(1, args.rows + 1)
                 ],
             )
-        url = db.engine.url
-        conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        plain = create_engine(url)
+        plain = create_engine(db.engine.url)
         with (
-            psycopg.connect(conninfo) as raw,
+            psycopg.connect(libpq(db.engine.url)) as raw,
             plain.connect() as core,
             db.session_scope() as session,
             count_queries(),
@@ -95,25 +93,18 @@ def main() -> int:
 
 
 def report(variants: dict[str, Statement], rows: int, rounds: int, iterations: int) -> None:
-    for run in variants.values():  # warm: compiled, prepared, cached
-        cpu_per_statement(run, rows, iterations // 10)
-    cpu: dict[str, list[float]] = {name: [] for name in variants}
-    for round_ in range(rounds):
-        names = list(variants)
-        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
-            cpu[name].append(cpu_per_statement(variants[name], rows, iterations))
+    def cpu_per_statement(run: Statement, count: int) -> float:
+        start = time.process_time()
+        for n in range(count):
+            run(1 + n % rows)  # the products in turn
+        return (time.process_time() - start) / count * 1e6
+
+    cpu = interleaved(variants, rounds, iterations, cpu_per_statement)
     raw = cpu["raw"]
     print(f"one SELECT by id, {iterations} per round, {rounds} rounds: CPU us per statement")
     for name, values in cpu.items():
         ratio = spread([mine / base for mine, base in zip(values, raw, strict=True)])[0]
         print(f"  {name:11} {show_spread(values, 1):24} {ratio:.2f}x raw")
-
-
-def cpu_per_statement(run: Statement, rows: int, iterations: int) -> float:
-    start = time.process_time()
-    for n in range(iterations):
-        run(1 + n % rows)
-    return (time.process_time() - start) / iterations * 1e6
 
 
 if __name__ == "__main__":
