@@ -757,7 +757,7 @@ def keyset_paginate(
     if cursor is not None:
         values = _position(parts, cursor, session.get_bind(clause=keyset.keyed).dialect)
         paged = keyset.keyed.where(_after(parts, values)).limit(_LIMIT)
-    result = session.execute(paged, {**(params or {}), _LIMIT.key: per_page + 1})
+    result = _execute(session, paged, {**(params or {}), _LIMIT.key: per_page + 1})
     if keyset.held is not None:
         # The caller's own columns hold the order's: the rows are the page as
         # they come, and the last one's values at those places are the cursor.

@@ -30,6 +30,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import (
     ColumnElement,
     Computed,
+    FromClause,
     Index,
     Integer,
     MetaData,
@@ -137,8 +138,11 @@ def hide_deleted(factory: sessionmaker[Any] | type[Session]) -> None:
         event.listen(factory, "do_orm_execute", _hide_deleted_rows)
 
 
-def live(table: Table) -> ColumnElement[bool]:
-    """``table.deleted_at IS NULL``: the criterion a Core statement on ``table`` must add itself."""
+def live(table: FromClause) -> ColumnElement[bool]:
+    """``table.deleted_at IS NULL``: the criterion a Core statement on ``table`` must add itself.
+
+    ``table`` is the table of a ``SoftDeletable`` model or an alias of it.
+    """
     return table.c.deleted_at.is_(None)
 
 

@@ -22,10 +22,13 @@ On MariaDB the probe starts from the author's newest post (a correlated
 subquery cannot seek to the cursor there), so a deep page also reads the
 author's posts newer than the cursor; the other two seek straight to it.
 
-Deleted posts take no place in a page: the posts here are ORM aliases
-(``aliased(Post)``), so the session's soft-delete filter adds
-``deleted_at IS NULL`` to each of them, in the per-author subqueries too
-(``tests/social/test_soft_delete.py`` proves a page stays full).
+Deleted posts take no place in a page: each alias of the posts table here
+says ``deleted_at IS NULL`` itself (:func:`~alchemy_patterns.db.live`), in
+the per-author subqueries too (``tests/social/test_soft_delete.py`` proves a
+page stays full). The statement is Core, on the tables, not ORM entities:
+it then runs without the Session's per-execution ORM work, which cost a
+feed page more Python than the database took to run it; and the session's
+soft-delete filter, which only sees entities, does not see it.
 
 The statement of each shape (backend, first page or after a cursor) is built
 once, with the viewer, the cursor's position and the limit as bound
@@ -42,6 +45,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    FromClause,
     Integer,
     Select,
     Subquery,
@@ -53,11 +57,14 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import UnaryExpression
 
-from alchemy_patterns.db import keyset_after, keyset_position
+from alchemy_patterns.db import keyset_after, keyset_position, live, table_of
 from alchemy_patterns.domains.social.models import Post, follows
+
+#: The posts table: the feed's statements are Core (see the module's docstring).
+posts = table_of(Post)
 
 #: Columns a subquery of authors carries besides ``author_id``, made from it.
 AuthorColumns = Callable[[ColumnElement[int]], list[ColumnElement[Any]]]
@@ -70,16 +77,20 @@ VIEWER = bindparam("feed_viewer_id", type_=Integer)
 LIMIT = bindparam("feed_limit", type_=Integer)
 NTH = bindparam("feed_nth", type_=Integer)  # LIMIT - 1: the OFFSET of an author's last post
 CURSOR = (
-    bindparam("feed_cursor_at", type_=Post.created_at.type),
+    bindparam("feed_cursor_at", type_=posts.c.created_at.type),
     bindparam("feed_cursor_id", type_=Integer),
 )
 #: A cursor's position: the bound values, or columns carrying them.
 Position = tuple[ColumnElement[Any], ColumnElement[Any]]
 
 
-def newest_first(posts: type[Post]) -> tuple[UnaryExpression[Any], UnaryExpression[Any]]:
-    """The feed's order on ``posts`` (the table, or an alias): the id breaks ties."""
-    return posts.created_at.desc(), posts.id.desc()
+def newest_first(rows: FromClause) -> tuple[UnaryExpression[Any], UnaryExpression[Any]]:
+    """The feed's order on ``rows`` (the posts table, or an alias): the id breaks ties."""
+    return rows.c.created_at.desc(), rows.c.id.desc()
+
+
+#: Newest first on the posts table: the order of every list of posts.
+NEWEST_FIRST = newest_first(posts)
 
 
 def feed_params(
@@ -91,7 +102,7 @@ def feed_params(
     """
     limit = per_page + 1
     params = {VIEWER.key: viewer_id, LIMIT.key: limit, NTH.key: limit - 1}
-    position = keyset_position(session, newest_first(Post), cursor)
+    position = keyset_position(session, NEWEST_FIRST, cursor)
     if position is not None:
         params |= {CURSOR[0].key: position[0], CURSOR[1].key: position[1]}
     return params
@@ -132,18 +143,19 @@ def _authors(more: AuthorColumns = lambda author_id: []) -> Subquery:
     ).subquery("authors")
 
 
-def _after(posts: type[Post], position: Position | None) -> list[ColumnElement[bool]]:
-    """The posts after the cursor's position (all of them without a cursor)."""
-    return [] if position is None else [keyset_after(newest_first(posts), position)]
+def _live_after(rows: FromClause, position: Position | None) -> list[ColumnElement[bool]]:
+    """The live posts of ``rows`` after the cursor's position (all of them without a cursor)."""
+    after = [] if position is None else [keyset_after(newest_first(rows), position)]
+    return [live(rows), *after]
 
 
 def _top_per_author(position: Position | None) -> Select[*tuple[Any, ...]]:
     """Each author's newest ``LIMIT`` posts after the cursor: a LATERAL range scan per author."""
     authors = _authors()
-    theirs = aliased(Post, name="theirs")
+    theirs = posts.alias("theirs")
     top = (
-        select(theirs.id, theirs.created_at)
-        .where(theirs.author_id == authors.c.author_id, *_after(theirs, position))
+        select(theirs.c.id, theirs.c.created_at)
+        .where(theirs.c.author_id == authors.c.author_id, *_live_after(theirs, position))
         .order_by(*newest_first(theirs))
         .limit(LIMIT)
         .lateral("top")
@@ -163,30 +175,30 @@ def _since_per_author(position: Position | None, dialect: str) -> Select[*tuple[
         return [_since(author_id, position), *_position_columns(position)]
 
     authors = _authors(per_author)
-    found = aliased(Post, name="found")
+    found = posts.alias("found")
     cursor = None if position is None else (authors.c.cursor_at, authors.c.cursor_id)
-    return select(found.id, found.created_at).join(
+    return select(found.c.id, found.c.created_at).join(
         authors,
         and_(
             _same_author(found, authors.c.author_id, dialect),
-            found.created_at >= authors.c.since,
-            *_after(found, cursor),
+            found.c.created_at >= authors.c.since,
+            *_live_after(found, cursor),
         ),
     )
 
 
 def _since(author_id: ColumnElement[int], position: Position | None) -> ColumnElement[Any]:
     """When the author's ``LIMIT``-th post after the cursor was made; the earliest time if none."""
-    probe = aliased(Post, name="probe")
+    probe = posts.alias("probe")
     nth = (
-        select(probe.created_at)
-        .where(probe.author_id == author_id, *_after(probe, position))
+        select(probe.c.created_at)
+        .where(probe.c.author_id == author_id, *_live_after(probe, position))
         .order_by(*newest_first(probe))
         .offset(NTH)
         .limit(1)
         .scalar_subquery()
     )
-    return func.coalesce(nth, literal(EARLIEST, Post.created_at.type)).label("since")
+    return func.coalesce(nth, literal(EARLIEST, posts.c.created_at.type)).label("since")
 
 
 def _position_columns(position: Position | None) -> list[ColumnElement[Any]]:
@@ -197,9 +209,9 @@ def _position_columns(position: Position | None) -> list[ColumnElement[Any]]:
 
 
 def _same_author(
-    posts: type[Post], author_id: ColumnElement[int], dialect: str
+    rows: FromClause, author_id: ColumnElement[int], dialect: str
 ) -> ColumnElement[bool]:
-    """``posts.author_id = author_id``; on MariaDB, written so that the index range is sought.
+    """``rows.author_id = author_id``; on MariaDB, written so that the index range is sought.
 
     Given an equality, MariaDB reads the author's posts by it alone (a "ref")
     and filters on the time, reading all their posts; as a two-sided range
@@ -207,5 +219,5 @@ def _same_author(
     ("range checked for each record"), and reads only the posts since.
     """
     if dialect == "mysql":
-        return and_(posts.author_id >= author_id, posts.author_id <= author_id)
-    return posts.author_id == author_id
+        return and_(rows.c.author_id >= author_id, rows.c.author_id <= author_id)
+    return rows.c.author_id == author_id

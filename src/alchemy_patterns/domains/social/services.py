@@ -37,6 +37,7 @@ from alchemy_patterns.db import (
     exists,
     get_or_raise,
     keyset_paginate,
+    live,
     paginate,
     restore,
     rowcount,
@@ -68,7 +69,11 @@ from alchemy_patterns.domains.social.schemas import (
 
 #: Newest first; the id breaks ties between posts made at the same instant
 #: (one transaction on PostgreSQL, one millisecond on SQLite).
-NEWEST_FIRST = queries.newest_first(Post)
+NEWEST_FIRST = queries.NEWEST_FIRST
+
+# The reads of posts as a timeline shows them are Core, on the tables (see
+# :func:`_timeline`); their soft-deleted rows are left out by each statement.
+_posts, _users, _comment_rows = queries.posts, table_of(User), table_of(Comment)
 
 # --- posts ---------------------------------------------------------------------------
 
@@ -86,7 +91,7 @@ def create_post(session: Session, author_id: int, data: PostIn) -> PostRecord:
 
 def get_post(session: Session, viewer_id: int, post_id: int) -> PostDetail:
     """One post as a timeline shows it to ``viewer_id``, in one statement; else ``NotFound``."""
-    stmt = _timeline(viewer_id).add_columns(Post.version).where(Post.id == post_id)
+    stmt = _timeline(viewer_id).add_columns(_posts.c.version).where(_posts.c.id == post_id)
     row = session.execute(stmt).one_or_none()
     if row is None:
         raise NotFound("post", post_id)
@@ -257,7 +262,7 @@ def unlike(session: Session, user_id: int, post_id: int) -> LikeState:
 
 
 def _like_state(session: Session, user_id: int, post_id: int) -> LikeState:
-    stmt = select(_like_count(), _liked_by(user_id)).where(Post.id == post_id)
+    stmt = select(_like_count(), _liked_by(user_id)).where(_posts.c.id == post_id, live(_posts))
     row = session.execute(stmt).one_or_none()
     if row is None:
         raise NotFound("post", post_id)
@@ -266,18 +271,26 @@ def _like_state(session: Session, user_id: int, post_id: int) -> LikeState:
 
 def _like_count() -> ColumnElement[int]:
     """The likes of the post in the enclosing statement (a correlated subquery)."""
-    counted = select(func.count()).select_from(likes).where(likes.c.post_id == Post.id)
-    return counted.correlate(Post).scalar_subquery().label("like_count")
+    counted = select(func.count()).select_from(likes).where(likes.c.post_id == _posts.c.id)
+    return counted.correlate(_posts).scalar_subquery().label("like_count")
 
 
 def _comment_count() -> ColumnElement[int]:
-    counted = select(func.count()).select_from(Comment).where(Comment.post_id == Post.id)
-    return counted.correlate(Post).scalar_subquery().label("comment_count")
+    """The live comments of the post in the enclosing statement."""
+    counted = (
+        select(func.count())
+        .select_from(_comment_rows)
+        .where(_comment_rows.c.post_id == _posts.c.id, live(_comment_rows))
+    )
+    return counted.correlate(_posts).scalar_subquery().label("comment_count")
 
 
 def _liked_by(user_id: int | ColumnElement[int]) -> ColumnElement[bool]:
-    liked = select(likes.c.post_id).where(likes.c.post_id == Post.id, likes.c.user_id == user_id)
-    return liked.correlate(Post).exists().label("liked_by_viewer")
+    """Whether ``user_id`` likes the post in the enclosing statement."""
+    liked = select(likes.c.post_id).where(
+        likes.c.post_id == _posts.c.id, likes.c.user_id == user_id
+    )
+    return liked.correlate(_posts).exists().label("liked_by_viewer")
 
 
 def _expire_held(session: Session, model: type[Base], ident: int, attribute: str) -> None:
@@ -415,7 +428,7 @@ def feed(
 def _feed(dialect: str, after_cursor: bool) -> Select[*tuple[Any, ...]]:
     """The feed page's posts with their author and counts; built once per shape."""
     page = queries.feed_page(dialect, after_cursor)
-    return _timeline(queries.VIEWER).join(page, page.c.id == Post.id)
+    return _timeline(queries.VIEWER).join(page, page.c.id == _posts.c.id)
 
 
 def list_posts(
@@ -428,8 +441,8 @@ def list_posts(
     """
     stmt = _timeline(viewer_id).order_by(*NEWEST_FIRST)
     if q is not None:
-        match = text_search(session, table_of(Post), q)
-        stmt = ranked(stmt, match, Post.id, paging.get("cursor"))
+        match = text_search(session, _posts, q)
+        stmt = ranked(stmt, match, _posts.c.id, paging.get("cursor"))
     page = paginate(session, stmt, **paging)
     return page.map(lambda row: FeedItem.model_validate(row._asdict()))
 
@@ -449,8 +462,8 @@ def user_posts(
     field is ``ValidationFailed`` on ``sort``. Either way the (author_id,
     created_at, id) index is the order, read forwards or backwards.
     """
-    stmt = _timeline(viewer_id).where(Post.author_id == author_id)
-    order = NEWEST_FIRST if sort is None else POST_SORTING.terms(sort)
+    stmt = _timeline(viewer_id).where(_posts.c.author_id == author_id)
+    order = NEWEST_FIRST if sort is None else POST_SORTING.terms(sort, on=_posts)
     posts = _page(session, stmt, cursor, per_page, order=order)
     if not posts.items and cursor is None:
         get_or_raise(session, User, author_id)  # an unknown author, or one who never posted
@@ -458,16 +471,27 @@ def user_posts(
 
 
 def _timeline(viewer_id: int | ColumnElement[int]) -> Select[*tuple[Any, ...]]:
-    return select(
-        Post.id,
-        Post.body,
-        Post.created_at,
-        Post.author_id,
-        User.username.label("author_username"),
-        _like_count(),
-        _comment_count(),
-        _liked_by(viewer_id),
-    ).join(User, Post.author_id == User.id)
+    """Live posts as a timeline shows them to ``viewer_id``: author, counts, the viewer's like.
+
+    Core, on the tables: a page of them runs without the Session's ORM
+    execution (whose soft-delete filter, seeing no entity, adds nothing: the
+    statement says "live posts only" itself, and the comment count "live
+    comments").
+    """
+    return (
+        select(
+            _posts.c.id,
+            _posts.c.body,
+            _posts.c.created_at,
+            _posts.c.author_id,
+            _users.c.username.label("author_username"),
+            _like_count(),
+            _comment_count(),
+            _liked_by(viewer_id),
+        )
+        .join(_users, _posts.c.author_id == _users.c.id)
+        .where(live(_posts))
+    )
 
 
 def _page(
