@@ -236,6 +236,8 @@ def detect_n_plus_one(
     # The same SQL text repeats as is in a loop; normalising each distinct text
     # once (not each statement) also catches the shapes that differ by literals.
     texts = Counter(s.sql for s in counter.statements if s.sql.lstrip()[:6].upper() == "SELECT")
+    if texts.total() < threshold:
+        return  # too few SELECTs among the statements for one shape to repeat that often
     shapes: Counter[str] = Counter()
     for sql, times in texts.items():
         shapes[normalize_sql(sql)] += times
