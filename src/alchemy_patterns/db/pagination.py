@@ -183,7 +183,8 @@ def _rows(session: Session, stmt: AnySelect, params: Params = None) -> list[Any]
     ``column_descriptions`` costs more than the rest of a small page's handling.
     """
     result = _execute(session, stmt, params)
-    return list(result.scalars()) if len(result.keys()) == 1 else list(result)
+    # all(): the driver hands over the page at once; iterating fetches row by row.
+    return list(result.scalars().all() if len(result.keys()) == 1 else result.all())
 
 
 def count(session: Session, stmt: AnySelect) -> int:

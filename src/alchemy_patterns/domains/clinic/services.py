@@ -183,13 +183,16 @@ def owner_detail(session: Session, viewer: Viewer, owner_id: int) -> OwnerDetail
     """
     values = {"owner_id": owner_id, "viewer_id": viewer.user_id}
     owner = _seen_owner(session, viewer, owner_id)
-    pets = [{**pet._asdict(), "appointments": []} for pet in execute_core(session, _PETS, values)]
+    # .all(): one fetch of every row, where iterating a result fetches them one by one.
+    rows = execute_core(session, _PETS, values).all()
+    pets = [{**pet._asdict(), "appointments": []} for pet in rows]
     appointments_of = {pet["id"]: pet["appointments"] for pet in pets}
-    for row in execute_core(session, _APPOINTMENTS_WITH_VETS, values):
-        *appointment, vet_id, vet_name, specialty = row
-        vet = {"id": vet_id, "name": vet_name, "specialty": specialty}
-        appointment_of = dict(zip(AppointmentOut.model_fields, appointment, strict=True))
-        appointments_of[row.pet_id].append({**appointment_of, "vet": vet})
+    for row in execute_core(session, _APPOINTMENTS_WITH_VETS, values).all():
+        # zip() stops at the appointment's own fields; the vet's follow them in the row.
+        appointment: dict[str, Any] = dict(zip(_APPOINTMENT_FIELDS, row, strict=False))
+        vet_id, vet_name, specialty = row[_VET_AT:]
+        appointment["vet"] = {"id": vet_id, "name": vet_name, "specialty": specialty}
+        appointments_of[appointment["pet_id"]].append(appointment)
     return OwnerDetail.model_validate({**owner._asdict(), "pets": pets})
 
 
@@ -207,6 +210,9 @@ _PETS = (
     .where(_pets.c.owner_id == bindparam("owner_id"), live(_pets))
     .order_by(_pets.c.id)
 )
+#: The appointment's fields, in the order ``_APPOINTMENTS_WITH_VETS`` selects them; its vet's after.
+_APPOINTMENT_FIELDS = tuple(AppointmentOut.model_fields)
+_VET_AT = len(_APPOINTMENT_FIELDS)
 _APPOINTMENTS_WITH_VETS = (
     select(*columns_for(AppointmentOut, _appointments), *columns_for(VetOut, _vets))
     .join(_vets, _vets.c.id == _appointments.c.vet_id)

@@ -542,7 +542,7 @@ def checkout(session: Session, user_id: int) -> OrderOut:
         row.id: row
         for row in execute_core(
             session, _LOCKED_PRODUCTS, {"ids": [line.product_id for line in lines]}
-        )
+        ).all()
     }
     short = [line for line in lines if _available(products[line.product_id]) < line.quantity]
     if short:
