@@ -41,8 +41,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict src
 
-## bench: the benchmarks (ratios to a baseline measured in the same run); installs wrk as root
-bench: $(STAMP) wrk
+## bench: the benchmarks (ratios to a baseline measured in the same run); installs wrk and valgrind as root
+bench: $(STAMP) wrk valgrind
 	$(BIN)/python benchmarks/bulk_insert.py
 	$(BIN)/python benchmarks/stream.py
 	$(BIN)/python benchmarks/cart.py
@@ -53,6 +53,12 @@ bench: $(STAMP) wrk
 	$(BIN)/python benchmarks/replicas.py
 	$(BIN)/python benchmarks/async_vs_threads.py
 	$(BIN)/python benchmarks/api.py
+	$(BIN)/python benchmarks/instructions.py
+
+# benchmarks/instructions.py counts with valgrind (Debian's package).
+valgrind:
+	@command -v valgrind >/dev/null || test "$$(id -u)" != 0 \
+		|| apt-get install -y valgrind || { apt-get update && apt-get install -y valgrind; }
 
 # benchmarks/api.py loads the servers with wrk (Debian's package).
 wrk:
