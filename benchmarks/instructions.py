@@ -26,6 +26,7 @@ they share).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import shutil
@@ -88,13 +89,9 @@ def measure(keys: list[str], apps: list[str], few: int, counted: int) -> dict[st
     with scratch_database() as url:
         bench = seed(url, max(carts, CART_USERS))
         ours = create_app(Settings(database_url=url)).test_client()  # for the tokens
-        shared = {
-            "url": url,
-            "owner_id": bench.owner_id,
-            "products": bench.products,
-            "admin_token": log_in(ours, "admin"),
-            "demo_token": log_in(ours, "demo"),
-        }
+        bench.admin_token = log_in(ours, "admin")
+        bench.demo_token = log_in(ours, "demo")
+        shared = dataclasses.asdict(bench)
         with psycopg.connect(libpq(url), autocommit=True) as conn:
             for key in keys:
                 results[key] = {}
@@ -123,9 +120,13 @@ def instructions(app: str, key: str, n: int, bench: dict[str, Any]) -> int:
 
 
 def child(app: str, key: str, n: int, bench: dict[str, Any]) -> int:
-    """In the counted process: build the app, warm it, answer ``n`` requests of ``key``."""
-    from api import TOKEN_PREFIX
+    """In the counted process: build the app, warm it, answer ``n`` requests of ``key``.
+
+    The requests are ``profile_api.py``'s: each bench user's cart in turn.
+    """
+    from api import Bench
     from common import libpq
+    from profile_api import requests
 
     if app == "ours":
         from alchemy_patterns.settings import Settings
@@ -137,25 +138,9 @@ def child(app: str, key: str, n: int, bench: dict[str, Any]) -> int:
 
         client = raw_api.create_app(libpq(bench["url"]), pool_size=1).test_client()
 
-    def bearer(token: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {token}"}
-
-    def send(i: int) -> Any:
-        # The same requests as profile_api.py's: a bench user's cart, in turn.
-        if key == "products":
-            return client.get("/products?per_page=20")
-        if key == "owner":
-            return client.get(f"/owners/{bench['owner_id']}", headers=bearer(bench["admin_token"]))
-        if key == "feed":
-            return client.get("/feed", headers=bearer(bench["demo_token"]))
-        if key == "cart":
-            line = {"product_id": bench["products"][i % len(bench["products"])], "quantity": 1}
-            return client.post("/cart/items", json=line, headers=bearer(f"{TOKEN_PREFIX}{1 + i}"))
-        headers = bearer(f"{TOKEN_PREFIX}{1 + i}") | {"Idempotency-Key": f"{app}-{n}-{i}"}
-        return client.post("/checkout", headers=headers)
-
+    send, _ = requests(Bench(**bench), f"{app}-{n}")[key]
     for i in range(n + 5):
-        answer = send(i)
+        answer = send(client, i)
         if answer.status_code not in (200, 201):
             raise SystemExit(f"{key}: {app} answered {answer.status_code}: {answer.data[:300]!r}")
     return 0
