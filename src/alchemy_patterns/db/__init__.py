@@ -28,6 +28,7 @@ from alchemy_patterns.db.bulk import (
     upsert,
     upsert_statement,
 )
+from alchemy_patterns.db.cursors import observe_statements
 from alchemy_patterns.db.database import Database
 from alchemy_patterns.db.disconnects import (
     found_dead_at_first_statement,
@@ -187,6 +188,7 @@ __all__ = [
     "live_flag",
     "make_async_engine",
     "make_engine",
+    "observe_statements",
     "paginate",
     "purge_batch",
     "restore",

@@ -21,7 +21,8 @@ almost always true. This module learns it for free instead:
   :func:`retrying_a_stale_connection` runs the unit once more on a fresh
   connection: ``Database.transaction()``, the web request and
   ``Database.ping()`` do. Whether a statement has completed is a flag per
-  unit, set by the ``after_cursor_execute`` event: nothing is sent for it.
+  unit, set as each statement returns (:mod:`~alchemy_patterns.db.cursors`
+  reports it): nothing is sent for it.
 * **Later** (a statement had completed, or COMMIT was sent): whether the
   unit took effect is unknown. It is never re-run here; it fails as
   ``Unavailable``, and only a client that can make its retry safe (an
@@ -40,13 +41,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, event
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Connection, ExceptionContext
 
 __all__ = [
     "found_dead_at_first_statement",
     "install_disconnect_handling",
     "outside_the_unit",
     "retrying_a_stale_connection",
+    "statement_completed",
+    "statement_failed",
 ]
 
 T = TypeVar("T")
@@ -75,11 +77,9 @@ def install_disconnect_handling(engine: Engine, *, socket_of: SocketOf | None) -
 
     ``socket_of(dbapi_connection)`` is the driver's socket (``None``: closed);
     given, a pooled connection whose socket is gone or has something to read
-    is replaced at checkout. Whatever the driver, a disconnect found by the
-    first statement of a unit run by :func:`retrying_a_stale_connection` is
-    marked so.
+    is replaced at checkout. (A disconnect found by the first statement of a
+    unit is marked through :func:`statement_failed`, whatever the driver.)
     """
-    _ensure_listening()
     if socket_of is not None:
         event.listen(engine, "checkout", _refuse_closed(socket_of))
 
@@ -92,8 +92,9 @@ def found_dead_at_first_statement(error: BaseException) -> bool:
     """
     seen: BaseException | None = error
     while seen is not None:
-        if getattr(seen, _FIRST_STATEMENT, False):
-            return True
+        if isinstance(seen, sa_exc.DBAPIError):
+            # A disconnect (SQLAlchemy invalidated the connection) raised by a first statement.
+            return seen.connection_invalidated and bool(getattr(seen.orig, _FIRST_STATEMENT, False))
         seen = seen.__cause__
     return False
 
@@ -153,42 +154,27 @@ def _tracking() -> Iterator[_Unit]:
         _unit.reset(token)
 
 
-# --- the listeners ------------------------------------------------------------------------------
-
-_listening = False
+# --- what the unit has done: told by alchemy_patterns.db.cursors -------------------------------
 
 
-def _ensure_listening() -> None:
-    # On every engine, so a statement on any of them counts for the unit. Until
-    # an engine is made here nothing is marked, so nothing is ever re-run.
-    global _listening
-    if not _listening:
-        event.listen(Engine, "after_cursor_execute", _statement_done)
-        event.listen(Engine, "handle_error", _note_first_statement)
-        _listening = True
-
-
-def _statement_done(connection: Connection, *_: object) -> None:
-    # Outside a transaction only the BEGIN our SQLite listener sends runs: it
-    # changes nothing that a re-run could repeat.
+def statement_completed() -> None:
+    """A statement of the current unit of work (if any) completed: it may have taken effect."""
     progress = _unit.get()
-    if progress is not None and connection.in_transaction():
+    if progress is not None:
         progress.statement_done = True
 
 
-def _note_first_statement(context: ExceptionContext) -> None:
-    progress, connection, error = _unit.get(), context.connection, context.sqlalchemy_exception
-    if progress is None or progress.statement_done or not context.is_disconnect:
-        return
-    if connection is None or error is None or _autocommit(connection):
-        return  # a failed connect (nothing to re-run on), or a statement that commits itself
-    setattr(error, _FIRST_STATEMENT, True)
+def statement_failed(error: BaseException) -> None:
+    """A statement inside a transaction raised the driver's ``error``.
 
-
-def _autocommit(connection: Connection) -> bool:
-    """Whether each statement commits by itself: a first statement may then have taken effect."""
-    # SQLAlchemy's own test: the connection's option, else the engine's level.
-    return connection._is_autocommit_isolation()
+    If it was the first of the unit, nothing of the unit can have taken effect
+    (its transaction never committed): the error is marked so, and
+    :func:`found_dead_at_first_statement` answers yes if SQLAlchemy found
+    the connection dead.
+    """
+    progress = _unit.get()
+    if progress is not None and not progress.statement_done:
+        setattr(error, _FIRST_STATEMENT, True)
 
 
 def _refuse_closed(socket_of: SocketOf) -> Callable[[Any, Any, Any], None]:

@@ -36,6 +36,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.pool import AsyncAdaptedQueuePool, PoolProxiedConnection, QueuePool, StaticPool
 
 from alchemy_patterns.db import observers
+from alchemy_patterns.db.cursors import observe_statements
 from alchemy_patterns.db.disconnects import (
     SocketOf,
     install_disconnect_handling,
@@ -138,6 +139,7 @@ def make_engine(url: str | URL, options: EngineOptions | None = None, **extra: A
     else:
         engine = _mariadb_engine(url, options, extra)
     install_disconnect_handling(engine, socket_of=_socket_reader(engine))
+    observe_statements(engine)
     return engine
 
 

@@ -1,29 +1,27 @@
 """Query profiling: statement counts, an N+1 detector, a slow-query log.
 
-One pair of engine-wide cursor listeners feeds whatever observers are active in
-the *current thread* (a ``ContextVar``), so a counter opened in one request, or
-one test, never sees another thread's statements. Transaction control (BEGIN,
-SAVEPOINT, RELEASE) is not counted: the budgets are about the queries a piece
-of code chooses to run.
+Every engine made by :func:`~alchemy_patterns.db.make_engine` reports its
+statements (:mod:`~alchemy_patterns.db.cursors`) to whatever observers are
+active in the *current thread* (a ``ContextVar``), so a counter opened in one
+request, or one test, never sees another thread's statements. Transaction
+control (BEGIN, SAVEPOINT, RELEASE) is not counted: the budgets are about the
+queries a piece of code chooses to run.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
 import warnings
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import event
-from sqlalchemy.engine import Connection, Dialect, Engine, ExceptionContext
+from sqlalchemy.engine import Dialect, Engine
 
 __all__ = [
     "NPlusOneError",
@@ -40,10 +38,6 @@ __all__ = [
 
 slow_query_logger = logging.getLogger("alchemy_patterns.db.slow_query")
 n_plus_one_logger = logging.getLogger("alchemy_patterns.db.n_plus_one")
-
-_TRANSACTION_CONTROL = re.compile(
-    r"^\s*(BEGIN|START TRANSACTION|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGNORECASE
-)
 
 
 @dataclass(frozen=True)
@@ -81,36 +75,6 @@ class QueryCounter:
 
 
 _observers: ContextVar[tuple[QueryCounter, ...]] = ContextVar("query_observers", default=())
-_START = "_alchemy_patterns_started"
-
-
-def _before(conn: Connection, cursor: Any, statement: str, *args: Any) -> None:
-    conn.info[_START] = time.perf_counter()
-
-
-def _after(
-    conn: Connection,
-    cursor: Any,
-    statement: str,
-    parameters: Any,
-    context: Any,
-    executemany: bool,
-) -> None:
-    started = conn.info.pop(_START, None)
-    seconds = 0.0 if started is None else time.perf_counter() - started
-    if not _TRANSACTION_CONTROL.match(statement):
-        record_statement(statement, seconds, executemany, dialect=conn.dialect)
-
-
-def _failed(context: ExceptionContext) -> None:
-    """A statement the database refused was still sent, and took time: it counts too."""
-    connection, statement = context.connection, context.statement
-    started = connection.info.pop(_START, None) if connection is not None else None
-    if statement is None or started is None or _TRANSACTION_CONTROL.match(statement):
-        return  # not a statement that reached the cursor (a failed connect, say)
-    execution = context.execution_context
-    many = bool(execution is not None and execution.executemany)
-    record_statement(statement, time.perf_counter() - started, many, dialect=context.dialect)
 
 
 def record_statement(
@@ -118,8 +82,9 @@ def record_statement(
 ) -> None:
     """Feed a statement to the counters of this thread and to its engine's slow-query log.
 
-    The cursor listeners call it; so does code that runs a statement outside
-    SQLAlchemy's cursor events (``COPY``), passing the engine's ``dialect``.
+    :mod:`~alchemy_patterns.db.cursors` calls it for each statement an engine
+    runs; so does code that runs one by other means (``COPY``), passing the
+    engine's ``dialect``.
     """
     record = Statement(sql, seconds, many)
     for counter in _observers.get():
@@ -138,30 +103,12 @@ def record_statement(
 _slow_thresholds: WeakKeyDictionary[Dialect, float] = WeakKeyDictionary()
 
 
-_listening = threading.Event()
-_listen_lock = threading.Lock()
-
-
-def _ensure_listening() -> None:
-    # Every request opens counters: asking SQLAlchemy's registry whether the
-    # listeners are there each time cost more than the counting itself.
-    if _listening.is_set():
-        return
-    with _listen_lock:
-        if not event.contains(Engine, "before_cursor_execute", _before):
-            event.listen(Engine, "before_cursor_execute", _before)
-            event.listen(Engine, "after_cursor_execute", _after)
-            event.listen(Engine, "handle_error", _failed)
-        _listening.set()
-
-
 def install_slow_query_log(engine: Engine, threshold_ms: float | None) -> None:
     """Log statements on ``engine`` slower than ``threshold_ms`` (``None``: off).
 
     The log line goes to the ``alchemy_patterns.db.slow_query`` logger with the
     duration and the statement (never its parameters, which may hold secrets).
     """
-    _ensure_listening()
     if threshold_ms is None:
         _slow_thresholds.pop(engine.dialect, None)
     else:
@@ -170,14 +117,16 @@ def install_slow_query_log(engine: Engine, threshold_ms: float | None) -> None:
 
 @contextmanager
 def count_queries() -> Iterator[QueryCounter]:
-    """Count the statements this thread runs inside the block, on any engine.
+    """Count the statements this thread runs inside the block, on any engine that reports them.
+
+    Engines made by :func:`~alchemy_patterns.db.make_engine` do; another one
+    does after :func:`~alchemy_patterns.db.cursors.observe_statements`.
 
     >>> with count_queries() as counter:
     ...     session.scalars(select(User)).all()
     >>> counter.count
     1
     """
-    _ensure_listening()
     counter = QueryCounter()
     token = _observers.set((*_observers.get(), counter))
     try:

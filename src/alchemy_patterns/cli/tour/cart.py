@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alchemy_patterns.cli.tour.chapter import Chapter, Variant, measure
 from alchemy_patterns.cli.tour.data import new_user
-from alchemy_patterns.db import Database
+from alchemy_patterns.db import Database, observe_statements
 from alchemy_patterns.domains.shop.models import Cart, CartItem, Product
 from alchemy_patterns.domains.shop.services import add_to_cart
 
@@ -115,6 +115,7 @@ def outcome(db: Database, product_id: int, failures: list[Exception]) -> dict[st
 def naive(db: Database) -> Variant:
     _, cart_id, product_id = add_cart_line(db, "guide")
     engine = create_engine(db.url, pool_size=THREADS, max_overflow=0)
+    observe_statements(engine)  # the chapter counts its statements too
     guide_sessions = sessionmaker(engine)
     all_read = threading.Barrier(THREADS, timeout=RACE_TIMEOUT_S / 2)
 
