@@ -9,10 +9,8 @@ checkout, a BEGIN or a COMMIT:
 
 * ``raw``: ``psycopg.Connection.execute(sql, (id,)).fetchone()``, rows as tuples;
 * ``sqlalchemy``: a plain ``create_engine()``, ``Connection.execute(stmt, params).one_or_none()``
-  of a Core ``select()`` built once. Our cursor listeners (the statement
-  counts, the slow-query log, the disconnect handling) listen on every
-  ``Engine``, so once a ``Database`` exists they fire here too: this is
-  SQLAlchemy's execution with our listeners, without our session layer;
+  of a Core ``select()`` built once: SQLAlchemy's own execution, with no
+  event listener (ours observe only the engines they are given);
 * ``ours``: the same statement through a ``Database``'s session with
   :func:`alchemy_patterns.db.execute_core`, with a query counter open and a
   unit of work tracked, as in a web request.
