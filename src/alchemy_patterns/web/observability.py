@@ -35,34 +35,49 @@ def init_app(app: Flask) -> None:
     app.teardown_request(_stop)
 
 
+class _Observation:
+    """One request's bookkeeping, kept in ``g`` as one object (each ``g.x`` is a proxy lookup)."""
+
+    __slots__ = ("counting", "queries", "request_id", "started")
+
+    def __init__(self, request_id: str) -> None:
+        self.request_id = request_id
+        self.started = time.perf_counter()
+        self.counting = count_queries()
+        self.queries = self.counting.__enter__()
+
+
 def _start() -> None:
     incoming = request.headers.get("X-Request-ID", "")
-    g.request_id = incoming if _CLIENT_ID.match(incoming) else uuid.uuid4().hex
-    g.started = time.perf_counter()
-    g.counting = count_queries()
-    g.queries = g.counting.__enter__()
+    request_id = incoming if _CLIENT_ID.match(incoming) else uuid.uuid4().hex
+    g.request_id = request_id  # the problem bodies and error logs carry it too
+    g.observation = _Observation(request_id)
 
 
 def _finish(response: Response) -> Response:
-    queries = g.get("queries")
-    count = queries.count if queries is not None else 0
-    db_ms = queries.seconds * 1000 if queries is not None else 0.0
-    duration_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-    response.headers["X-Request-ID"] = g.get("request_id", "")
-    response.headers["Server-Timing"] = f'db;dur={db_ms:.1f};desc="{count} queries"'
-    metrics.observe_request(request.method, response.status_code, duration_ms / 1000, count)
+    seen: _Observation | None = g.get("observation")
+    if seen is None:  # a hook before ours answered
+        return response
+    queries = seen.queries
+    duration_ms = (time.perf_counter() - seen.started) * 1000
+    db_ms = queries.seconds * 1000
+    headers = response.headers
+    headers["X-Request-ID"] = seen.request_id
+    headers["Server-Timing"] = f'db;dur={db_ms:.1f};desc="{queries.count} queries"'
+    asked = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+    metrics.observe_request(asked, response.status_code, duration_ms / 1000, queries.count)
     if not access_logger.isEnabledFor(logging.INFO):
         return response  # nobody reads the line: do not build it
     access_logger.info(
         json.dumps(
             {
-                "request_id": g.get("request_id"),
-                "method": request.method,
-                "path": request.path,
+                "request_id": seen.request_id,
+                "method": asked.method,
+                "path": asked.path,
                 "status": response.status_code,
                 "duration_ms": round(duration_ms, 2),
                 "db_ms": round(db_ms, 2),
-                "queries": count,
+                "queries": queries.count,
                 "pid": os.getpid(),  # which worker: gunicorn runs several
             }
         )
@@ -71,5 +86,5 @@ def _finish(response: Response) -> Response:
 
 
 def _stop(_error: BaseException | None) -> None:
-    if (counting := g.pop("counting", None)) is not None:
-        counting.__exit__(None, None, None)
+    if (seen := g.pop("observation", None)) is not None:
+        seen.counting.__exit__(None, None, None)
