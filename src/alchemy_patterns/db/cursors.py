@@ -267,12 +267,14 @@ def _failed(context: ExceptionContext) -> None:
     connection, statement = context.connection, context.statement
     if connection is None:
         return  # a failed connect: no unit has anything to re-run on
-    # The error may come before the cursor event (making the cursor of a closed connection).
     started = connection.info.pop(_START, None)
-    if not connection._is_autocommit_isolation():  # SQLAlchemy's own test of the level
-        disconnects.statement_failed(context.original_exception)
-    if statement is None or started is None or _TRANSACTION_CONTROL.match(statement):
+    inside = not connection._is_autocommit_isolation()  # SQLAlchemy's own test of the level
+    error = context.original_exception
+    if statement is None or started is None:
+        # Before the cursor event (making the cursor of a closed connection): nothing sent.
+        if inside:
+            disconnects.statement_failed(error)
         return
     execution = context.execution_context
     many = bool(execution is not None and execution.executemany)
-    record_statement(statement, time.perf_counter() - started, many, dialect=context.dialect)
+    _statement_failed(statement, started, many, context.dialect, error, inside)

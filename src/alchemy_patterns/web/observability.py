@@ -21,7 +21,7 @@ import uuid
 
 from flask import Flask, Response, g, request
 
-from alchemy_patterns.db import count_queries
+from alchemy_patterns.db import QueryCounter, count_queries
 from alchemy_patterns.web import metrics
 
 access_logger = logging.getLogger("alchemy_patterns.web.access")
@@ -40,11 +40,11 @@ class _Observation:
 
     __slots__ = ("counting", "queries", "request_id", "started")
 
-    def __init__(self, request_id: str) -> None:
+    def __init__(self, request_id: str, *, counted: bool = True) -> None:
         self.request_id = request_id
         self.started = time.perf_counter()
-        self.counting = count_queries()
-        self.queries = self.counting.__enter__()
+        self.counting = count_queries() if counted else None
+        self.queries = self.counting.__enter__() if self.counting else QueryCounter()
 
 
 def _start() -> None:
@@ -56,8 +56,8 @@ def _start() -> None:
 
 def _finish(response: Response) -> Response:
     seen: _Observation | None = g.get("observation")
-    if seen is None:  # a hook before ours answered
-        return response
+    if seen is None:  # a hook before ours answered: nothing measured, the answer still told
+        seen = _Observation(g.get("request_id", ""), counted=False)
     queries = seen.queries
     duration_ms = (time.perf_counter() - seen.started) * 1000
     db_ms = queries.seconds * 1000
@@ -86,5 +86,5 @@ def _finish(response: Response) -> Response:
 
 
 def _stop(_error: BaseException | None) -> None:
-    if (seen := g.pop("observation", None)) is not None:
+    if (seen := g.pop("observation", None)) is not None and seen.counting is not None:
         seen.counting.__exit__(None, None, None)
