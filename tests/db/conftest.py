@@ -29,6 +29,7 @@ CONTRACT = frozenset(
         "profiling",
         "stream",
         "softdelete",
+        "direct",
     )
 )
 

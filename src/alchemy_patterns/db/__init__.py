@@ -30,6 +30,7 @@ from alchemy_patterns.db.bulk import (
 )
 from alchemy_patterns.db.cursors import observe_statements
 from alchemy_patterns.db.database import Database
+from alchemy_patterns.db.direct import DirectResult, execute_on, prepared
 from alchemy_patterns.db.disconnects import (
     found_dead_at_first_statement,
     retrying_a_stale_connection,
@@ -136,6 +137,7 @@ __all__ = [
     "Conflict",
     "Counting",
     "Database",
+    "DirectResult",
     "EngineOptions",
     "Expected",
     "Historied",
@@ -172,6 +174,7 @@ __all__ = [
     "detect_n_plus_one",
     "emitted_on",
     "execute_core",
+    "execute_on",
     "exists",
     "forget_history",
     "found_dead_at_first_statement",
@@ -190,6 +193,7 @@ __all__ = [
     "make_engine",
     "observe_statements",
     "paginate",
+    "prepared",
     "purge_batch",
     "restore",
     "retrying_a_stale_connection",

@@ -14,6 +14,7 @@ from sqlalchemy import CursorResult, Executable, MetaData
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
+from alchemy_patterns.db.direct import DirectResult, execute_on
 from alchemy_patterns.db.errors import translating_errors
 
 __all__ = [
@@ -36,7 +37,7 @@ Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 
 def execute_core(
     session: Session, statement: Executable, parameters: Parameters = None
-) -> CursorResult[*tuple[Any, ...]]:
+) -> CursorResult[*tuple[Any, ...]] | DirectResult:
     """Run a Core statement (on ``Table`` objects) in the session's transaction.
 
     The result ``session.execute()`` gives for such a statement, on the same
@@ -47,8 +48,12 @@ def execute_core(
     which cost a hot read's statement more Python than its round trip. Only
     for such statements: an ORM statement needs the Session (autoflush,
     loader criteria, entities).
+
+    A statement marked :func:`~alchemy_patterns.db.direct.prepared` runs on
+    the driver's cursor where it can (:mod:`alchemy_patterns.db.direct`),
+    which gives a ``DirectResult``: the same rows and ``rowcount``.
     """
-    return session.connection().execute(statement, parameters)
+    return execute_on(session.connection(), statement, parameters)
 
 
 @contextmanager

@@ -1,0 +1,281 @@
+"""Prepared Core statements: SQLAlchemy compiles them once, psycopg runs them directly.
+
+``Connection.execute`` costs a one-row SELECT about 2.4 times the Python
+that psycopg's own ``execute`` costs (``benchmarks/statement.py``): a
+compiled-cache lookup, an execution context, a ``CursorResult``, the event
+hooks. That general machinery is what a hot read pays most for. A
+statement built once at import and marked with :func:`prepared` needs
+little of it. For such a statement, :func:`~alchemy_patterns.db.execute_core`
+keeps what SQLAlchemy decides:
+
+* the SQL its dialect compiles, once per dialect and parameter names;
+* the types' bind and result processing;
+* the error it raises, and the connections it invalidates when the
+  database is gone (its own error handling runs on every failure).
+
+It drops the rest: the cache lookup, the context and the cursor-result
+machinery. The cursor is the driver's, so statement counts, the slow-query
+log and disconnect tracking (:mod:`alchemy_patterns.db.cursors`) see it as
+any other statement.
+
+The direct path runs only where it cannot change what the caller sees. It
+takes a synchronous psycopg connection in a transaction, with no execution
+options and no event listener that would expect to see the statement, and
+one parameter set. The statement is a SELECT, or a DML statement whose
+columns need no Python-side default. Anything else goes through
+``Connection.execute`` unchanged, which includes executemany, echo,
+asyncio drivers, other drivers and statements not marked.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, CursorResult, Executable
+from sqlalchemy.engine import Dialect, IteratorResult
+from sqlalchemy.engine.interfaces import BindTyping
+from sqlalchemy.engine.result import SimpleResultMetaData
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.selectable import ReturnsRows
+
+__all__ = ["PREPARED", "DirectResult", "execute_directly", "execute_on", "prepared"]
+
+#: The execution option that marks a statement :func:`prepared`.
+PREPARED = "alchemy_patterns_prepared"
+
+S = TypeVar("S", bound=Executable)
+Processor = Callable[[Any], Any]
+
+
+def prepared(statement: S) -> S:
+    """``statement``, marked to run directly on the driver when it can (see the module).
+
+    For statements built once, at import: each distinct statement, dialect
+    and set of parameter names is compiled once and kept for as long as the
+    dialect lives. A statement built per call would be compiled per call,
+    so do not mark one.
+    """
+    return statement.execution_options(**{PREPARED: True})
+
+
+class DirectResult(IteratorResult[*tuple[Any, ...]]):
+    """The rows of a statement run directly, with SQLAlchemy's ``Result`` API.
+
+    ``Row`` objects, ``one()``, ``scalar()``, ``all()`` and the rest, plus
+    ``rowcount`` as the driver reports it. A statement that returns no rows
+    gives a closed result: fetching from it raises, as from SQLAlchemy's.
+    """
+
+    rowcount: int
+
+
+@dataclass(slots=True, eq=False)
+class _Plan:
+    """What one statement needs on one dialect: its compiled form and its result's shape."""
+
+    compiled: SQLCompiler
+    #: The SQL to send, or None when it depends on the values (an expanding IN).
+    sql: str | None
+    #: The bind processors of the statement's types, by parameter name.
+    bind_processors: Mapping[str, Processor]
+    #: The result's column types, in order; empty when the statement returns no rows.
+    result_types: list[Any]
+    metadata: SimpleResultMetaData
+    #: The columns whose type processes what the driver returns (position, processor),
+    #: learned from the first run's description; None before it.
+    result_processors: list[tuple[int, Processor]] | None = None
+
+
+Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
+PlanKey = tuple[int, tuple[str, ...], bool]
+
+#: Per dialect (kept only while it lives): (statement id, parameter names, many) ->
+#: the statement and its plan, or None when it cannot run directly on that dialect.
+_PLANS: weakref.WeakKeyDictionary[Dialect, dict[PlanKey, tuple[Executable, _Plan | None]]] = (
+    weakref.WeakKeyDictionary()
+)
+_NO_ROWS = SimpleResultMetaData([])
+#: Statement options the direct path honours: ``rowcount`` is always the driver's.
+_HARMLESS_OPTIONS = frozenset({PREPARED, "preserve_rowcount"})
+
+
+def execute_on(
+    connection: Connection, statement: Executable, parameters: Parameters = None
+) -> CursorResult[*tuple[Any, ...]] | DirectResult:
+    """``connection.execute(statement, parameters)``, directly if the statement is :func:`prepared`.
+
+    Where the direct path cannot run it, SQLAlchemy does; the same rows, ``rowcount`` and errors.
+    """
+    result = execute_directly(connection, statement, parameters)
+    return connection.execute(statement, parameters) if result is None else result
+
+
+def execute_directly(
+    connection: Connection, statement: Executable, parameters: Parameters
+) -> DirectResult | None:
+    """Run a :func:`prepared` statement on the driver's cursor, or None if it cannot.
+
+    None means nothing was sent: the caller runs the statement through
+    ``Connection.execute``. A list of parameter sets is one executemany, as
+    SQLAlchemy sends it for a statement without RETURNING. A driver error
+    leaves as SQLAlchemy's would (``DBAPIError`` chained to it, the
+    connection invalidated if it is gone).
+    """
+    if not statement.get_execution_options().get(PREPARED) or not _plain(connection):
+        return None
+    sets: Sequence[Mapping[str, Any]]
+    if parameters is None or isinstance(parameters, Mapping):
+        many, sets = False, (parameters or {},)
+    elif parameters:
+        many, sets = True, parameters
+    else:
+        return None
+    plan = _plan_for(connection.dialect, statement, sets[0], many)
+    if plan is None:
+        return None
+    compiled, sql = plan.compiled, plan.sql
+    values: Any
+    if sql is None:  # an expanding IN: SQLAlchemy renders the SQL for these values
+        state = compiled.construct_expanded_state(sets[0])
+        sql, values = state.statement, _bound(state.parameters, state.processors)
+    elif many:
+        values = [_bound(compiled.construct_params(p), plan.bind_processors) for p in sets]
+    else:
+        values = _bound(compiled.construct_params(sets[0]), plan.bind_processors)
+    driver_connection = connection.connection.driver_connection
+    assert driver_connection is not None
+    cursor = driver_connection.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, values)
+        else:
+            cursor.execute(sql, values)
+        rows = cursor.fetchall() if plan.result_types else []
+        rowcount = cursor.rowcount
+        if plan.result_types and plan.result_processors is None:
+            _learn_result_processors(plan, connection.dialect, cursor.description)
+    except BaseException as error:
+        # SQLAlchemy's own handling (a private method, the one place that has
+        # it all): the wrapped error, the handle_error hooks, the connection
+        # (and the pool, for a disconnect) invalidated, and on an interrupt
+        # the connection dropped, as its state is unknown.
+        connection._handle_dbapi_exception(error, sql, values, cursor, None)
+    finally:
+        cursor.close()
+    return _result(plan, rows, rowcount)
+
+
+def _bound(values: Mapping[str, Any], processors: Mapping[str, Processor]) -> Mapping[str, Any]:
+    """``values`` as the driver takes them: each through its type's bind processor, if any."""
+    if not processors:
+        return values
+    return {
+        name: processors[name](value) if name in processors else value
+        for name, value in values.items()
+    }
+
+
+def _plain(connection: Connection) -> bool:
+    """Whether nothing attached to ``connection`` expects to see each statement."""
+    engine = connection.engine
+    if connection.invalidated or not connection.in_transaction():
+        return False
+    if connection.get_execution_options() or engine.echo:
+        return False
+    if engine.logger.isEnabledFor(logging.INFO) or connection.dialect.dispatch.handle_error:
+        return False
+    # SQLAlchemy's own test before it dispatches any ConnectionEvents; then the ones that matter.
+    if connection._has_events or engine._has_events:
+        dispatch = connection.dispatch
+        return not (
+            dispatch.before_execute
+            or dispatch.after_execute
+            or dispatch.before_cursor_execute
+            or dispatch.after_cursor_execute
+        )
+    return True
+
+
+def _plan_for(
+    dialect: Dialect, statement: Executable, parameters: Mapping[str, Any], many: bool
+) -> _Plan | None:
+    plans = _PLANS.get(dialect)
+    if plans is None:
+        plans = _PLANS[dialect] = {}
+    key = (id(statement), tuple(parameters), many)
+    # The entry holds its statement, so that an id is never reused while it is a key.
+    entry = plans.get(key)
+    if entry is None:
+        entry = plans[key] = (statement, _make_plan(dialect, statement, parameters, many))
+    return entry[1]
+
+
+def _make_plan(
+    dialect: Dialect, statement: Executable, parameters: Mapping[str, Any], many: bool
+) -> _Plan | None:
+    if (
+        dialect.driver != "psycopg"
+        or dialect.is_async
+        or dialect.bind_typing is BindTyping.SETINPUTSIZES
+        or not isinstance(statement, ReturnsRows)
+        or set(statement.get_execution_options()) - _HARMLESS_OPTIONS
+    ):
+        return None  # stream_results, yield_per and the like shape the execution
+    compiled = statement.compile(
+        dialect=dialect, column_keys=list(parameters), for_executemany=many
+    )
+    columns = list(statement.exported_columns)
+    if not isinstance(compiled, SQLCompiler) or (
+        compiled.insert_prefetch  # Python-side defaults: the execution context computes them
+        or compiled.update_prefetch
+        or compiled.literal_execute_params
+        or compiled.escaped_bind_names
+        or compiled.has_out_parameters
+        or (many and (columns or compiled.post_compile_params))
+    ):
+        return None
+    expanding = bool(compiled.post_compile_params)
+    return _Plan(
+        compiled=compiled,
+        sql=None if expanding else compiled.string,
+        bind_processors=compiled.construct_expanded_state(parameters).processors,
+        result_types=[column.type for column in columns],
+        metadata=SimpleResultMetaData(list(statement.exported_columns.keys()))
+        if columns
+        else _NO_ROWS,
+    )
+
+
+def _learn_result_processors(plan: _Plan, dialect: Dialect, description: Any) -> None:
+    """Each column's result processor for the type codes the database answers with.
+
+    What SQLAlchemy's cursor result asks each type for (``result_processor``
+    with the column's type code). One assignment: threads that learn at once
+    learn the same.
+    """
+    processors = (
+        (i, type_.dialect_impl(dialect).result_processor(dialect, column[1]))
+        for i, (type_, column) in enumerate(zip(plan.result_types, description, strict=True))
+    )
+    plan.result_processors = [(i, process) for i, process in processors if process is not None]
+
+
+def _processed(row: tuple[Any, ...], processors: list[tuple[int, Processor]]) -> tuple[Any, ...]:
+    values = list(row)
+    for i, process in processors:
+        values[i] = process(values[i])
+    return tuple(values)
+
+
+def _result(plan: _Plan, rows: list[Any], rowcount: int) -> DirectResult:
+    if processors := plan.result_processors:
+        rows = [_processed(row, processors) for row in rows]
+    result = DirectResult(plan.metadata, iter(rows))
+    result.rowcount = rowcount
+    if not plan.result_types:
+        result.close()  # fetching raises, as from a CursorResult of an UPDATE
+    return result
