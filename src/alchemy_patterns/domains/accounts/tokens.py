@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from alchemy_patterns.db import execute_core, rowcount, table_of
+from alchemy_patterns.db import execute_core, prepared, rowcount, table_of
 from alchemy_patterns.domains.accounts.errors import AuthenticationRequired
 from alchemy_patterns.domains.accounts.models import ApiToken, User
 from alchemy_patterns.domains.accounts.schemas import UserOut
@@ -44,7 +44,7 @@ def issue_token(
 #: SELECT (and its cache key) per request cost more than running it.
 #: On the tables (Core), not the entities: an ORM-enabled SELECT costs more to run.
 _users, _tokens = table_of(User), table_of(ApiToken)
-_USER_FOR_TOKEN = (
+_USER_FOR_TOKEN = prepared(
     select(*columns_for(UserOut, _users))
     .join(_tokens, _tokens.c.user_id == _users.c.id)
     .where(

@@ -33,7 +33,7 @@ from sqlalchemy import event, insert, inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import InstanceState, Mapper, Session, UOWTransaction
 
-from alchemy_patterns.db import ACTOR_KEY, SoftDeletable, table_of
+from alchemy_patterns.db import ACTOR_KEY, SoftDeletable, execute_on, prepared, table_of
 from alchemy_patterns.domains.audit.models import Auditable, AuditDetail, AuditRecord
 
 # ACTOR_KEY (the data layer's): the user the session acts for, also named in version history.
@@ -41,8 +41,9 @@ REDACTED = "[redacted]"
 
 # Built once: every audited write runs them, and a statement built per call
 # costs more in Python than it takes the database to run it.
-_INSERT_RECORD = insert(table_of(AuditRecord))
-_INSERT_DETAILS = insert(table_of(AuditDetail))
+_records = table_of(AuditRecord)
+_INSERT_RECORD = prepared(insert(_records).returning(_records.c.id))
+_INSERT_DETAILS = prepared(insert(table_of(AuditDetail)))
 
 
 @dataclass
@@ -180,7 +181,8 @@ def _write(connection: Connection, changes: list[Change], actor: int | None) -> 
     """One INSERT per record (its id is needed), then every detail in one executemany."""
     details: list[dict[str, Any]] = []
     for change in changes:
-        result = connection.execute(
+        result = execute_on(
+            connection,
             _INSERT_RECORD,
             {
                 "action": change.action,
@@ -189,7 +191,7 @@ def _write(connection: Connection, changes: list[Change], actor: int | None) -> 
                 "actor_id": actor,
             },
         )
-        record_id = result.inserted_primary_key[0]  # type: ignore[index]
+        record_id = result.scalar_one()
         details += [{"record_id": record_id, **detail} for detail in change.details]
     if details:
-        connection.execute(_INSERT_DETAILS, details)
+        execute_on(connection, _INSERT_DETAILS, details)

@@ -40,6 +40,7 @@ from alchemy_patterns.db import (
     history_page,
     live,
     paginate,
+    prepared,
     restore,
     savepoint,
     soft_delete,
@@ -201,11 +202,13 @@ def owner_detail(session: Session, viewer: Viewer, owner_id: int) -> OwnerDetail
 _owners, _pets, _appointments, _vets = (table_of(m) for m in (Owner, Pet, Appointment, Vet))
 # Core statements are no ORM reads: the session's soft-delete filter does not
 # see them, so each says "live rows only" itself.
-_OWNER_SEEN_BY_STAFF = select(*columns_for(OwnerRecord, _owners)).where(
-    _owners.c.id == bindparam("owner_id"), live(_owners)
+_OWNER_SEEN_BY_STAFF = prepared(
+    select(*columns_for(OwnerRecord, _owners)).where(
+        _owners.c.id == bindparam("owner_id"), live(_owners)
+    )
 )
 _OWNER_SEEN_BY_SELF = _OWNER_SEEN_BY_STAFF.where(_owners.c.user_id == bindparam("viewer_id"))
-_PETS = (
+_PETS = prepared(
     select(*columns_for(PetOut, _pets))
     .where(_pets.c.owner_id == bindparam("owner_id"), live(_pets))
     .order_by(_pets.c.id)
@@ -213,7 +216,7 @@ _PETS = (
 #: The appointment's fields, in the order ``_APPOINTMENTS_WITH_VETS`` selects them; its vet's after.
 _APPOINTMENT_FIELDS = tuple(AppointmentOut.model_fields)
 _VET_AT = len(_APPOINTMENT_FIELDS)
-_APPOINTMENTS_WITH_VETS = (
+_APPOINTMENTS_WITH_VETS = prepared(
     select(*columns_for(AppointmentOut, _appointments), *columns_for(VetOut, _vets))
     .join(_vets, _vets.c.id == _appointments.c.vet_id)
     .join(_pets, _pets.c.id == _appointments.c.pet_id)

@@ -47,6 +47,7 @@ from alchemy_patterns.db import (
     history_page,
     history_table,
     paginate,
+    prepared,
     revert,
     rowcount,
     savepoint,
@@ -295,12 +296,14 @@ def reprice(session: Session, data: Reprice) -> int:
 _carts, _cart_items = table_of(Cart), table_of(CartItem)
 _orders, _order_items, _keys = table_of(Order), table_of(OrderItem), table_of(CheckoutKey)
 
-_CART_ID = select(_carts.c.id).where(_carts.c.user_id == bindparam("user_id"))
+_CART_ID = prepared(select(_carts.c.id).where(_carts.c.user_id == bindparam("user_id")))
 
 #: Whether the product is on sale, and the user's cart if there is one: one round trip.
-_PRODUCT_AND_CART = select(
-    _products.c.is_active, _CART_ID.scalar_subquery().label("cart_id")
-).where(_products.c.id == bindparam("product_id"))
+_PRODUCT_AND_CART = prepared(
+    select(_products.c.is_active, _CART_ID.scalar_subquery().label("cart_id")).where(
+        _products.c.id == bindparam("product_id")
+    )
+)
 
 
 def cart_id_for(session: Session, user_id: int) -> int:
@@ -339,13 +342,15 @@ def _add_line(dialect: str) -> Any:
         condition: ColumnElement[bool] = stored.quantity + incoming.quantity <= MAX_QUANTITY
         return condition
 
-    return upsert_statement(
-        dialect,
-        _cart_items,
-        conflict=["cart_id", "product_id"],
-        update={"quantity": lambda stored, added: stored + added},
-        where=None if dialect in ("mysql", "mariadb") else within_limit,
-    ).returning(_cart_items.c.quantity)
+    return prepared(
+        upsert_statement(
+            dialect,
+            _cart_items,
+            conflict=["cart_id", "product_id"],
+            update={"quantity": lambda stored, added: stored + added},
+            where=None if dialect in ("mysql", "mariadb") else within_limit,
+        ).returning(_cart_items.c.quantity)
+    )
 
 
 def add_to_cart(session: Session, user_id: int, product_id: int, quantity: int = 1) -> CartItemOut:
@@ -461,7 +466,7 @@ def cart_view(session: Session, user_id: int) -> CartView:
 
 
 #: The cart's lines, locked (``FOR UPDATE``), in product order.
-_LOCKED_LINES = (
+_LOCKED_LINES = prepared(
     select(_cart_items.c.id, _cart_items.c.product_id, _cart_items.c.quantity)
     .where(_cart_items.c.cart_id == _CART_ID.scalar_subquery())
     .order_by(_cart_items.c.product_id)
@@ -470,7 +475,7 @@ _LOCKED_LINES = (
 #: What the order snapshots and what decides it, locked in id order. ``FOR NO
 #: KEY UPDATE`` on PostgreSQL: the lock the UPDATE takes, which does not hold
 #: up inserts that merely reference the product.
-_LOCKED_PRODUCTS = (
+_LOCKED_PRODUCTS = prepared(
     select(
         _products.c.id,
         _products.c.sku,
@@ -486,19 +491,23 @@ _LOCKED_PRODUCTS = (
 #: A row of ``_LOCKED_PRODUCTS``: id, sku, name, price, stock, is_active.
 _ProductRow = Row[int, str, str, Decimal, int, bool]
 #: The products' versions that taking stock replaces, copied to their history (see db/history.py).
-_KEEP_VERSIONS = history_insert(
-    _products, history_table(Product), _products.c.id.in_(bindparam("ids", expanding=True))
+_KEEP_VERSIONS = prepared(
+    history_insert(
+        _products, history_table(Product), _products.c.id.in_(bindparam("ids", expanding=True))
+    )
 )
-_TAKE_STOCK = (
+_TAKE_STOCK = prepared(
     update(_products)
     .where(_products.c.id == bindparam("product_id"))
     .values(stock=_products.c.stock - bindparam("taken"), version=_products.c.version + 1)
 )
-_INSERT_ORDER = insert(_orders).returning(_orders.c.id, _orders.c.created_at)
-_INSERT_ORDER_ITEMS = insert(_order_items)
-_DELETE_LINES = delete(_cart_items).where(_cart_items.c.id.in_(bindparam("ids", expanding=True)))
-_INSERT_KEY = insert(_keys)
-_SET_KEY_ORDER = (
+_INSERT_ORDER = prepared(insert(_orders).returning(_orders.c.id, _orders.c.created_at))
+_INSERT_ORDER_ITEMS = prepared(insert(_order_items))
+_DELETE_LINES = prepared(
+    delete(_cart_items).where(_cart_items.c.id.in_(bindparam("ids", expanding=True)))
+)
+_INSERT_KEY = prepared(insert(_keys))
+_SET_KEY_ORDER = prepared(
     update(_keys)
     .where(_keys.c.user_id == bindparam("for_user"), _keys.c.key == bindparam("for_key"))
     .values(order_id=bindparam("placed"))
@@ -517,7 +526,7 @@ def _claim_key(dialect: str) -> Any:
         return _INSERT_KEY
     claim = upsert_statement(dialect, _keys, conflict=["user_id", "key"], update=[])
     # An INSERT's rowcount is kept only when asked for: 1 claimed, 0 taken.
-    return claim.execution_options(preserve_rowcount=True)
+    return prepared(claim.execution_options(preserve_rowcount=True))
 
 
 def checkout(session: Session, user_id: int) -> OrderOut:
