@@ -13,7 +13,10 @@ checkout, a BEGIN or a COMMIT:
   event listener (ours observe only the engines they are given);
 * ``ours``: the same statement through a ``Database``'s session with
   :func:`alchemy_patterns.db.execute_core`, with a query counter open and a
-  unit of work tracked, as in a web request.
+  unit of work tracked, as in a web request;
+* ``prepared``: as ``ours``, the statement marked
+  :func:`~alchemy_patterns.db.prepared`: SQLAlchemy compiles it once and it
+  runs on psycopg's cursor directly, as the API's hot statements do.
 
 Timed by this process's CPU clock (the round trip's wait is the same for
 all three and is not the app's work), in ``--rounds`` interleaved rounds of
@@ -37,7 +40,13 @@ from typing import Any
 import psycopg
 from sqlalchemy import bindparam, create_engine, insert, select
 
-from alchemy_patterns.db import count_queries, execute_core, retrying_a_stale_connection, table_of
+from alchemy_patterns.db import (
+    count_queries,
+    execute_core,
+    prepared,
+    retrying_a_stale_connection,
+    table_of,
+)
 from alchemy_patterns.domains.shop.models import Product
 from common import interleaved, libpq, scratch_database, show_spread, spread
 
@@ -51,6 +60,8 @@ BY_ID = select(
     _products.c.stock,
     _products.c.is_active,
 ).where(_products.c.id == bindparam("product_id"))
+#: The same statement marked for the direct path (``alchemy_patterns.db.direct``).
+PREPARED_BY_ID = prepared(BY_ID)
 RAW_SQL = "SELECT id, sku, name, description, price, stock, is_active FROM products WHERE id = %s"
 
 Statement = Callable[[int], Any]
@@ -83,6 +94,9 @@ def main() -> int:
                 "sqlalchemy": lambda n: core.execute(BY_ID, {"product_id": n}).one_or_none(),
                 "ours": lambda n: retrying_a_stale_connection(
                     lambda: execute_core(session, BY_ID, {"product_id": n}).one_or_none()
+                ),
+                "prepared": lambda n: retrying_a_stale_connection(
+                    lambda: execute_core(session, PREPARED_BY_ID, {"product_id": n}).one_or_none()
                 ),
             }
             report(variants, args.rows, args.rounds, args.iterations)
