@@ -36,10 +36,14 @@ from alchemy_patterns.db import (
     DirectResult,
     count_queries,
     execute_core,
+    is_prepared,
+    keyset_paginate,
+    paginate,
     prepared,
     table_of,
 )
 from tests.db.models import Author, Book
+from tests.direct import directly_run
 from tests.disconnects import dbapi_connection, kill
 
 authors, books = table_of(Author), table_of(Book)
@@ -76,6 +80,12 @@ def runs_directly(session: Session) -> bool:
     """Whether ``execute_core`` takes the direct path on this session's driver."""
     dialect = session.get_bind().dialect
     return dialect.driver == "psycopg" and not dialect.is_async
+
+
+def runs_directly_on(db: Database) -> bool:
+    """Whether ``execute_core`` takes the direct path on ``db`` (either way's)."""
+    with db.session_scope() as session:
+        return runs_directly(session)
 
 
 def kind(session: Session) -> type:
@@ -273,3 +283,58 @@ def test_a_dead_connection_found_by_a_prepared_statement_is_invalidated_and_the_
 def _pooled_connections(engine: Engine) -> list[Any]:
     with engine.connect() as connection:
         return [connection.connection.dbapi_connection]
+
+
+def test_the_mark_is_the_statements_own_not_what_is_derived_from_it_per_call(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_books(db)
+    narrowed = BOOKS_WITH_AUTHORS.where(books.c.price > 5)
+    seen = directly_run(monkeypatch)
+    with db.session_scope() as session:
+        titles = [row.title for row in execute_core(session, narrowed, {"author": "ada"})]
+
+    assert titles == ["Notes"]
+    assert is_prepared(BOOKS_WITH_AUTHORS)
+    assert not is_prepared(narrowed)
+    assert seen == [(narrowed, False)]  # SQLAlchemy, and its cache, ran it
+
+
+def test_paginate_runs_the_page_and_count_of_a_prepared_statement_directly(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_books(db)
+    by_title = prepared(select(books.c.id, books.c.title).order_by(books.c.title, books.c.id))
+    seen = directly_run(monkeypatch)
+    with db.session_scope() as session:
+        page = paginate(session, by_title, per_page=1)
+        keyset = keyset_paginate(session, by_title, [books.c.title, books.c.id], per_page=1)
+        after = keyset_paginate(
+            session, by_title, [books.c.title, books.c.id], cursor=keyset.next_cursor, per_page=1
+        )
+        direct_here = runs_directly(session)
+
+    assert ([row.title for row in page.items], page.total) == (["Letters"], 2)
+    assert [row.title for row in keyset.items] == ["Letters"]
+    assert [row.title for row in after.items] == ["Notes"]
+    # The page, the count and the first keyset page are made once per statement and
+    # prepared with it; the page after a cursor is built per call, so SQLAlchemy runs it.
+    assert [ran for _, ran in seen] == [direct_here, direct_here, direct_here, False]
+    assert all(is_prepared(statement) for statement, _ in seen[:3])
+
+
+@pytest.mark.backends("postgresql")
+def test_a_read_only_unit_runs_directly_and_stays_read_only(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_books(db)
+    seen = directly_run(monkeypatch)
+    with pytest.raises(sa_exc.DBAPIError) as refused, db.session_scope(read_only=True) as session:
+        assert execute_core(session, AUTHOR_IDS, {"names": ["ada"]}).scalar_one() > 0
+        execute_core(session, ADD_AUTHOR, {"name": "bob"})
+
+    assert "read-only transaction" in str(refused.value.orig)
+    direct = runs_directly_on(db)
+    assert [ran for _, ran in seen] == [direct, direct]
+    with db.session_scope() as session:
+        assert session.scalars(select(Author.name)).all() == ["ada"]

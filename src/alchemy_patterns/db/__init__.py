@@ -30,7 +30,7 @@ from alchemy_patterns.db.bulk import (
 )
 from alchemy_patterns.db.cursors import observe_statements
 from alchemy_patterns.db.database import Database
-from alchemy_patterns.db.direct import DirectResult, execute_on, prepared
+from alchemy_patterns.db.direct import DirectResult, execute_on, is_prepared, prepared
 from alchemy_patterns.db.disconnects import (
     found_dead_at_first_statement,
     retrying_a_stale_connection,
@@ -183,6 +183,7 @@ __all__ = [
     "history_page",
     "history_table",
     "is_historied",
+    "is_prepared",
     "is_retryable",
     "keyset_after",
     "keyset_paginate",

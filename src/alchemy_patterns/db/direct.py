@@ -19,12 +19,14 @@ log and disconnect tracking (:mod:`alchemy_patterns.db.cursors`) see it as
 any other statement.
 
 The direct path runs only where it cannot change what the caller sees. It
-takes a synchronous psycopg connection in a transaction, with no execution
-options and no event listener that would expect to see the statement, and
-one parameter set. The statement is a SELECT, or a DML statement whose
-columns need no Python-side default. Anything else goes through
-``Connection.execute`` unchanged, which includes executemany, echo,
-asyncio drivers, other drivers and statements not marked.
+takes a synchronous psycopg connection in a transaction (read-only or of an
+isolation level, as the session's), with no other execution option and no
+event listener that would expect to see the statement. The statement is a
+SELECT, or a DML statement whose columns need no Python-side default, with
+one parameter set or many (an executemany without RETURNING). Anything else
+goes through ``Connection.execute`` unchanged: echo, streaming, an
+executemany with RETURNING, asyncio drivers, other drivers and statements
+not marked.
 """
 
 from __future__ import annotations
@@ -42,24 +44,31 @@ from sqlalchemy.engine.result import SimpleResultMetaData
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.selectable import ReturnsRows
 
-__all__ = ["PREPARED", "DirectResult", "execute_directly", "execute_on", "prepared"]
+__all__ = ["DirectResult", "execute_directly", "execute_on", "is_prepared", "prepared"]
 
-#: The execution option that marks a statement :func:`prepared`.
-PREPARED = "alchemy_patterns_prepared"
+#: The statements marked :func:`prepared` (only while they live).
+_PREPARED: weakref.WeakSet[Executable] = weakref.WeakSet()
 
 S = TypeVar("S", bound=Executable)
 Processor = Callable[[Any], Any]
 
 
 def prepared(statement: S) -> S:
-    """``statement``, marked to run directly on the driver when it can (see the module).
+    """Mark ``statement`` to run directly on the driver when it can (see the module); return it.
 
-    For statements built once, at import: each distinct statement, dialect
-    and set of parameter names is compiled once and kept for as long as the
-    dialect lives. A statement built per call would be compiled per call,
-    so do not mark one.
+    For statements built once, at import: each is compiled once per dialect
+    and set of parameter names, and kept while both live. The mark is the
+    object's own. A statement derived from it (its ``.where()``, its
+    ``.limit()``) is not marked: built per call, it would be compiled per
+    call, where SQLAlchemy's cache serves it better.
     """
-    return statement.execution_options(**{PREPARED: True})
+    _PREPARED.add(statement)
+    return statement
+
+
+def is_prepared(statement: Executable) -> bool:
+    """Whether ``statement`` itself was marked :func:`prepared`."""
+    return statement in _PREPARED
 
 
 class DirectResult(IteratorResult[*tuple[Any, ...]]):
@@ -91,16 +100,22 @@ class _Plan:
 
 
 Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
-PlanKey = tuple[int, tuple[str, ...], bool]
+#: A statement's plans on one dialect, by (parameter names, executemany): the plan,
+#: or None when it cannot run directly.
+Plans = dict[tuple[tuple[str, ...], bool], "_Plan | None"]
 
-#: Per dialect (kept only while it lives): (statement id, parameter names, many) ->
-#: the statement and its plan, or None when it cannot run directly on that dialect.
-_PLANS: weakref.WeakKeyDictionary[Dialect, dict[PlanKey, tuple[Executable, _Plan | None]]] = (
+#: Per dialect, per statement; each kept only while it lives.
+_PLANS: weakref.WeakKeyDictionary[Dialect, weakref.WeakKeyDictionary[Executable, Plans]] = (
     weakref.WeakKeyDictionary()
 )
 _NO_ROWS = SimpleResultMetaData([])
+#: Connection options the direct path keeps: they shape the transaction or the
+#: connection, in force before any statement runs, not how a statement runs.
+_TRANSACTION_OPTIONS = frozenset(
+    {"isolation_level", "postgresql_readonly", "postgresql_deferrable", "logging_token"}
+)
 #: Statement options the direct path honours: ``rowcount`` is always the driver's.
-_HARMLESS_OPTIONS = frozenset({PREPARED, "preserve_rowcount"})
+_HARMLESS_OPTIONS = frozenset({"preserve_rowcount"})
 
 
 def execute_on(
@@ -125,7 +140,7 @@ def execute_directly(
     leaves as SQLAlchemy's would (``DBAPIError`` chained to it, the
     connection invalidated if it is gone).
     """
-    if not statement.get_execution_options().get(PREPARED) or not _plain(connection):
+    if statement not in _PREPARED or not _plain(connection):
         return None
     sets: Sequence[Mapping[str, Any]]
     if parameters is None or isinstance(parameters, Mapping):
@@ -184,7 +199,7 @@ def _plain(connection: Connection) -> bool:
     engine = connection.engine
     if connection.invalidated or not connection.in_transaction():
         return False
-    if connection.get_execution_options() or engine.echo:
+    if engine.echo or not _TRANSACTION_OPTIONS.issuperset(connection.get_execution_options()):
         return False
     if engine.logger.isEnabledFor(logging.INFO) or connection.dialect.dispatch.handle_error:
         return False
@@ -203,15 +218,16 @@ def _plain(connection: Connection) -> bool:
 def _plan_for(
     dialect: Dialect, statement: Executable, parameters: Mapping[str, Any], many: bool
 ) -> _Plan | None:
-    plans = _PLANS.get(dialect)
+    by_statement = _PLANS.get(dialect)
+    if by_statement is None:
+        by_statement = _PLANS[dialect] = weakref.WeakKeyDictionary()
+    plans = by_statement.get(statement)
     if plans is None:
-        plans = _PLANS[dialect] = {}
-    key = (id(statement), tuple(parameters), many)
-    # The entry holds its statement, so that an id is never reused while it is a key.
-    entry = plans.get(key)
-    if entry is None:
-        entry = plans[key] = (statement, _make_plan(dialect, statement, parameters, many))
-    return entry[1]
+        plans = by_statement[statement] = {}
+    key = (tuple(parameters), many)
+    if key not in plans:  # two threads may both make it: harmless
+        plans[key] = _make_plan(dialect, statement, parameters, many)
+    return plans[key]
 
 
 def _make_plan(
