@@ -20,6 +20,7 @@ from alchemy_patterns.domains.clinic.models import Appointment, AppointmentStatu
 from alchemy_patterns.domains.clinic.schemas import OwnerDetail
 from alchemy_patterns.domains.clinic.services import owner_detail, vet_schedule
 from tests.clinic.builders import make_appointment, make_household, make_owner, make_pet, make_vet
+from tests.direct import directly_run
 
 DAY = dt.date(2031, 5, 14)
 
@@ -82,6 +83,19 @@ def test_owner_detail_runs_three_statements_however_many_pets(app_db: Database, 
 
     assert counter.count == 3, counter.report()
     assert sum(len(pet.appointments) for pet in detail.pets) == pets * 3
+
+
+def test_on_psycopg_owner_detail_runs_its_statements_directly_in_a_read_only_unit(
+    app_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner_id = household(app_db, pets=2)
+    seen = directly_run(monkeypatch)
+
+    with app_db.session_scope(read_only=True) as session:
+        detail = owner_detail(session, SYSTEM, owner_id)
+
+    assert len(detail.pets) == 2
+    assert [ran for _, ran in seen] == [app_db.engine.driver == "psycopg"] * 3
 
 
 def test_owner_detail_of_an_unknown_owner_is_not_found(app_db: Database) -> None:

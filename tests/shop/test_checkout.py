@@ -21,6 +21,7 @@ from alchemy_patterns.domains.shop.models import (
 )
 from alchemy_patterns.domains.shop.services import checkout, checkout_once
 from tests.builders import make_product, make_user, put_in_cart
+from tests.direct import directly_run
 
 
 def stock_of(db: Database) -> dict[int, int]:
@@ -293,3 +294,18 @@ def test_checkout_runs_nine_statements_for_one_line_and_for_fifty(app_db: Databa
 def test_checkout_with_a_key_adds_two_statements_and_no_savepoint(app_db: Database) -> None:
     # the key claimed before, and given its order after
     assert checkout_statements(app_db, 1, key="k") == checkout_statements(app_db, 50, key="k") == 11
+
+
+def test_on_psycopg_every_statement_of_a_checkout_runs_directly(
+    app_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user_id, _ = shop_with_a_cart(app_db, ("2.00", 5, 1), ("3.00", 5, 2))
+    seen = directly_run(monkeypatch)
+    with app_db.session_scope() as session, count_queries() as counter:
+        order, new = checkout_once(session, user_id, "k")
+
+    assert (new, order.total) == (True, Decimal("8.00"))
+    # The hot path's statements are prepared; only psycopg (sync) runs them directly.
+    direct = app_db.engine.driver == "psycopg"
+    assert counter.count == 11
+    assert [ran for _, ran in seen] == [direct] * 11

@@ -51,6 +51,7 @@ from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ClauseElement, UnaryExpression
 from sqlalchemy.sql.selectable import ForUpdateParameter
 
+from alchemy_patterns.db.direct import is_prepared, prepared
 from alchemy_patterns.db.errors import NotFound, ValidationFailed
 from alchemy_patterns.db.session import execute_core
 
@@ -229,12 +230,21 @@ _OFFSET = bindparam("alchemy_patterns_offset", type_=Integer)
 
 
 def _derive(stmt: AnySelect, what: str, build: Callable[[AnySelect], Any]) -> Any:
-    """``build(stmt)``, made once per statement object (two threads may both make it: harmless)."""
+    """``build(stmt)``, made once per statement object (two threads may both make it: harmless).
+
+    A statement form of a :func:`~alchemy_patterns.db.prepared` statement is
+    prepared too: it is made once, as its statement was.
+    """
     forms = _forms_of(stmt)
     form = forms.get(what)
     if form is None:
-        form = forms[what] = build(stmt)
+        form = forms[what] = _prepared_as(stmt, build(stmt))
     return form
+
+
+def _prepared_as(stmt: AnySelect, form: Any) -> Any:
+    """``form``, marked prepared if it is a statement derived once from a prepared ``stmt``."""
+    return prepared(form) if isinstance(form, Executable) and is_prepared(stmt) else form
 
 
 def _forms_of(stmt: AnySelect) -> dict[Any, Any]:
@@ -807,7 +817,9 @@ def _keyset(stmt: AnySelect, order_by: Sequence[ColumnElement[Any]]) -> _Keyset:
     width, held = _width(stmt), _held(stmt, parts)
     keyed = stmt if held is not None else stmt.add_columns(*(column for column, _ in parts))
     keyed = keyed.order_by(None).order_by(*order_by)
-    made = _Keyset(tuple(order_by), parts, keyed, keyed.limit(_LIMIT), width, held)
+    made = _Keyset(
+        tuple(order_by), parts, keyed, _prepared_as(stmt, keyed.limit(_LIMIT)), width, held
+    )
     forms[key] = made
     return made
 

@@ -207,7 +207,9 @@ _OWNER_SEEN_BY_STAFF = prepared(
         _owners.c.id == bindparam("owner_id"), live(_owners)
     )
 )
-_OWNER_SEEN_BY_SELF = _OWNER_SEEN_BY_STAFF.where(_owners.c.user_id == bindparam("viewer_id"))
+_OWNER_SEEN_BY_SELF = prepared(
+    _OWNER_SEEN_BY_STAFF.where(_owners.c.user_id == bindparam("viewer_id"))
+)
 _PETS = prepared(
     select(*columns_for(PetOut, _pets))
     .where(_pets.c.owner_id == bindparam("owner_id"), live(_pets))

@@ -188,7 +188,7 @@ _products = table_of(Product)
 def _catalogue(include_inactive: bool) -> Select[*tuple[Any, ...]]:
     """The catalogue's SELECT, built once per shape: building it cost more than running it."""
     stmt = select(*columns_for(ProductOut, _products)).order_by(_products.c.name, _products.c.id)
-    return stmt if include_inactive else stmt.where(_products.c.is_active)
+    return prepared(stmt if include_inactive else stmt.where(_products.c.is_active))
 
 
 def list_products(

@@ -39,6 +39,7 @@ from alchemy_patterns.db import (
     keyset_paginate,
     live,
     paginate,
+    prepared,
     restore,
     rowcount,
     savepoint,
@@ -428,7 +429,7 @@ def feed(
 def _feed(dialect: str, after_cursor: bool) -> Select[*tuple[Any, ...]]:
     """The feed page's posts with their author and counts; built once per shape."""
     page = queries.feed_page(dialect, after_cursor)
-    return _timeline(queries.VIEWER).join(page, page.c.id == _posts.c.id)
+    return prepared(_timeline(queries.VIEWER).join(page, page.c.id == _posts.c.id))
 
 
 def list_posts(
