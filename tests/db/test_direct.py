@@ -124,6 +124,10 @@ def test_a_prepared_select_gives_sqlalchemys_rows_keys_and_types(db: Database) -
 
         assert type(result) is kind(session)
         assert (list(result.keys()), result.all()) == expected
+        # Keyed by the column objects too, as a CursorResult's rows are.
+        (notes, _) = execute_core(session, BOOKS_WITH_AUTHORS, {"author": "ada"}).all()
+        assert (notes._mapping[books.c.title], notes._mapping[authors.c.name]) == ("Notes", "ada")
+        assert notes._mapping[authors.c.id] == notes.id_1
 
     keys, rows = expected
     assert keys == ["id", "title", "price", "published_at", "id_1", "name", "shouted", "constant"]

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -91,12 +91,12 @@ class _Plan:
     sql: str | None
     #: The bind processors of the statement's types, by parameter name.
     bind_processors: Mapping[str, Processor]
-    #: The result's column types, in order; empty when the statement returns no rows.
-    result_types: list[Any]
+    #: The result's columns, in order; empty when the statement returns no rows.
+    columns: list[Any]
+    #: The rows' keys: names, and the column objects themselves (``row._mapping[column]``).
+    #: Its result processors are learned from the first run's description.
     metadata: SimpleResultMetaData
-    #: The columns whose type processes what the driver returns (position, processor),
-    #: learned from the first run's description; None before it.
-    result_processors: list[tuple[int, Processor]] | None = None
+    learned: bool = False
 
 
 Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
@@ -169,9 +169,9 @@ def execute_directly(
             cursor.executemany(sql, values)
         else:
             cursor.execute(sql, values)
-        rows = cursor.fetchall() if plan.result_types else []
+        rows = cursor.fetchall() if plan.columns else []
         rowcount = cursor.rowcount
-        if plan.result_types and plan.result_processors is None:
+        if plan.columns and not plan.learned:
             _learn_result_processors(plan, connection.dialect, cursor.description)
     except BaseException as error:
         # SQLAlchemy's own handling (a private method, the one place that has
@@ -259,39 +259,38 @@ def _make_plan(
         compiled=compiled,
         sql=None if expanding else compiled.string,
         bind_processors=compiled.construct_expanded_state(parameters).processors,
-        result_types=[column.type for column in columns],
-        metadata=SimpleResultMetaData(list(statement.exported_columns.keys()))
-        if columns
-        else _NO_ROWS,
+        columns=columns,
+        metadata=_metadata(statement.exported_columns.keys(), columns) if columns else _NO_ROWS,
     )
+
+
+def _metadata(
+    keys: Iterable[str], columns: list[Any], processors: Sequence[Any] | None = None
+) -> SimpleResultMetaData:
+    """Rows keyed by name and by column object, as a ``CursorResult``'s are."""
+    extra = [(column,) for column in columns]
+    return SimpleResultMetaData(list(keys), extra, _processors=processors)
 
 
 def _learn_result_processors(plan: _Plan, dialect: Dialect, description: Any) -> None:
-    """Each column's result processor for the type codes the database answers with.
+    """The rows' keys with each column's result processor for the type the database answers.
 
     What SQLAlchemy's cursor result asks each type for (``result_processor``
-    with the column's type code). One assignment: threads that learn at once
-    learn the same.
+    with the column's type code); SQLAlchemy's row then applies them as its
+    own does. One assignment: threads that learn at once learn the same.
     """
-    processors = (
-        (i, type_.dialect_impl(dialect).result_processor(dialect, column[1]))
-        for i, (type_, column) in enumerate(zip(plan.result_types, description, strict=True))
-    )
-    plan.result_processors = [(i, process) for i, process in processors if process is not None]
-
-
-def _processed(row: tuple[Any, ...], processors: list[tuple[int, Processor]]) -> tuple[Any, ...]:
-    values = list(row)
-    for i, process in processors:
-        values[i] = process(values[i])
-    return tuple(values)
+    processors = [
+        column.type.dialect_impl(dialect).result_processor(dialect, described[1])
+        for column, described in zip(plan.columns, description, strict=True)
+    ]
+    if any(processors):
+        plan.metadata = _metadata(plan.metadata.keys, plan.columns, processors)
+    plan.learned = True
 
 
 def _result(plan: _Plan, rows: list[Any], rowcount: int) -> DirectResult:
-    if processors := plan.result_processors:
-        rows = [_processed(row, processors) for row in rows]
     result = DirectResult(plan.metadata, iter(rows))
     result.rowcount = rowcount
-    if not plan.result_types:
+    if not plan.columns:
         result.close()  # fetching raises, as from a CursorResult of an UPDATE
     return result
