@@ -38,7 +38,7 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
-from sqlalchemy import bindparam, create_engine, insert, select
+from sqlalchemy import Select, bindparam, create_engine, insert, select
 
 from alchemy_patterns.db import (
     count_queries,
@@ -51,17 +51,24 @@ from alchemy_patterns.domains.shop.models import Product
 from common import interleaved, libpq, scratch_database, show_spread, spread
 
 _products = table_of(Product)
-BY_ID = select(
-    _products.c.id,
-    _products.c.sku,
-    _products.c.name,
-    _products.c.description,
-    _products.c.price,
-    _products.c.stock,
-    _products.c.is_active,
-).where(_products.c.id == bindparam("product_id"))
-#: The same statement marked for the direct path (``alchemy_patterns.db.direct``).
-PREPARED_BY_ID = prepared(BY_ID)
+
+
+def by_id() -> Select[int, str, str, str | None, Decimal, int, bool]:
+    """One product by id, the 7 columns the catalogue shows (a new object each call)."""
+    return select(
+        _products.c.id,
+        _products.c.sku,
+        _products.c.name,
+        _products.c.description,
+        _products.c.price,
+        _products.c.stock,
+        _products.c.is_active,
+    ).where(_products.c.id == bindparam("product_id"))
+
+
+BY_ID = by_id()
+#: The same statement, another object, marked for the direct path (``alchemy_patterns.db.direct``).
+PREPARED_BY_ID = prepared(by_id())
 RAW_SQL = "SELECT id, sku, name, description, price, stock, is_active FROM products WHERE id = %s"
 
 Statement = Callable[[int], Any]
