@@ -35,6 +35,7 @@ from alchemy_patterns.db import (
     Database,
     DirectResult,
     count_queries,
+    direct,
     execute_core,
     is_prepared,
     keyset_paginate,
@@ -342,3 +343,18 @@ def test_a_read_only_unit_runs_directly_and_stays_read_only(
     assert [ran for _, ran in seen] == [direct, direct]
     with db.session_scope() as session:
         assert session.scalars(select(Author.name)).all() == ["ada"]
+
+
+@pytest.mark.sync_only  # planned for on sync psycopg only
+@pytest.mark.backends("postgresql")
+def test_prepared_statements_built_per_call_do_not_grow_the_plans_for_ever(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(direct, "_MAX_STATEMENTS", 3)
+    for n in range(10):  # a misuse: prepared() is for statements built once
+        built = prepared(select(authors.c.id).where(authors.c.id == bindparam("n")))
+        with db.session_scope() as session:
+            assert execute_core(session, built, {"n": n}).all() == []
+            dialect = session.get_bind().dialect
+
+    assert 0 < len(direct._PLANS[dialect]) <= 3

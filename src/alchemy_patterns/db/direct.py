@@ -57,7 +57,7 @@ def prepared(statement: S) -> S:
     """Mark ``statement`` to run directly on the driver when it can (see the module); return it.
 
     For statements built once, at import: each is compiled once per dialect
-    and set of parameter names, and kept while both live. The mark is the
+    and set of parameter names, and kept while the dialect lives. The mark is the
     object's own. A statement derived from it (its ``.where()``, its
     ``.limit()``) is not marked: built per call, it would be compiled per
     call, where SQLAlchemy's cache serves it better.
@@ -104,10 +104,11 @@ Parameters = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 #: or None when it cannot run directly.
 Plans = dict[tuple[tuple[str, ...], bool], "_Plan | None"]
 
-#: Per dialect, per statement; each kept only while it lives.
-_PLANS: weakref.WeakKeyDictionary[Dialect, weakref.WeakKeyDictionary[Executable, Plans]] = (
-    weakref.WeakKeyDictionary()
-)
+#: Per dialect (while it lives), per statement. A plan's compiled form holds its
+#: statement, so a dialect keeps at most ``_MAX_STATEMENTS`` statements' plans and
+#: starts over past that: prepared statements built per call cannot grow it for ever.
+_PLANS: weakref.WeakKeyDictionary[Dialect, dict[Executable, Plans]] = weakref.WeakKeyDictionary()
+_MAX_STATEMENTS = 1000
 _NO_ROWS = SimpleResultMetaData([])
 #: Connection options the direct path keeps: they shape the transaction or the
 #: connection, in force before any statement runs, not how a statement runs.
@@ -220,9 +221,11 @@ def _plan_for(
 ) -> _Plan | None:
     by_statement = _PLANS.get(dialect)
     if by_statement is None:
-        by_statement = _PLANS[dialect] = weakref.WeakKeyDictionary()
+        by_statement = _PLANS[dialect] = {}
     plans = by_statement.get(statement)
     if plans is None:
+        if len(by_statement) >= _MAX_STATEMENTS:
+            by_statement.clear()
         plans = by_statement[statement] = {}
     key = (tuple(parameters), many)
     if key not in plans:  # two threads may both make it: harmless
