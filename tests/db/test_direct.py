@@ -34,6 +34,7 @@ from alchemy_patterns.db import (
     Conflict,
     Database,
     DirectResult,
+    Unavailable,
     count_queries,
     direct,
     execute_core,
@@ -358,3 +359,26 @@ def test_prepared_statements_built_per_call_do_not_grow_the_plans_for_ever(
             dialect = session.get_bind().dialect
 
     assert 0 < len(direct._PLANS[dialect]) <= 3
+
+
+@pytest.mark.sync_only
+def test_a_connection_closed_before_its_cursor_opens_is_sqlalchemys_disconnect_and_is_replaced(
+    make_db: Callable[..., Database],
+) -> None:
+    db = make_db()
+    add_books(db)
+
+    def closes_its_connection(session: Session) -> None:
+        dbapi_connection(session).close()  # the driver refuses to open a cursor on it
+        execute_core(session, BOOKS_WITH_AUTHORS, {"author": "ada"})
+
+    with pytest.raises(Unavailable) as refused:
+        db.transaction(closes_its_connection)
+    cause = refused.value.__cause__
+    assert isinstance(cause, sa_exc.DBAPIError)
+    assert cause.connection_invalidated  # as Connection.execute would have it
+
+    def reads(session: Session) -> int:
+        return len(execute_core(session, BOOKS_WITH_AUTHORS, {"author": "ada"}).all())
+
+    assert db.transaction(reads) == 2  # on a fresh connection

@@ -164,8 +164,9 @@ def execute_directly(
         values = _bound(compiled.construct_params(sets[0]), plan.bind_processors)
     driver_connection = connection.connection.driver_connection
     assert driver_connection is not None
-    cursor = driver_connection.cursor()
+    cursor = None
     try:
+        cursor = driver_connection.cursor()  # fails on a connection psycopg knows is closed
         if many:
             cursor.executemany(sql, values)
         else:
@@ -181,7 +182,8 @@ def execute_directly(
         # the connection dropped, as its state is unknown.
         connection._handle_dbapi_exception(error, sql, values, cursor, None)
     finally:
-        cursor.close()
+        if cursor is not None:
+            cursor.close()
     return _result(plan, rows, rowcount)
 
 
