@@ -278,7 +278,7 @@ def _metadata(
 
 
 def _learn_result_processors(plan: _Plan, dialect: Dialect, description: Any) -> None:
-    """The rows' keys with each column's result processor for the type the database answers.
+    """Give the plan's rows each column's result processor, for the type codes answered.
 
     What SQLAlchemy's cursor result asks each type for (``result_processor``
     with the column's type code); SQLAlchemy's row then applies them as its
